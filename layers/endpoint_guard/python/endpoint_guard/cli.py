@@ -1,0 +1,136 @@
+"""The ``endpoint-guard`` command. Options go after the subcommand, as people type them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from endpoint_guard.errors import EndpointGuardError
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as for every other input error
+        self.exit(EXIT_ERROR, f"endpoint-guard: {message}\n")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint-url", help="AWS endpoint to use (a moto server, for example)")
+    parser.add_argument("--region", help="AWS region (default: the usual AWS configuration)")
+    parser.add_argument("--profile", help="AWS named profile")
+    parser.add_argument("--json", action="store_true", help="print the result document as JSON")
+    parser.add_argument("--verbose", action="store_true", help="show the function's log lines on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="endpoint-guard", description="Keep the VPC endpoints ECS image pulls need.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    invoke = sub.add_parser("invoke", help="run an event file through the Lambda handler's code path")
+    invoke.add_argument("event_file", help="a JSON event (see events/)")
+    invoke.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    _common(invoke)
+    return parser
+
+
+def _configure_environment(args: argparse.Namespace) -> None:
+    """The handler reads its settings from the environment, as in Lambda; the options set it."""
+    if args.endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+    if args.region:
+        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = args.region
+    if args.profile:
+        os.environ["AWS_PROFILE"] = args.profile
+    if getattr(args, "dry_run", False):
+        os.environ["ENDPOINT_GUARD_DRY_RUN"] = "true"
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines are for CloudWatch, not a terminal
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "INFO" if args.verbose else "WARNING"
+
+
+def _context() -> Any:
+    """What Powertools reads from a Lambda context, for a run outside Lambda."""
+    return SimpleNamespace(
+        function_name="endpoint-guard-cli",
+        memory_limit_in_mb=0,
+        invoked_function_arn="arn:aws:lambda:local:000000000000:function:endpoint-guard-cli",
+        aws_request_id="cli",
+    )
+
+
+def _load_event(path: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except OSError as err:
+        raise EndpointGuardError(f"cannot read {path}: {err.strerror}") from err
+    except ValueError as err:
+        raise EndpointGuardError(f"{path} is not valid JSON: {err}") from err
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    event = _load_event(args.event_file)
+    _configure_environment(args)
+    from endpoint_guard import handlers  # after the environment is set: Powertools reads it at import
+
+    handlers.logger.registered_handler.setStream(sys.stderr)  # stdout is for the result
+    output = handlers.ensure_endpoints(event, _context())
+    results, skipped = output["results"], output["skipped"]
+    if args.json:
+        document: Any = results[0] if len(results) == 1 and not skipped else output
+        print(json.dumps(document, indent=2, sort_keys=False))
+    else:
+        for item in skipped:
+            print(f"skipped {item['event_name']}: {item['reason']}")
+        for result in results:
+            print(render(result))
+    return EXIT_OK
+
+
+def render(result: dict) -> str:
+    """The result document for a human: one line per endpoint, then the actions."""
+    mode = " (dry run)" if result["dry_run"] else ""
+    lines = [f"{result['vpc_id']} ({result['region']}){mode}: {'compliant' if result['compliant'] else 'NOT compliant'}"]
+    for e in result["endpoints"]:
+        where = (
+            ", ".join(e.get("availability_zones") or []) if e["type"] == "Interface" else ", ".join(e.get("route_table_ids") or [])
+        )
+        lines.append(
+            f"  {e['service']:<15} {e['type']:<9} {e['status']:<9} {e['endpoint_id'] or '-':<24} {where}"
+            + (f"\n  {'':<15} {e['reason']}" if e["reason"] else "")
+        )
+    for finding in result["findings"]:
+        lines.append(f"  ! {finding}")
+    for rt in result["deferred_route_tables"]:
+        kinds = sorted({w["kind"] for w in rt["workloads"]})
+        lines.append(f"  deferred {rt['route_table_id']}: {len(rt['workloads'])} workload ENI(s) ({', '.join(kinds)})")
+    if result["actions"]:
+        lines.append("  actions:" if not result["dry_run"] else "  would do:")
+        lines += [f"    [{a['status']}] {a['description']}" + (f" -- {a['error']}" if a.get("error") else "") for a in result["actions"]]
+    else:
+        lines.append("  nothing to do")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"invoke": _invoke}[args.command](args)
+    except EndpointGuardError as err:
+        print(f"endpoint-guard: {type(err).__name__}: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as err:  # noqa: BLE001 - the CLI promises one line and exit 2, never a traceback
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if isinstance(err, (BotoCoreError, ClientError)):
+            print(f"endpoint-guard: AWS error: {err}", file=sys.stderr)
+            return EXIT_ERROR
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

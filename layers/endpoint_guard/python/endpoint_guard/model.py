@@ -1,0 +1,229 @@
+"""A VPC as endpoint-guard sees it: plain, immutable data built from AWS responses.
+
+The parsers here are pure: they take the dicts boto3 returns and build the snapshot the decisions read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from endpoint_guard import MANAGED_BY_TAG, MANAGED_BY_VALUE
+
+# States in which an endpoint no longer exists for our purposes (AWS keeps returning deleted ones).
+GONE_STATES = frozenset({"deleted", "deleting", "failed", "rejected", "expired"})
+
+
+@dataclass(frozen=True)
+class Subnet:
+    subnet_id: str
+    az: str
+    cidr: str
+    route_table_id: str | None  # the effective one: explicit association, else the main route table
+    public: bool  # its route table has a route to an internet gateway
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    route_table_id: str
+    main: bool
+    subnet_ids: tuple[str, ...]  # every subnet it routes for, the main table's implicit ones included
+    has_igw_route: bool
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    endpoint_id: str
+    service_name: str
+    type: str
+    state: str
+    subnet_ids: tuple[str, ...] = ()
+    route_table_ids: tuple[str, ...] = ()
+    private_dns: bool = False
+    group_ids: tuple[str, ...] = ()
+    eni_ids: tuple[str, ...] = ()
+    policy: str | None = None
+    managed: bool = False
+
+    @property
+    def live(self) -> bool:
+        return self.state.lower() not in GONE_STATES
+
+
+@dataclass(frozen=True)
+class NetworkInterface:
+    eni_id: str
+    subnet_id: str
+    status: str
+    interface_type: str
+    description: str
+    instance_id: str | None = None
+    requester_managed: bool = False
+
+
+@dataclass(frozen=True)
+class IngressRule:
+    protocol: str
+    from_port: int | None
+    to_port: int | None
+    cidr: str  # IPv4 or IPv6
+
+
+@dataclass(frozen=True)
+class SecurityGroup:
+    group_id: str
+    ingress: frozenset[IngressRule]
+
+
+@dataclass(frozen=True)
+class ServiceOffer:
+    """A service as DescribeVpcEndpointServices reports it: the real name and the AZs it is offered in."""
+
+    short: str
+    service_name: str
+    type: str
+    azs: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one reconcile needs to know about one VPC.
+
+    Facts that are only read when needed (``dns_*``, ``security_group_read``, ``enis``) are None while unread.
+    """
+
+    vpc_id: str
+    region: str
+    partition: str
+    cidrs_v4: tuple[str, ...]
+    cidrs_v6: tuple[str, ...]
+    subnets: tuple[Subnet, ...]
+    route_tables: tuple[RouteTable, ...]
+    endpoints: tuple[Endpoint, ...]
+    offers: dict[str, ServiceOffer] = field(default_factory=dict)
+    dns_support: bool | None = None
+    dns_hostnames: bool | None = None
+    security_group_read: bool = False
+    security_group: SecurityGroup | None = None
+    enis: tuple[NetworkInterface, ...] | None = None
+
+    def subnet(self, subnet_id: str) -> Subnet | None:
+        return next((s for s in self.subnets if s.subnet_id == subnet_id), None)
+
+
+def tags_of(resource: dict) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource.get("Tags") or resource.get("TagSet") or []}
+
+
+def is_managed(resource: dict) -> bool:
+    return tags_of(resource).get(MANAGED_BY_TAG) == MANAGED_BY_VALUE
+
+
+def vpc_cidrs(vpc: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The VPC's associated IPv4 and IPv6 CIDR blocks."""
+    v4 = [
+        a["CidrBlock"]
+        for a in vpc.get("CidrBlockAssociationSet", [])
+        if a.get("CidrBlockState", {}).get("State", "associated") == "associated"
+    ] or ([vpc["CidrBlock"]] if vpc.get("CidrBlock") else [])
+    v6 = [
+        a["Ipv6CidrBlock"]
+        for a in vpc.get("Ipv6CidrBlockAssociationSet", [])
+        if a.get("Ipv6CidrBlockState", {}).get("State", "associated") == "associated" and a.get("Ipv6CidrBlock")
+    ]
+    return tuple(sorted(set(v4))), tuple(sorted(set(v6)))
+
+
+def route_tables_from_api(route_tables: Iterable[dict], subnets: Iterable[dict]) -> tuple[RouteTable, ...]:
+    """Route tables with the subnets each one routes for (the main table takes the unassociated ones).
+
+    Gateway route tables (edge associations with an internet or virtual private gateway) route no subnet
+    traffic and are left out: a gateway endpoint does not belong on them.
+    """
+    subnet_ids = sorted(s["SubnetId"] for s in subnets)
+    explicit: dict[str, str] = {}
+    tables = []
+    for rt in route_tables:
+        assocs = [a for a in rt.get("Associations", []) if a.get("AssociationState", {}).get("State", "associated") == "associated"]
+        if assocs and all(a.get("GatewayId") for a in assocs):
+            continue
+        for a in assocs:
+            if a.get("SubnetId"):
+                explicit[a["SubnetId"]] = rt["RouteTableId"]
+        tables.append(rt)
+    result = []
+    for rt in tables:
+        main = any(a.get("Main") for a in rt.get("Associations", []))
+        routed = [sid for sid in subnet_ids if explicit.get(sid) == rt["RouteTableId"] or (main and sid not in explicit)]
+        has_igw = any(
+            str(r.get("GatewayId", "")).startswith("igw-") and r.get("State", "active") == "active"
+            for r in rt.get("Routes", [])
+        )
+        result.append(RouteTable(rt["RouteTableId"], main, tuple(routed), has_igw))
+    return tuple(sorted(result, key=lambda t: t.route_table_id))
+
+
+def subnets_from_api(subnets: Iterable[dict], route_tables: tuple[RouteTable, ...]) -> tuple[Subnet, ...]:
+    by_subnet = {sid: rt for rt in route_tables for sid in rt.subnet_ids}
+    result = []
+    for s in subnets:
+        rt = by_subnet.get(s["SubnetId"])
+        result.append(
+            Subnet(
+                subnet_id=s["SubnetId"],
+                az=s["AvailabilityZone"],
+                cidr=s.get("CidrBlock", ""),
+                route_table_id=rt.route_table_id if rt else None,
+                public=bool(rt and rt.has_igw_route),
+            )
+        )
+    return tuple(sorted(result, key=lambda s: s.subnet_id))
+
+
+def endpoint_from_api(ep: dict) -> Endpoint:
+    return Endpoint(
+        endpoint_id=ep["VpcEndpointId"],
+        service_name=ep["ServiceName"],
+        type=ep.get("VpcEndpointType", "Interface"),
+        state=ep.get("State", "available"),
+        subnet_ids=tuple(sorted(ep.get("SubnetIds", []))),
+        route_table_ids=tuple(sorted(ep.get("RouteTableIds", []))),
+        private_dns=bool(ep.get("PrivateDnsEnabled", False)),
+        group_ids=tuple(sorted(g["GroupId"] for g in ep.get("Groups", []))),
+        eni_ids=tuple(sorted(ep.get("NetworkInterfaceIds", []))),
+        policy=ep.get("PolicyDocument"),
+        managed=is_managed(ep),
+    )
+
+
+def eni_from_api(eni: dict) -> NetworkInterface:
+    return NetworkInterface(
+        eni_id=eni["NetworkInterfaceId"],
+        subnet_id=eni.get("SubnetId", ""),
+        status=eni.get("Status", ""),
+        interface_type=eni.get("InterfaceType", "interface"),
+        description=eni.get("Description") or "",
+        instance_id=(eni.get("Attachment") or {}).get("InstanceId"),
+        requester_managed=bool(eni.get("RequesterManaged", False)),
+    )
+
+
+def security_group_from_api(group: dict) -> SecurityGroup:
+    rules = set()
+    for perm in group.get("IpPermissions", []):
+        proto = str(perm.get("IpProtocol", "-1"))
+        for r in perm.get("IpRanges", []):
+            rules.add(IngressRule(proto, perm.get("FromPort"), perm.get("ToPort"), r["CidrIp"]))
+        for r in perm.get("Ipv6Ranges", []):
+            rules.add(IngressRule(proto, perm.get("FromPort"), perm.get("ToPort"), r["CidrIpv6"]))
+    return SecurityGroup(group["GroupId"], frozenset(rules))
+
+
+def offer_from_api(short: str, detail: dict) -> ServiceOffer:
+    types = [t["ServiceType"] for t in detail.get("ServiceType", [])]
+    return ServiceOffer(
+        short=short,
+        service_name=detail["ServiceName"],
+        type=types[0] if types else "Interface",
+        azs=frozenset(detail.get("AvailabilityZones", [])),
+    )

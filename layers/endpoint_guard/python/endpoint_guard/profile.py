@@ -1,0 +1,52 @@
+"""The endpoint profile: which services a VPC must have endpoints for. Data, not code (catalog.json)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from endpoint_guard.errors import ConfigurationError
+
+INTERFACE = "Interface"
+GATEWAY = "Gateway"
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service of the profile. ``short`` is the name after the region (``ecr.dkr``)."""
+
+    short: str
+    type: str
+    private_dns: bool
+    why: str = ""
+
+
+@cache
+def _catalog() -> dict:
+    return json.loads(resources.files("endpoint_guard").joinpath("catalog.json").read_text())
+
+
+def known_services() -> tuple[str, ...]:
+    """Every service endpoint-guard can place, in creation order."""
+    return tuple(_catalog()["services"])
+
+
+def load_profile(extra_services: tuple[str, ...] = ()) -> tuple[ServiceSpec, ...]:
+    """The default profile plus ``extra_services``, in catalogue order, each service once.
+
+    Raises ConfigurationError for a service the catalogue does not know.
+    """
+    catalog = _catalog()
+    unknown = [name for name in extra_services if name not in catalog["services"]]
+    if unknown:
+        raise ConfigurationError(
+            f"unknown service(s) {', '.join(unknown)}; known: {', '.join(known_services())}"
+        )
+    wanted = set(catalog["default_profile"]) | set(extra_services)
+    return tuple(
+        ServiceSpec(short=name, type=spec["type"], private_dns=spec["private_dns"], why=spec["why"])
+        for name, spec in catalog["services"].items()
+        if name in wanted
+    )

@@ -1,0 +1,68 @@
+"""Settings, read in one place and at call time (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from endpoint_guard.errors import ConfigurationError
+
+ADOPT_REPORT = "report"
+ADOPT_MODIFY = "modify"
+S3_POLICY_FULL = "full"
+S3_POLICY_RESTRICTIVE = "restrictive"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigurationError(f"{name}={raw!r} is not a boolean (use true or false)")
+
+
+def _choice(environ: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = environ.get(name, default).strip().lower() or default
+    if value not in allowed:
+        raise ConfigurationError(f"{name}={value!r}; expected one of {', '.join(allowed)}")
+    return value
+
+
+def _list(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in environ.get(name, "").split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the deployer chose. Every field has a template Parameter of the same meaning."""
+
+    dry_run: bool = False
+    manage_dns_attributes: bool = True
+    adopt_unmanaged: str = ADOPT_REPORT
+    s3_policy: str = S3_POLICY_FULL
+    s3_allowed_buckets: tuple[str, ...] = ()
+    extra_services: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            dry_run=_flag(env, "ENDPOINT_GUARD_DRY_RUN", False),
+            manage_dns_attributes=_flag(env, "ENDPOINT_GUARD_MANAGE_DNS_ATTRIBUTES", True),
+            adopt_unmanaged=_choice(
+                env, "ENDPOINT_GUARD_ADOPT_UNMANAGED", ADOPT_REPORT, (ADOPT_REPORT, ADOPT_MODIFY)
+            ),
+            s3_policy=_choice(
+                env, "ENDPOINT_GUARD_S3_POLICY", S3_POLICY_FULL, (S3_POLICY_FULL, S3_POLICY_RESTRICTIVE)
+            ),
+            s3_allowed_buckets=_list(env, "ENDPOINT_GUARD_S3_ALLOWED_BUCKETS"),
+            extra_services=_list(env, "ENDPOINT_GUARD_EXTRA_SERVICES"),
+        )
