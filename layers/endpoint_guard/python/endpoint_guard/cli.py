@@ -50,7 +50,13 @@ def _configure_environment(args: argparse.Namespace) -> None:
     if getattr(args, "dry_run", False):
         os.environ["ENDPOINT_GUARD_DRY_RUN"] = "true"
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines are for CloudWatch, not a terminal
-    os.environ["POWERTOOLS_LOG_LEVEL"] = "INFO" if args.verbose else "WARNING"
+
+
+def _route_logs(logger: Any, verbose: bool) -> None:
+    """Log lines go to stderr (stdout is for the result), and only with --verbose: without it an error
+    is the CLI's own single line."""
+    logger.registered_handler.stream = sys.stderr
+    logger.setLevel("INFO" if verbose else "CRITICAL")
 
 
 def _context() -> Any:
@@ -77,7 +83,7 @@ def _invoke(args: argparse.Namespace) -> int:
     _configure_environment(args)
     from endpoint_guard import handlers  # after the environment is set: Powertools reads it at import
 
-    handlers.logger.registered_handler.setStream(sys.stderr)  # stdout is for the result
+    _route_logs(handlers.logger, args.verbose)
     output = handlers.ensure_endpoints(event, _context())
     results, skipped = output["results"], output["skipped"]
     if args.json:

@@ -535,7 +535,7 @@ def _plan_gateway(
     missing = [rt for rt in snapshot.route_tables if rt.route_table_id not in covered]
     disrupted = disrupted_route_tables(missing, snapshot.enis or (), snapshot.endpoints) if missing else {}
     result.deferred_route_tables.update(disrupted)
-    addable = tuple(rt.route_table_id for rt in missing if rt.route_table_id not in disrupted)
+    addable = tuple(sorted(rt.route_table_id for rt in missing if rt.route_table_id not in disrupted))
     decision.route_table_ids = tuple(sorted(covered))
     restrictive = settings.s3_policy == S3_POLICY_RESTRICTIVE
     wanted_policy = (

@@ -1,0 +1,111 @@
+"""The endpoint-guard command: in-process on moto, and as the installed script against a moto server."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from endpoint_guard.cli import main
+from tests.conftest import EVENTS, REGION, REPO, load_event, with_vpc
+from tools.world import build_vpc
+
+
+def event_file(tmp_path: Path, vpc_id: str) -> str:
+    path = tmp_path / "create-vpc.json"
+    path.write_text(json.dumps(with_vpc(load_event("create-vpc.json"), vpc_id)))
+    return str(path)
+
+
+def test_invoke_json_prints_the_result_document(ec2, tmp_path, capsys) -> None:
+    world = build_vpc(ec2)
+    code = main(["invoke", event_file(tmp_path, world.vpc_id), "--json", "--region", REGION])
+    out = capsys.readouterr()
+    assert code == 0
+    document = json.loads(out.out)
+    assert document["vpc_id"] == world.vpc_id and document["compliant"] is True
+    assert {e["service"] for e in document["endpoints"]} == {"ecr.dkr", "ecr.api", "logs", "s3"}
+    assert all({"service", "type", "status", "endpoint_id", "reason"} <= set(e) for e in document["endpoints"])
+
+
+def test_invoke_dry_run_changes_nothing_and_prints_the_plan(ec2, tmp_path, capsys) -> None:
+    world = build_vpc(ec2)
+    code = main(["invoke", event_file(tmp_path, world.vpc_id), "--dry-run"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "would do:" in out and "create com.amazonaws.us-east-1.ecr.dkr Interface endpoint" in out
+    assert ec2.describe_vpc_endpoints()["VpcEndpoints"] == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("{not json", "not valid JSON"), ('{"hello": 1}', "InvalidEventError"), ('{"vpc_id": "vpc-0123456789abcdef0"}', "VpcNotFoundError")],
+)
+def test_errors_are_one_line_and_exit_2(moto, tmp_path, capsys, content: str, message: str) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(content)
+    assert main(["invoke", str(path), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_missing_file_and_bad_options_exit_2(moto, capsys) -> None:
+    assert main(["invoke", "no/such/file.json"]) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["invoke", "x.json", "--frobnicate"])
+    assert exit_info.value.code == 2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def moto_server():
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def script_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ENDPOINT_GUARD_"))}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    return env
+
+
+def test_installed_script_against_a_moto_server(moto_server: str) -> None:
+    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=moto_server, aws_access_key_id="testing", aws_secret_access_key="testing")
+    world = build_vpc(ec2, cidr="10.77.0.0/16")
+    script = Path(sys.executable).parent / "endpoint-guard"
+    with_id = with_vpc(load_event("create-vpc.json"), world.vpc_id)
+    path = REPO / ".pytest_cache" / "cli-event.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(with_id))
+    args = [str(script), "invoke", str(path), "--dry-run", "--json", "--endpoint-url", moto_server, "--region", REGION]
+    planned = subprocess.run(args, capture_output=True, text=True, env=script_env(), timeout=120)
+    assert planned.returncode == 0, planned.stderr
+    assert {e["status"] for e in json.loads(planned.stdout)["endpoints"]} == {"planned"}
+    done = subprocess.run([a for a in args if a != "--dry-run"], capture_output=True, text=True, env=script_env(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["compliant"] is True
+    assert len(ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"]) == 4
+
+
+def test_installed_script_reports_an_unknown_vpc_in_one_line(moto_server: str) -> None:
+    args = ["invoke", str(EVENTS / "create-vpc.json"), "--endpoint-url", moto_server, "--region", REGION]
+    result = subprocess.run([str(Path(sys.executable).parent / "endpoint-guard"), *args], capture_output=True, text=True, env=script_env(), timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "endpoint-guard: VpcNotFoundError: VPC vpc-0c4f7a1e9b2d3c5a6 does not exist in this account and region"
+    assert result.stdout == ""

@@ -1,0 +1,124 @@
+"""The deployed handler (functions/ensure_endpoints/app.py) driven directly, as Lambda would call it."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from endpoint_guard import aws, handlers
+from endpoint_guard.errors import InvalidEventError, ReconcileFailedError, VpcNotFoundError
+from tests.conftest import REPO, load_event, with_vpc
+from tools.world import build_vpc
+
+CONTEXT = SimpleNamespace(
+    function_name="endpoint-guard-ensure-endpoints",
+    memory_limit_in_mb=256,
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:endpoint-guard-ensure-endpoints",
+    aws_request_id="6f1d5c2e-0000-4000-8000-000000000001",
+)
+
+
+def load_app():
+    spec = importlib.util.spec_from_file_location("ensure_endpoints_app", REPO / "functions/ensure_endpoints/app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def logs():
+    stream = io.StringIO()
+    handlers.logger.registered_handler.stream = stream
+    handlers.logger.setLevel("INFO")
+    handlers.metrics.clear_metrics()  # metrics added while disabled (in-process CLI tests) are never flushed
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+def emf(stdout: str) -> dict[str, float]:
+    """Metric name -> value from the EMF blobs the Metrics utility printed."""
+    values: dict[str, float] = {}
+    for line in stdout.splitlines():
+        if '"_aws"' in line:
+            blob = json.loads(line)
+            for definition in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                value = blob[definition["Name"]]
+                values[definition["Name"]] = sum(value) if isinstance(value, list) else value
+    return values
+
+
+def test_create_vpc_event_through_the_deployed_handler(ec2, logs, capsys) -> None:
+    world = build_vpc(ec2)
+    event = with_vpc(load_event("create-vpc.json"), world.vpc_id)
+    output = load_app().lambda_handler(event, CONTEXT)
+
+    [result] = output["results"]
+    assert result["vpc_id"] == world.vpc_id and result["compliant"] is True
+    lines = logs()
+    reconciled = next(line for line in lines if line["message"] == "reconciled")
+    assert reconciled["correlation_id"] == event["detail"]["eventID"]
+    assert reconciled["vpc_id"] == world.vpc_id
+    assert reconciled["function_request_id"] == CONTEXT.aws_request_id
+    metrics = emf(capsys.readouterr().out)
+    assert metrics["EventsReceived"] == 1.0
+    assert metrics["VpcsReconciled"] == 1.0
+    assert metrics["EndpointsCreated"] == 4.0
+
+
+def test_failed_call_is_skipped_without_touching_aws(moto, logs, capsys) -> None:
+    event = load_event("create-vpc.json")
+    event["detail"]["errorCode"] = "Client.UnauthorizedOperation"
+    event["detail"]["responseElements"] = None
+    recorder = []
+    aws.client("ec2").meta.events.register("before-call.*.*", lambda model, **_: recorder.append(model.name))
+    output = handlers.ensure_endpoints(event, CONTEXT)
+    assert output["results"] == [] and "Client.UnauthorizedOperation" in output["skipped"][0]["reason"]
+    assert recorder == []
+    assert emf(capsys.readouterr().out)["EventsSkipped"] == 1.0
+
+
+def test_unknown_vpc_raises_so_lambda_retries_then_dead_letters(moto, logs, capsys) -> None:
+    with pytest.raises(VpcNotFoundError):
+        handlers.ensure_endpoints(load_event("create-vpc.json"), CONTEXT)
+    error = next(line for line in logs() if line["message"] == "reconcile failed")
+    assert error["error_kind"] == "vpc_not_found" and error["correlation_id"] == "c3d9a6f1-2b47-4e8c-9f05-6a1b8d2e7c43"
+    assert emf(capsys.readouterr().out)["Failures"] == 1.0
+
+
+def test_garbage_is_rejected_with_a_classified_error(moto, logs) -> None:
+    with pytest.raises(InvalidEventError, match="expected"):
+        handlers.ensure_endpoints({"hello": "world"}, CONTEXT)
+    assert next(line for line in logs() if line["message"] == "rejected input")["error_kind"] == "invalid_event"
+
+
+def test_bad_setting_is_a_configuration_error(moto, logs, monkeypatch) -> None:
+    monkeypatch.setenv("ENDPOINT_GUARD_S3_POLICY", "closed")
+    with pytest.raises(Exception, match="ENDPOINT_GUARD_S3_POLICY"):
+        handlers.ensure_endpoints({"vpc_id": "vpc-0123456789abcdef0"}, CONTEXT)
+
+
+def test_failed_action_raises_after_doing_the_rest(ec2, logs, capsys) -> None:
+    from botocore.exceptions import ClientError
+
+    world = build_vpc(ec2)
+
+    def throttle_forever(params: dict, **_: object) -> None:
+        if params.get("ServiceName", "").endswith(".ecr.api"):
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "try later"}}, "CreateVpcEndpoint")
+
+    aws.client("ec2").meta.events.register("provide-client-params.ec2.CreateVpcEndpoint", throttle_forever)
+    with pytest.raises(ReconcileFailedError, match="ecr.api"):
+        handlers.ensure_endpoints({"vpc_id": world.vpc_id}, CONTEXT)
+    created = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"]
+    assert len(created) == 3  # the others were made; the retry will only add ecr.api
+
+
+def test_dry_run_setting_reaches_the_handler(ec2, logs, monkeypatch) -> None:
+    world = build_vpc(ec2)
+    monkeypatch.setenv("ENDPOINT_GUARD_DRY_RUN", "true")
+    [result] = handlers.ensure_endpoints({"vpc_id": world.vpc_id}, CONTEXT)["results"]
+    assert result["dry_run"] is True
+    assert ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"] == []

@@ -1,0 +1,419 @@
+"""The decision rules, on hand-built snapshots: no AWS, no mocks."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from endpoint_guard import decide
+from endpoint_guard.model import (
+    Endpoint,
+    IngressRule,
+    NetworkInterface,
+    RouteTable,
+    SecurityGroup,
+    ServiceOffer,
+    Snapshot,
+    Subnet,
+)
+from endpoint_guard.profile import load_profile
+from endpoint_guard.settings import Settings
+
+AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
+VPC = "vpc-0123456789abcdef0"
+PROFILE = load_profile()
+
+
+def offers(azs=AZS, **overrides) -> dict[str, ServiceOffer]:
+    result = {
+        short: ServiceOffer(short, f"com.amazonaws.us-east-1.{short}", type_, frozenset(azs))
+        for short, type_ in (("ecr.dkr", "Interface"), ("ecr.api", "Interface"), ("logs", "Interface"), ("s3", "Gateway"))
+    }
+    result.update(overrides)
+    return result
+
+
+def snapshot(**changes) -> Snapshot:
+    """Three AZs, a private and a public subnet in each, DNS on, nothing else: override what a test needs."""
+    subnets = []
+    tables = [RouteTable("rtb-main", True, (), False), RouteTable("rtb-public", False, ("subnet-pub-a", "subnet-pub-b", "subnet-pub-c"), True)]
+    for az in AZS:
+        x = az[-1]
+        subnets += [Subnet(f"subnet-priv-{x}", az, "", f"rtb-priv-{x}", False), Subnet(f"subnet-pub-{x}", az, "", "rtb-public", True)]
+        tables.append(RouteTable(f"rtb-priv-{x}", False, (f"subnet-priv-{x}",), False))
+    base = Snapshot(
+        vpc_id=VPC,
+        region="us-east-1",
+        partition="aws",
+        cidrs_v4=("10.0.0.0/16",),
+        cidrs_v6=(),
+        subnets=tuple(subnets),
+        route_tables=tuple(tables),
+        endpoints=(),
+        offers=offers(),
+        dns_support=True,
+        dns_hostnames=True,
+        security_group_read=True,
+        security_group=None,
+        enis=(),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def by_service(plan: decide.Plan) -> dict[str, decide.EndpointDecision]:
+    return {d.service: d for d in plan.endpoints}
+
+
+def kinds(plan: decide.Plan) -> list[str]:
+    return [a.kind for a in plan.actions]
+
+
+# --- subnet choice ----------------------------------------------------------------------------------
+
+
+def test_choose_subnets_one_per_az_private_first() -> None:
+    chosen = decide.choose_subnets(snapshot().subnets, AZS)
+    assert chosen == {"us-east-1a": "subnet-priv-a", "us-east-1b": "subnet-priv-b", "us-east-1c": "subnet-priv-c"}
+
+
+def test_choose_subnets_private_wins_even_when_public_sorts_first() -> None:
+    subnets = [Subnet("subnet-000", "us-east-1a", "", "rtb-public", True), Subnet("subnet-fff", "us-east-1a", "", "rtb-x", False)]
+    assert decide.choose_subnets(subnets, AZS) == {"us-east-1a": "subnet-fff"}
+
+
+def test_choose_subnets_tie_break_is_lowest_id_whatever_the_input_order() -> None:
+    subnets = [Subnet("subnet-b", "us-east-1a", "", None, False), Subnet("subnet-a", "us-east-1a", "", None, False)]
+    assert decide.choose_subnets(subnets, AZS) == decide.choose_subnets(list(reversed(subnets)), AZS) == {"us-east-1a": "subnet-a"}
+
+
+def test_choose_subnets_skips_azs_the_service_is_not_offered_in() -> None:
+    assert set(decide.choose_subnets(snapshot().subnets, ("us-east-1a", "us-east-1b"))) == {"us-east-1a", "us-east-1b"}
+
+
+def test_choose_subnets_falls_back_to_public_when_an_az_has_no_private_subnet() -> None:
+    subnets = [Subnet("subnet-pub", "us-east-1a", "", "rtb-public", True)]
+    assert decide.choose_subnets(subnets, AZS) == {"us-east-1a": "subnet-pub"}
+
+
+# --- a fresh VPC ------------------------------------------------------------------------------------
+
+
+def test_fresh_vpc_creates_group_then_three_interface_endpoints_then_gateway() -> None:
+    plan = decide.plan(snapshot(), PROFILE, Settings())
+    assert kinds(plan) == [
+        "create_security_group",
+        "authorize_ingress",
+        "create_interface_endpoint",
+        "create_interface_endpoint",
+        "create_interface_endpoint",
+        "create_gateway_endpoint",
+    ]
+    for action in plan.actions[2:5]:
+        assert action.params["SubnetIds"] == ["subnet-priv-a", "subnet-priv-b", "subnet-priv-c"]
+        assert action.params["PrivateDnsEnabled"] is True
+        assert action.params["SecurityGroupIds"] == [decide.SECURITY_GROUP_REF]
+    gateway = plan.actions[-1]
+    assert gateway.params["RouteTableIds"] == ["rtb-main", "rtb-priv-a", "rtb-priv-b", "rtb-priv-c", "rtb-public"]
+    assert "PolicyDocument" not in gateway.params  # full access unless the deployer opts in
+    assert all(d.outcome == decide.CREATE for d in plan.endpoints)
+
+
+def test_every_create_carries_a_deterministic_client_token_and_the_managed_tags() -> None:
+    first, second = (decide.plan(snapshot(), PROFILE, Settings()) for _ in range(2))
+    creates = [a for a in first.actions if a.kind.startswith("create_") and a.kind != "create_security_group"]
+    assert creates
+    for action, again in zip(creates, [a for a in second.actions if a.kind.startswith("create_") and a.kind != "create_security_group"], strict=True):
+        assert action.params["ClientToken"] == again.params["ClientToken"]
+        assert len(action.params["ClientToken"]) <= 64
+        tags = {t["Key"]: t["Value"] for t in action.params["TagSpecifications"][0]["Tags"]}
+        assert tags["ManagedBy"] == "endpoint-guard"
+        assert tags["Name"].startswith("endpoint-guard-")
+    assert len({a.params["ClientToken"] for a in creates}) == len(creates)
+    group = first.actions[0].params["TagSpecifications"][0]["Tags"]
+    assert {"Key": "ManagedBy", "Value": "endpoint-guard"} in group
+
+
+def test_security_group_allows_443_from_each_ipv4_and_ipv6_block_only() -> None:
+    plan = decide.plan(snapshot(cidrs_v4=("10.0.0.0/16", "100.64.0.0/20"), cidrs_v6=("2600:1f18::/56",)), PROFILE, Settings())
+    authorize = next(a for a in plan.actions if a.kind == "authorize_ingress")
+    assert authorize.params["IpPermissions"] == [
+        {
+            "IpProtocol": "tcp",
+            "FromPort": 443,
+            "ToPort": 443,
+            "IpRanges": [{"CidrIp": "10.0.0.0/16"}, {"CidrIp": "100.64.0.0/20"}],
+            "Ipv6Ranges": [{"CidrIpv6": "2600:1f18::/56"}],
+        }
+    ]
+
+
+def test_existing_group_gets_missing_blocks_and_loses_foreign_rules() -> None:
+    group = SecurityGroup(
+        "sg-1",
+        frozenset({IngressRule("tcp", 443, 443, "10.0.0.0/16"), IngressRule("tcp", 22, 22, "0.0.0.0/0")}),
+    )
+    plan = decide.plan(snapshot(security_group=group, cidrs_v4=("10.0.0.0/16", "10.1.0.0/16")), PROFILE, Settings())
+    authorize = next(a for a in plan.actions if a.kind == "authorize_ingress")
+    revoke = next(a for a in plan.actions if a.kind == "revoke_ingress")
+    assert authorize.params == {"GroupId": "sg-1", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.1.0.0/16"}]}]}
+    assert revoke.params["IpPermissions"][0]["FromPort"] == 22
+    assert "create_security_group" not in kinds(plan)
+    create = next(a for a in plan.actions if a.kind == "create_interface_endpoint")
+    assert create.params["SecurityGroupIds"] == ["sg-1"]
+
+
+# --- DNS ---------------------------------------------------------------------------------------------
+
+
+def test_dns_attributes_are_turned_on_support_first_one_per_action() -> None:
+    plan = decide.plan(snapshot(dns_support=False, dns_hostnames=False), PROFILE, Settings())
+    dns = [a for a in plan.actions if a.kind == "enable_dns_attribute"]
+    assert [a.params["Attribute"] for a in dns] == ["enableDnsSupport", "enableDnsHostnames"]
+    assert plan.actions[:2] == dns  # before anything that needs them
+    assert not plan.findings
+
+
+def test_only_the_attribute_that_is_off_is_changed() -> None:
+    plan = decide.plan(snapshot(dns_hostnames=False), PROFILE, Settings())
+    assert [a.params["Attribute"] for a in plan.actions if a.kind == "enable_dns_attribute"] == ["enableDnsHostnames"]
+
+
+def test_dns_left_alone_when_the_deployer_says_so_and_endpoints_skip_private_dns() -> None:
+    plan = decide.plan(snapshot(dns_hostnames=False), PROFILE, Settings(manage_dns_attributes=False))
+    assert "enable_dns_attribute" not in kinds(plan)
+    creates = [a for a in plan.actions if a.kind == "create_interface_endpoint"]
+    assert creates and all(a.params["PrivateDnsEnabled"] is False for a in creates)
+    assert plan.findings and "ManageDnsAttributes" in plan.findings[0]
+    assert "without private DNS" in by_service(plan)["ecr.dkr"].reason
+
+
+def test_private_dns_endpoints_require_the_dns_actions_to_have_succeeded() -> None:
+    plan = decide.plan(snapshot(dns_hostnames=False), PROFILE, Settings())
+    create = next(a for a in plan.actions if a.kind == "create_interface_endpoint")
+    assert "vpc" in create.requires and "security-group" in create.requires
+
+
+# --- existing endpoints ---------------------------------------------------------------------------------
+
+
+def dkr(**kw) -> Endpoint:
+    values = dict(
+        endpoint_id="vpce-dkr",
+        service_name="com.amazonaws.us-east-1.ecr.dkr",
+        type="Interface",
+        state="available",
+        subnet_ids=("subnet-priv-a", "subnet-priv-b", "subnet-priv-c"),
+        private_dns=True,
+        group_ids=("sg-1",),
+    )
+    values.update(kw)
+    return Endpoint(**values)
+
+
+GROUP = SecurityGroup("sg-1", frozenset({IngressRule("tcp", 443, 443, "10.0.0.0/16")}))
+
+
+def test_unmanaged_complete_endpoint_is_adopted_not_duplicated() -> None:
+    plan = decide.plan(snapshot(endpoints=(dkr(managed=False, group_ids=("sg-default",)),), security_group=GROUP), PROFILE, Settings())
+    decision = by_service(plan)["ecr.dkr"]
+    assert decision.outcome == decide.COMPLIANT and decision.endpoint_id == "vpce-dkr"
+    assert "adopted" in decision.reason
+    assert not [a for a in plan.actions if a.target == "ecr.dkr"]
+
+
+def test_unmanaged_endpoint_with_gaps_is_reported_not_changed_by_default() -> None:
+    existing = dkr(managed=False, subnet_ids=("subnet-priv-a",), private_dns=False)
+    plan = decide.plan(snapshot(endpoints=(existing,), security_group=GROUP), PROFILE, Settings())
+    decision = by_service(plan)["ecr.dkr"]
+    assert decision.outcome == decide.DEFERRED
+    assert "us-east-1b" in decision.reason and "private DNS is off" in decision.reason
+    assert not [a for a in plan.actions if a.target == "ecr.dkr"]
+
+
+def test_unmanaged_endpoint_is_fixed_when_adoption_may_modify() -> None:
+    existing = dkr(managed=False, subnet_ids=("subnet-pub-a",), private_dns=False)
+    plan = decide.plan(snapshot(endpoints=(existing,), security_group=GROUP), PROFILE, Settings(adopt_unmanaged="modify"))
+    action = next(a for a in plan.actions if a.target == "ecr.dkr")
+    assert action.kind == "modify_interface_endpoint"
+    # us-east-1a is covered already (by a public subnet): no second subnet in that AZ.
+    assert action.params == {"VpcEndpointId": "vpce-dkr", "AddSubnetIds": ["subnet-priv-b", "subnet-priv-c"], "PrivateDnsEnabled": True}
+    assert by_service(plan)["ecr.dkr"].outcome == decide.MODIFY
+
+
+def test_managed_endpoint_gets_a_new_az_by_modify_never_a_second_endpoint() -> None:
+    existing = dkr(managed=True, subnet_ids=("subnet-priv-a", "subnet-priv-b"))
+    plan = decide.plan(snapshot(endpoints=(existing,), security_group=GROUP), PROFILE, Settings())
+    actions = [a for a in plan.actions if a.target == "ecr.dkr"]
+    assert [(a.kind, a.params.get("AddSubnetIds")) for a in actions] == [("modify_interface_endpoint", ["subnet-priv-c"])]
+
+
+def test_managed_endpoint_without_the_managed_group_gets_it_attached() -> None:
+    existing = dkr(managed=True, group_ids=("sg-default",))
+    plan = decide.plan(snapshot(endpoints=(existing,), security_group=GROUP), PROFILE, Settings())
+    action = next(a for a in plan.actions if a.target == "ecr.dkr")
+    assert action.params["AddSecurityGroupIds"] == ["sg-1"]
+
+
+@pytest.mark.parametrize("state", ["deleted", "deleting", "failed", "rejected", "Deleted"])
+def test_gone_endpoints_do_not_count(state: str) -> None:
+    plan = decide.plan(snapshot(endpoints=(dkr(state=state, managed=True),), security_group=GROUP), PROFILE, Settings())
+    assert by_service(plan)["ecr.dkr"].outcome == decide.CREATE
+
+
+@pytest.mark.parametrize("state", ["pending", "pendingAcceptance", "available"])
+def test_pending_endpoints_count_as_present(state: str) -> None:
+    plan = decide.plan(snapshot(endpoints=(dkr(state=state, managed=True),), security_group=GROUP), PROFILE, Settings())
+    assert by_service(plan)["ecr.dkr"].outcome == decide.COMPLIANT
+
+
+def test_two_existing_endpoints_for_one_service_adopt_ours_first() -> None:
+    ours, theirs = dkr(endpoint_id="vpce-zzz", managed=True), dkr(endpoint_id="vpce-aaa", managed=False)
+    plan = decide.plan(snapshot(endpoints=(theirs, ours), security_group=GROUP), PROFILE, Settings())
+    assert by_service(plan)["ecr.dkr"].endpoint_id == "vpce-zzz"
+
+
+def test_compliant_vpc_plans_nothing() -> None:
+    endpoints = tuple(
+        dkr(endpoint_id=f"vpce-{s}", service_name=f"com.amazonaws.us-east-1.{s}", managed=True) for s in ("ecr.dkr", "ecr.api", "logs")
+    ) + (
+        Endpoint(
+            "vpce-s3", "com.amazonaws.us-east-1.s3", "Gateway", "available",
+            route_table_ids=("rtb-main", "rtb-priv-a", "rtb-priv-b", "rtb-priv-c", "rtb-public"), managed=True,
+        ),
+    )
+    plan = decide.plan(snapshot(endpoints=endpoints, security_group=GROUP), PROFILE, Settings())
+    assert plan.actions == []
+    assert {d.outcome for d in plan.endpoints} == {decide.COMPLIANT}
+
+
+# --- service availability and VPC shape -------------------------------------------------------------
+
+
+def test_service_not_offered_in_an_az_is_placed_in_the_others_only() -> None:
+    lame = ServiceOffer("ecr.dkr", "com.amazonaws.us-east-1.ecr.dkr", "Interface", frozenset(AZS[:2]))
+    plan = decide.plan(snapshot(offers=offers(**{"ecr.dkr": lame})), PROFILE, Settings())
+    create = next(a for a in plan.actions if a.target == "ecr.dkr")
+    assert create.params["SubnetIds"] == ["subnet-priv-a", "subnet-priv-b"]
+
+
+def test_service_not_offered_in_the_region_fails_that_endpoint_only() -> None:
+    plan = decide.plan(snapshot(offers={k: v for k, v in offers().items() if k != "logs"}), PROFILE, Settings())
+    assert by_service(plan)["logs"].outcome == decide.FAILED
+    assert by_service(plan)["ecr.dkr"].outcome == decide.CREATE
+
+
+def test_vpc_without_subnets_gets_the_gateway_on_its_main_table_and_waits_for_the_rest() -> None:
+    snap = snapshot(subnets=(), route_tables=(RouteTable("rtb-main", True, (), False),), security_group_read=False, dns_support=None, dns_hostnames=None)
+    assert decide.facts_needed(snap, PROFILE) == {decide.FACT_ENIS}
+    plan = decide.plan(snap, PROFILE, Settings())
+    assert kinds(plan) == ["create_gateway_endpoint"]
+    assert plan.actions[0].params["RouteTableIds"] == ["rtb-main"]
+    assert {d.service: d.outcome for d in plan.endpoints} == {"ecr.dkr": "waiting", "ecr.api": "waiting", "logs": "waiting", "s3": "create"}
+
+
+def test_extra_services_follow_the_catalogue_order() -> None:
+    names = [s.short for s in load_profile(("ecs", "ecs-agent", "ecs-telemetry", "ssm"))]
+    assert names == ["ecr.dkr", "ecr.api", "logs", "s3", "ssm", "ecs-agent", "ecs-telemetry", "ecs"]
+
+
+# --- S3 gateway and the disruption gate ------------------------------------------------------------------
+
+
+def task_eni(eni_id: str, subnet_id: str) -> NetworkInterface:
+    return NetworkInterface(eni_id, subnet_id, "in-use", "interface", "arn:aws:ecs:us-east-1:123456789012:attachment/5f2d3c1e-aaaa-bbbb-cccc-000000000001", requester_managed=True)
+
+
+def test_route_tables_with_running_tasks_are_deferred_with_their_enis() -> None:
+    plan = decide.plan(snapshot(enis=(task_eni("eni-1", "subnet-priv-a"), task_eni("eni-2", "subnet-priv-a"))), PROFILE, Settings())
+    gateway = next(a for a in plan.actions if a.kind == "create_gateway_endpoint")
+    assert gateway.params["RouteTableIds"] == ["rtb-main", "rtb-priv-b", "rtb-priv-c", "rtb-public"]
+    assert list(plan.deferred_route_tables) == ["rtb-priv-a"]
+    assert [w.eni_id for w in plan.deferred_route_tables["rtb-priv-a"]] == ["eni-1", "eni-2"]
+    assert by_service(plan)["s3"].outcome == decide.DEFERRED
+    assert "rtb-priv-a" in by_service(plan)["s3"].reason
+    assert by_service(plan)["ecr.dkr"].outcome == decide.CREATE  # interface endpoints do not disrupt
+
+
+def test_all_route_tables_busy_means_no_gateway_yet() -> None:
+    enis = tuple(task_eni(f"eni-{s.subnet_id}", s.subnet_id) for s in snapshot().subnets)
+    snap = snapshot(enis=enis, route_tables=tuple(rt for rt in snapshot().route_tables if not rt.main))
+    plan = decide.plan(snap, PROFILE, Settings())
+    assert "create_gateway_endpoint" not in kinds(plan)
+    assert by_service(plan)["s3"].outcome == decide.DEFERRED
+
+
+def test_main_table_is_deferred_by_tasks_in_subnets_it_routes_implicitly() -> None:
+    subnets = (Subnet("subnet-x", "us-east-1a", "", "rtb-main", False),)
+    tables = (RouteTable("rtb-main", True, ("subnet-x",), False),)
+    plan = decide.plan(snapshot(subnets=subnets, route_tables=tables, enis=(task_eni("eni-1", "subnet-x"),)), PROFILE, Settings())
+    assert list(plan.deferred_route_tables) == ["rtb-main"]
+
+
+@pytest.mark.parametrize(
+    ("eni", "kind"),
+    [
+        (NetworkInterface("e", "s", "in-use", "interface", "arn:aws:ecs:eu-west-1:1:attachment/abc"), "ecs-task"),
+        (NetworkInterface("e", "s", "in-use", "interface", "arn:aws-cn:ecs:cn-north-1:1:attachment/abc"), "ecs-task"),
+        (NetworkInterface("e", "s", "in-use", "interface", "moto ECS"), "ecs-task"),
+        (NetworkInterface("e", "s", "in-use", "lambda", "AWS Lambda VPC ENI-fn"), "lambda"),
+        (NetworkInterface("e", "s", "in-use", "interface", "Primary network interface", instance_id="i-1"), "ec2-instance"),
+        (NetworkInterface("e", "s", "in-use", "interface", "RDSNetworkInterface"), "other"),
+        (NetworkInterface("e", "s", "in-use", "vpc_endpoint", "VPC Endpoint Interface vpce-1"), None),
+        (NetworkInterface("e", "s", "in-use", "nat_gateway", "Interface for NAT Gateway nat-1"), None),
+        (NetworkInterface("e", "s", "in-use", "interface", "ELB app/web/1234"), None),
+        (NetworkInterface("e", "s", "in-use", "network_load_balancer", "ELB net/nlb/1"), None),
+        (NetworkInterface("e", "s", "available", "interface", "arn:aws:ecs:eu-west-1:1:attachment/abc"), None),
+    ],
+)
+def test_workload_kind(eni: NetworkInterface, kind: str | None) -> None:
+    assert decide.workload_kind(eni, frozenset()) == kind
+
+
+def test_our_own_endpoint_enis_are_never_workloads() -> None:
+    eni = NetworkInterface("eni-ep", "s", "in-use", "interface", "")  # moto's endpoint ENIs look like this
+    assert decide.workload_kind(eni, frozenset({"eni-ep"})) is None
+
+
+def test_existing_gateway_gets_new_route_tables_by_modify() -> None:
+    gw = Endpoint("vpce-s3", "com.amazonaws.us-east-1.s3", "Gateway", "available", route_table_ids=("rtb-main", "rtb-public"), managed=True)
+    plan = decide.plan(snapshot(endpoints=(gw,)), PROFILE, Settings())
+    action = next(a for a in plan.actions if a.target == "s3")
+    assert action.kind == "modify_gateway_endpoint"
+    assert action.params == {"VpcEndpointId": "vpce-s3", "AddRouteTableIds": ["rtb-priv-a", "rtb-priv-b", "rtb-priv-c"]}
+
+
+def test_no_eni_read_is_needed_when_the_gateway_covers_every_table() -> None:
+    gw = Endpoint("vpce-s3", "com.amazonaws.us-east-1.s3", "Gateway", "available", route_table_ids=tuple(rt.route_table_id for rt in snapshot().route_tables))
+    assert decide.FACT_ENIS not in decide.facts_needed(snapshot(endpoints=(gw,)), PROFILE)
+
+
+def test_restrictive_policy_allows_the_ecr_layer_bucket_and_listed_buckets() -> None:
+    plan = decide.plan(snapshot(), PROFILE, Settings(s3_policy="restrictive", s3_allowed_buckets=("team-artifacts",)))
+    policy = json.loads(next(a for a in plan.actions if a.target == "s3").params["PolicyDocument"])
+    resources = [r for s in policy["Statement"] for r in s["Resource"]]
+    assert "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*" in resources
+    assert "arn:aws:s3:::team-artifacts/*" in resources and "arn:aws:s3:::team-artifacts" in resources
+    assert all(s["Effect"] == "Allow" for s in policy["Statement"])  # a Deny-only policy would deny everything
+
+
+def test_layer_bucket_follows_the_partition() -> None:
+    assert decide.layer_bucket_arn("aws-cn", "cn-north-1") == "arn:aws-cn:s3:::prod-cn-north-1-starport-layer-bucket/*"
+
+
+def test_managed_gateway_policy_drift_is_corrected_both_ways() -> None:
+    restrictive = decide.s3_policy_document("aws", "us-east-1", ())
+    all_tables = tuple(rt.route_table_id for rt in snapshot().route_tables)
+    gw = Endpoint("vpce-s3", "com.amazonaws.us-east-1.s3", "Gateway", "available", route_table_ids=all_tables, policy=restrictive, managed=True)
+    reset = next(a for a in decide.plan(snapshot(endpoints=(gw,)), PROFILE, Settings()).actions if a.target == "s3")
+    assert reset.params == {"VpcEndpointId": "vpce-s3", "ResetPolicy": True}
+    same = decide.plan(snapshot(endpoints=(gw,)), PROFILE, Settings(s3_policy="restrictive"))
+    assert not [a for a in same.actions if a.target == "s3"]
+
+
+def test_full_access_policy_recognised_in_its_usual_spellings() -> None:
+    assert decide.is_full_access(None)
+    assert decide.is_full_access('{"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}')
+    assert decide.is_full_access('{"Statement": {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["*"], "Resource": "*"}}')
+    assert not decide.is_full_access(decide.s3_policy_document("aws", "us-east-1", ()))

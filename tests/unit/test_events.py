@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from endpoint_guard.errors import InvalidEventError
+from endpoint_guard.events import parse_event
+from tests.conftest import SHARED, load_event
+
+VPC = "vpc-0c4f7a1e9b2d3c5a6"
+
+
+def test_create_vpc_event_names_the_new_vpc_and_its_event_id() -> None:
+    [trigger] = parse_event(load_event("create-vpc.json"))
+    assert trigger.vpc_ids == (VPC,)
+    assert trigger.event_id == "c3d9a6f1-2b47-4e8c-9f05-6a1b8d2e7c43"  # the CloudTrail eventID, not the envelope id
+    assert trigger.skip_reason is None
+
+
+def test_raw_record_and_records_file_are_accepted() -> None:
+    detail = load_event("create-vpc.json")["detail"]
+    assert parse_event(detail)[0].vpc_ids == (VPC,)
+    assert [t.vpc_ids for t in parse_event({"Records": [detail, detail]})] == [(VPC,), (VPC,)]
+
+
+def test_plain_request() -> None:
+    assert parse_event({"vpc_id": VPC})[0].vpc_ids == (VPC,)
+
+
+def test_failed_call_is_skipped_even_with_response_elements() -> None:
+    event = load_event("create-vpc.json")
+    event["detail"]["errorCode"] = "Client.UnauthorizedOperation"
+    [trigger] = parse_event(event)
+    assert trigger.vpc_ids == () and "Client.UnauthorizedOperation" in trigger.skip_reason
+
+
+def test_same_event_name_from_another_service_is_skipped() -> None:
+    event = copy.deepcopy(load_event("create-vpc.json"))
+    event["detail"]["eventSource"] = "eks.amazonaws.com"
+    assert "eks.amazonaws.com CreateVpc" in parse_event(event)[0].skip_reason
+
+
+def test_other_detail_types_are_skipped_by_name() -> None:
+    event = {"version": "0", "id": "1", "detail-type": "ECS Task State Change", "source": "aws.ecs", "detail": {}}
+    assert "ECS Task State Change" in parse_event(event)[0].skip_reason
+
+
+@pytest.mark.parametrize("event", [[], "vpc-1", None, {"hello": "world"}, {"Records": ["x"]}])
+def test_anything_else_is_an_error_naming_what_was_expected(event: object) -> None:
+    with pytest.raises(InvalidEventError, match="vpc_id"):
+        parse_event(event)
+
+
+@pytest.mark.parametrize("vpc_id", ["vpc-1", "subnet-0123456789abcdef0", 42, ""])
+def test_malformed_vpc_ids_are_refused(vpc_id: object) -> None:
+    with pytest.raises(InvalidEventError, match="not a VPC id"):
+        parse_event({"vpc_id": vpc_id})
+
+
+def test_create_vpc_without_a_vpc_id_is_an_error() -> None:
+    event = load_event("create-vpc.json")
+    del event["detail"]["responseElements"]["vpc"]
+    with pytest.raises(InvalidEventError, match="vpcId"):
+        parse_event(event)
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared (real event samples) is not beside the repo")
+def test_real_create_vpc_envelope_is_understood() -> None:
+    event = json.loads((SHARED / "real-events" / "linuxacademy-secspec__eb_ec2_CreateVpc_root.json").read_text())
+    [trigger] = parse_event(event)
+    assert trigger.vpc_ids == ("vpc-0a71e831cb5152c43",)
+    assert trigger.event_id == "9be08716-256d-4286-9378-8137d661109b"
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared (real event samples) is not beside the repo")
+def test_real_failed_create_vpc_with_populated_response_is_skipped() -> None:
+    path = SHARED / "real-events" / "panther-analysis__raw_ct_ec2_CreateVpc_errorCode_UnknownParameter.from-yaml.json"
+    [trigger] = parse_event(json.loads(path.read_text()))
+    assert trigger.skip_reason and "failed call" in trigger.skip_reason

@@ -1,0 +1,81 @@
+"""Builds small AWS worlds on moto (or any EC2 endpoint): the tests and the demo share them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class World:
+    vpc_id: str
+    main_route_table_id: str
+    public_route_table_id: str | None = None
+    private_route_tables: dict[str, str] = field(default_factory=dict)  # az -> route table
+    private_subnets: dict[str, str] = field(default_factory=dict)  # az -> subnet
+    public_subnets: dict[str, str] = field(default_factory=dict)  # az -> subnet
+
+
+def build_vpc(
+    ec2: Any,
+    *,
+    cidr: str = "10.40.0.0/16",
+    azs: tuple[str, ...] = ("us-east-1a", "us-east-1b", "us-east-1c"),
+    public_subnets: bool = True,
+    private_subnets: bool = True,
+    dns_hostnames: bool | None = None,
+    dns_support: bool | None = None,
+) -> World:
+    """A VPC laid out the usual way: per AZ one public subnet (shared route table to an internet gateway)
+    and one private subnet with its own route table. ``azs=()`` gives a VPC as CreateVpc leaves it."""
+    vpc_id = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    if dns_support is not None:
+        ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": dns_support})
+    if dns_hostnames is not None:
+        ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": dns_hostnames})
+    main = ec2.describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "association.main", "Values": ["true"]}]
+    )["RouteTables"][0]["RouteTableId"]
+    world = World(vpc_id=vpc_id, main_route_table_id=main)
+    prefix = ".".join(cidr.split(".")[:2])
+    if public_subnets and azs:
+        igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+        world.public_route_table_id = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+        ec2.create_route(RouteTableId=world.public_route_table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    for i, az in enumerate(azs):
+        if public_subnets:
+            sid = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{prefix}.{100 + i}.0/24", AvailabilityZone=az)["Subnet"]["SubnetId"]
+            ec2.associate_route_table(RouteTableId=world.public_route_table_id, SubnetId=sid)
+            world.public_subnets[az] = sid
+        if private_subnets:
+            sid = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{prefix}.{i}.0/24", AvailabilityZone=az)["Subnet"]["SubnetId"]
+            rt = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+            ec2.associate_route_table(RouteTableId=rt, SubnetId=sid)
+            world.private_subnets[az] = sid
+            world.private_route_tables[az] = rt
+    return world
+
+
+def run_fargate_tasks(ecs: Any, ec2: Any, subnet_id: str, *, cluster: str = "web", count: int = 2) -> list[str]:
+    """Start Fargate tasks in ``subnet_id`` (each gets an in-use ENI there). Returns the task ARNs."""
+    vpc_id = ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"][0]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})  # moto's run_task needs it
+    ecs.create_cluster(clusterName=cluster)
+    family = f"{cluster}-app"
+    ecs.register_task_definition(
+        family=family,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27", "memory": 512}],
+    )
+    tasks = ecs.run_task(
+        cluster=cluster,
+        taskDefinition=family,
+        launchType="FARGATE",
+        count=count,
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet_id], "securityGroups": []}},
+    )["tasks"]
+    return [t["taskArn"] for t in tasks]
