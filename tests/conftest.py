@@ -10,9 +10,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
-
 from endpoint_guard import aws
+from moto import mock_aws
 
 # moto reloads its catalogue of default AMIs on every reset; nothing here runs instances from them.
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")

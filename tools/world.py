@@ -45,11 +45,15 @@ def build_vpc(
         ec2.create_route(RouteTableId=world.public_route_table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
     for i, az in enumerate(azs):
         if public_subnets:
-            sid = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{prefix}.{100 + i}.0/24", AvailabilityZone=az)["Subnet"]["SubnetId"]
+            sid = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{prefix}.{100 + i}.0/24", AvailabilityZone=az)["Subnet"][
+                "SubnetId"
+            ]
             ec2.associate_route_table(RouteTableId=world.public_route_table_id, SubnetId=sid)
             world.public_subnets[az] = sid
         if private_subnets:
-            sid = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{prefix}.{i}.0/24", AvailabilityZone=az)["Subnet"]["SubnetId"]
+            sid = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{prefix}.{i}.0/24", AvailabilityZone=az)["Subnet"][
+                "SubnetId"
+            ]
             rt = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
             ec2.associate_route_table(RouteTableId=rt, SubnetId=sid)
             world.private_subnets[az] = sid

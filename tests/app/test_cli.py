@@ -11,8 +11,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-
 from endpoint_guard.cli import main
+
 from tests.conftest import EVENTS, REGION, REPO, load_event, with_vpc
 from tools.world import build_vpc
 
@@ -45,7 +45,11 @@ def test_invoke_dry_run_changes_nothing_and_prints_the_plan(ec2, tmp_path, capsy
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("{not json", "not valid JSON"), ('{"hello": 1}', "InvalidEventError"), ('{"vpc_id": "vpc-0123456789abcdef0"}', "VpcNotFoundError")],
+    [
+        ("{not json", "not valid JSON"),
+        ('{"hello": 1}', "InvalidEventError"),
+        ('{"vpc_id": "vpc-0123456789abcdef0"}', "VpcNotFoundError"),
+    ],
 )
 def test_errors_are_one_line_and_exit_2(moto, tmp_path, capsys, content: str, message: str) -> None:
     path = tmp_path / "event.json"
@@ -86,7 +90,13 @@ def script_env() -> dict[str, str]:
 
 
 def test_installed_script_against_a_moto_server(moto_server: str) -> None:
-    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=moto_server, aws_access_key_id="testing", aws_secret_access_key="testing")
+    ec2 = boto3.client(
+        "ec2",
+        region_name=REGION,
+        endpoint_url=moto_server,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     world = build_vpc(ec2, cidr="10.77.0.0/16")
     script = Path(sys.executable).parent / "endpoint-guard"
     with_id = with_vpc(load_event("create-vpc.json"), world.vpc_id)
@@ -97,7 +107,9 @@ def test_installed_script_against_a_moto_server(moto_server: str) -> None:
     planned = subprocess.run(args, capture_output=True, text=True, env=script_env(), timeout=120)
     assert planned.returncode == 0, planned.stderr
     assert {e["status"] for e in json.loads(planned.stdout)["endpoints"]} == {"planned"}
-    done = subprocess.run([a for a in args if a != "--dry-run"], capture_output=True, text=True, env=script_env(), timeout=120)
+    done = subprocess.run(
+        [a for a in args if a != "--dry-run"], capture_output=True, text=True, env=script_env(), timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["compliant"] is True
     assert len(ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"]) == 4
@@ -105,7 +117,16 @@ def test_installed_script_against_a_moto_server(moto_server: str) -> None:
 
 def test_installed_script_reports_an_unknown_vpc_in_one_line(moto_server: str) -> None:
     args = ["invoke", str(EVENTS / "create-vpc.json"), "--endpoint-url", moto_server, "--region", REGION]
-    result = subprocess.run([str(Path(sys.executable).parent / "endpoint-guard"), *args], capture_output=True, text=True, env=script_env(), timeout=120)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "endpoint-guard"), *args],
+        capture_output=True,
+        text=True,
+        env=script_env(),
+        timeout=120,
+    )
     assert result.returncode == 2
-    assert result.stderr.strip() == "endpoint-guard: VpcNotFoundError: VPC vpc-0c4f7a1e9b2d3c5a6 does not exist in this account and region"
+    assert (
+        result.stderr.strip()
+        == "endpoint-guard: VpcNotFoundError: VPC vpc-0c4f7a1e9b2d3c5a6 does not exist in this account and region"
+    )
     assert result.stdout == ""

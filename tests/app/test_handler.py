@@ -8,9 +8,9 @@ import json
 from types import SimpleNamespace
 
 import pytest
-
 from endpoint_guard import aws, handlers
 from endpoint_guard.errors import InvalidEventError, ReconcileFailedError, VpcNotFoundError
+
 from tests.conftest import REPO, load_event, with_vpc
 from tools.world import build_vpc
 
@@ -35,7 +35,7 @@ def logs():
     handlers.logger.registered_handler.stream = stream
     handlers.logger.setLevel("INFO")
     handlers.metrics.clear_metrics()  # metrics added while disabled (in-process CLI tests) are never flushed
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    return lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
 
 
 def emf(stdout: str) -> dict[str, float]:
@@ -110,7 +110,7 @@ def test_failed_action_raises_after_doing_the_rest(ec2, logs, capsys) -> None:
             raise ClientError({"Error": {"Code": "InternalError", "Message": "try later"}}, "CreateVpcEndpoint")
 
     aws.client("ec2").meta.events.register("provide-client-params.ec2.CreateVpcEndpoint", throttle_forever)
-    with pytest.raises(ReconcileFailedError, match="ecr.api"):
+    with pytest.raises(ReconcileFailedError, match=r"ecr\.api"):
         handlers.ensure_endpoints({"vpc_id": world.vpc_id}, CONTEXT)
     created = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"]
     assert len(created) == 3  # the others were made; the retry will only add ecr.api

@@ -7,12 +7,12 @@ ClientToken idempotency, so the assertions here check that endpoint-guard never 
 from __future__ import annotations
 
 import pytest
-
 from endpoint_guard import aws
 from endpoint_guard.aws import Ec2Adapter
 from endpoint_guard.errors import VpcNotFoundError
 from endpoint_guard.reconcile import reconcile
 from endpoint_guard.settings import Settings
+
 from tools.world import build_vpc, run_fargate_tasks
 
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
@@ -37,7 +37,10 @@ def test_fresh_vpc_in_three_azs_gets_all_four_endpoints(ec2, calls) -> None:
 
     assert result["compliant"] is True
     assert {e["service"]: e["status"] for e in result["endpoints"]} == {
-        "ecr.dkr": "created", "ecr.api": "created", "logs": "created", "s3": "created",
+        "ecr.dkr": "created",
+        "ecr.api": "created",
+        "logs": "created",
+        "s3": "created",
     }
     subnet_az = {s["SubnetId"]: s["AvailabilityZone"] for s in ec2.describe_subnets()["Subnets"]}
     group = result["security_group_id"]
@@ -58,9 +61,9 @@ def test_fresh_vpc_in_three_azs_gets_all_four_endpoints(ec2, calls) -> None:
 
     sg = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]
     assert sg["GroupName"] != "default"
-    assert [(p["IpProtocol"], p["FromPort"], p["ToPort"], [r["CidrIp"] for r in p["IpRanges"]]) for p in sg["IpPermissions"]] == [
-        ("tcp", 443, 443, ["10.40.0.0/16"])
-    ]
+    assert [
+        (p["IpProtocol"], p["FromPort"], p["ToPort"], [r["CidrIp"] for r in p["IpRanges"]]) for p in sg["IpPermissions"]
+    ] == [("tcp", 443, 443, ["10.40.0.0/16"])]
     hostnames = ec2.describe_vpc_attribute(VpcId=world.vpc_id, Attribute="enableDnsHostnames")
     assert hostnames["EnableDnsHostnames"]["Value"] is True
     # Every create carried a client token (moto ignores it, AWS would not).
@@ -117,7 +120,10 @@ def test_dns_hostnames_off_and_not_ours_to_change(ec2, calls) -> None:
     world = build_vpc(ec2, dns_hostnames=False)
     result = run(world.vpc_id, manage_dns_attributes=False)
     assert "ModifyVpcAttribute" not in calls.operations
-    assert ec2.describe_vpc_attribute(VpcId=world.vpc_id, Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"] is False
+    assert (
+        ec2.describe_vpc_attribute(VpcId=world.vpc_id, Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"]
+        is False
+    )
     interface = [e for e in endpoints_of(ec2, world.vpc_id) if e["VpcEndpointType"] == "Interface"]
     assert len(interface) == 3 and all(e["PrivateDnsEnabled"] is False for e in interface)
     assert result["compliant"] is False
@@ -175,7 +181,9 @@ def test_service_not_offered_in_one_az_is_placed_in_the_others(ec2, calls) -> No
     result = run(world.vpc_id)
     dkr, api = by_service(result)["ecr.dkr"], by_service(result)["ecr.api"]
     assert dkr["availability_zones"] == ["us-east-1a", "us-east-1b"]
-    assert sorted(dkr["subnet_ids"]) == sorted([world.private_subnets["us-east-1a"], world.private_subnets["us-east-1b"]])
+    assert sorted(dkr["subnet_ids"]) == sorted(
+        [world.private_subnets["us-east-1a"], world.private_subnets["us-east-1b"]]
+    )
     assert api["availability_zones"] == list(AZS)
     assert result["compliant"] is True
 
@@ -184,7 +192,10 @@ def test_vpc_without_subnets_gets_the_gateway_and_waits(ec2, calls) -> None:
     world = build_vpc(ec2, azs=())
     result = run(world.vpc_id)
     assert {e["service"]: e["status"] for e in result["endpoints"]} == {
-        "ecr.dkr": "waiting", "ecr.api": "waiting", "logs": "waiting", "s3": "created",
+        "ecr.dkr": "waiting",
+        "ecr.api": "waiting",
+        "logs": "waiting",
+        "s3": "created",
     }
     assert by_service(result)["s3"]["route_table_ids"] == [world.main_route_table_id]
     assert result["compliant"] is True  # nothing runs there yet: not an error
@@ -194,7 +205,10 @@ def test_vpc_without_subnets_gets_the_gateway_and_waits(ec2, calls) -> None:
     ec2.create_subnet(VpcId=world.vpc_id, CidrBlock="10.40.0.0/24", AvailabilityZone="us-east-1a")
     later = run(world.vpc_id)
     assert {e["service"]: e["status"] for e in later["endpoints"]} == {
-        "ecr.dkr": "created", "ecr.api": "created", "logs": "created", "s3": "compliant",
+        "ecr.dkr": "created",
+        "ecr.api": "created",
+        "logs": "created",
+        "s3": "compliant",
     }
 
 
@@ -225,7 +239,9 @@ def test_endpoint_enis_do_not_defer_anything(ec2, calls) -> None:
     # A new route table (and subnet) appears after the endpoints exist: the endpoints' own ENIs are
     # not workloads, so it gets the gateway.
     rt = ec2.create_route_table(VpcId=world.vpc_id)["RouteTable"]["RouteTableId"]
-    sid = ec2.create_subnet(VpcId=world.vpc_id, CidrBlock="10.40.50.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    sid = ec2.create_subnet(VpcId=world.vpc_id, CidrBlock="10.40.50.0/24", AvailabilityZone="us-east-1a")["Subnet"][
+        "SubnetId"
+    ]
     ec2.associate_route_table(RouteTableId=rt, SubnetId=sid)
     calls.reset()
     result = run(world.vpc_id)

@@ -6,7 +6,6 @@ import dataclasses
 import json
 
 import pytest
-
 from endpoint_guard import decide
 from endpoint_guard.model import (
     Endpoint,
@@ -29,7 +28,12 @@ PROFILE = load_profile()
 def offers(azs=AZS, **overrides) -> dict[str, ServiceOffer]:
     result = {
         short: ServiceOffer(short, f"com.amazonaws.us-east-1.{short}", type_, frozenset(azs))
-        for short, type_ in (("ecr.dkr", "Interface"), ("ecr.api", "Interface"), ("logs", "Interface"), ("s3", "Gateway"))
+        for short, type_ in (
+            ("ecr.dkr", "Interface"),
+            ("ecr.api", "Interface"),
+            ("logs", "Interface"),
+            ("s3", "Gateway"),
+        )
     }
     result.update(overrides)
     return result
@@ -38,10 +42,16 @@ def offers(azs=AZS, **overrides) -> dict[str, ServiceOffer]:
 def snapshot(**changes) -> Snapshot:
     """Three AZs, a private and a public subnet in each, DNS on, nothing else: override what a test needs."""
     subnets = []
-    tables = [RouteTable("rtb-main", True, (), False), RouteTable("rtb-public", False, ("subnet-pub-a", "subnet-pub-b", "subnet-pub-c"), True)]
+    tables = [
+        RouteTable("rtb-main", True, (), False),
+        RouteTable("rtb-public", False, ("subnet-pub-a", "subnet-pub-b", "subnet-pub-c"), True),
+    ]
     for az in AZS:
         x = az[-1]
-        subnets += [Subnet(f"subnet-priv-{x}", az, "", f"rtb-priv-{x}", False), Subnet(f"subnet-pub-{x}", az, "", "rtb-public", True)]
+        subnets += [
+            Subnet(f"subnet-priv-{x}", az, "", f"rtb-priv-{x}", False),
+            Subnet(f"subnet-pub-{x}", az, "", "rtb-public", True),
+        ]
         tables.append(RouteTable(f"rtb-priv-{x}", False, (f"subnet-priv-{x}",), False))
     base = Snapshot(
         vpc_id=VPC,
@@ -79,13 +89,20 @@ def test_choose_subnets_one_per_az_private_first() -> None:
 
 
 def test_choose_subnets_private_wins_even_when_public_sorts_first() -> None:
-    subnets = [Subnet("subnet-000", "us-east-1a", "", "rtb-public", True), Subnet("subnet-fff", "us-east-1a", "", "rtb-x", False)]
+    subnets = [
+        Subnet("subnet-000", "us-east-1a", "", "rtb-public", True),
+        Subnet("subnet-fff", "us-east-1a", "", "rtb-x", False),
+    ]
     assert decide.choose_subnets(subnets, AZS) == {"us-east-1a": "subnet-fff"}
 
 
 def test_choose_subnets_tie_break_is_lowest_id_whatever_the_input_order() -> None:
     subnets = [Subnet("subnet-b", "us-east-1a", "", None, False), Subnet("subnet-a", "us-east-1a", "", None, False)]
-    assert decide.choose_subnets(subnets, AZS) == decide.choose_subnets(list(reversed(subnets)), AZS) == {"us-east-1a": "subnet-a"}
+    assert (
+        decide.choose_subnets(subnets, AZS)
+        == decide.choose_subnets(list(reversed(subnets)), AZS)
+        == {"us-east-1a": "subnet-a"}
+    )
 
 
 def test_choose_subnets_skips_azs_the_service_is_not_offered_in() -> None:
@@ -124,7 +141,11 @@ def test_every_create_carries_a_deterministic_client_token_and_the_managed_tags(
     first, second = (decide.plan(snapshot(), PROFILE, Settings()) for _ in range(2))
     creates = [a for a in first.actions if a.kind.startswith("create_") and a.kind != "create_security_group"]
     assert creates
-    for action, again in zip(creates, [a for a in second.actions if a.kind.startswith("create_") and a.kind != "create_security_group"], strict=True):
+    for action, again in zip(
+        creates,
+        [a for a in second.actions if a.kind.startswith("create_") and a.kind != "create_security_group"],
+        strict=True,
+    ):
         assert action.params["ClientToken"] == again.params["ClientToken"]
         assert len(action.params["ClientToken"]) <= 64
         tags = {t["Key"]: t["Value"] for t in action.params["TagSpecifications"][0]["Tags"]}
@@ -136,7 +157,9 @@ def test_every_create_carries_a_deterministic_client_token_and_the_managed_tags(
 
 
 def test_security_group_allows_443_from_each_ipv4_and_ipv6_block_only() -> None:
-    plan = decide.plan(snapshot(cidrs_v4=("10.0.0.0/16", "100.64.0.0/20"), cidrs_v6=("2600:1f18::/56",)), PROFILE, Settings())
+    plan = decide.plan(
+        snapshot(cidrs_v4=("10.0.0.0/16", "100.64.0.0/20"), cidrs_v6=("2600:1f18::/56",)), PROFILE, Settings()
+    )
     authorize = next(a for a in plan.actions if a.kind == "authorize_ingress")
     assert authorize.params["IpPermissions"] == [
         {
@@ -157,7 +180,12 @@ def test_existing_group_gets_missing_blocks_and_loses_foreign_rules() -> None:
     plan = decide.plan(snapshot(security_group=group, cidrs_v4=("10.0.0.0/16", "10.1.0.0/16")), PROFILE, Settings())
     authorize = next(a for a in plan.actions if a.kind == "authorize_ingress")
     revoke = next(a for a in plan.actions if a.kind == "revoke_ingress")
-    assert authorize.params == {"GroupId": "sg-1", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.1.0.0/16"}]}]}
+    assert authorize.params == {
+        "GroupId": "sg-1",
+        "IpPermissions": [
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.1.0.0/16"}]}
+        ],
+    }
     assert revoke.params["IpPermissions"][0]["FromPort"] == 22
     assert "create_security_group" not in kinds(plan)
     create = next(a for a in plan.actions if a.kind == "create_interface_endpoint")
@@ -199,15 +227,15 @@ def test_private_dns_endpoints_require_the_dns_actions_to_have_succeeded() -> No
 
 
 def dkr(**kw) -> Endpoint:
-    values = dict(
-        endpoint_id="vpce-dkr",
-        service_name="com.amazonaws.us-east-1.ecr.dkr",
-        type="Interface",
-        state="available",
-        subnet_ids=("subnet-priv-a", "subnet-priv-b", "subnet-priv-c"),
-        private_dns=True,
-        group_ids=("sg-1",),
-    )
+    values = {
+        "endpoint_id": "vpce-dkr",
+        "service_name": "com.amazonaws.us-east-1.ecr.dkr",
+        "type": "Interface",
+        "state": "available",
+        "subnet_ids": ("subnet-priv-a", "subnet-priv-b", "subnet-priv-c"),
+        "private_dns": True,
+        "group_ids": ("sg-1",),
+    }
     values.update(kw)
     return Endpoint(**values)
 
@@ -216,7 +244,9 @@ GROUP = SecurityGroup("sg-1", frozenset({IngressRule("tcp", 443, 443, "10.0.0.0/
 
 
 def test_unmanaged_complete_endpoint_is_adopted_not_duplicated() -> None:
-    plan = decide.plan(snapshot(endpoints=(dkr(managed=False, group_ids=("sg-default",)),), security_group=GROUP), PROFILE, Settings())
+    plan = decide.plan(
+        snapshot(endpoints=(dkr(managed=False, group_ids=("sg-default",)),), security_group=GROUP), PROFILE, Settings()
+    )
     decision = by_service(plan)["ecr.dkr"]
     assert decision.outcome == decide.COMPLIANT and decision.endpoint_id == "vpce-dkr"
     assert "adopted" in decision.reason
@@ -234,11 +264,17 @@ def test_unmanaged_endpoint_with_gaps_is_reported_not_changed_by_default() -> No
 
 def test_unmanaged_endpoint_is_fixed_when_adoption_may_modify() -> None:
     existing = dkr(managed=False, subnet_ids=("subnet-pub-a",), private_dns=False)
-    plan = decide.plan(snapshot(endpoints=(existing,), security_group=GROUP), PROFILE, Settings(adopt_unmanaged="modify"))
+    plan = decide.plan(
+        snapshot(endpoints=(existing,), security_group=GROUP), PROFILE, Settings(adopt_unmanaged="modify")
+    )
     action = next(a for a in plan.actions if a.target == "ecr.dkr")
     assert action.kind == "modify_interface_endpoint"
     # us-east-1a is covered already (by a public subnet): no second subnet in that AZ.
-    assert action.params == {"VpcEndpointId": "vpce-dkr", "AddSubnetIds": ["subnet-priv-b", "subnet-priv-c"], "PrivateDnsEnabled": True}
+    assert action.params == {
+        "VpcEndpointId": "vpce-dkr",
+        "AddSubnetIds": ["subnet-priv-b", "subnet-priv-c"],
+        "PrivateDnsEnabled": True,
+    }
     assert by_service(plan)["ecr.dkr"].outcome == decide.MODIFY
 
 
@@ -246,7 +282,9 @@ def test_managed_endpoint_gets_a_new_az_by_modify_never_a_second_endpoint() -> N
     existing = dkr(managed=True, subnet_ids=("subnet-priv-a", "subnet-priv-b"))
     plan = decide.plan(snapshot(endpoints=(existing,), security_group=GROUP), PROFILE, Settings())
     actions = [a for a in plan.actions if a.target == "ecr.dkr"]
-    assert [(a.kind, a.params.get("AddSubnetIds")) for a in actions] == [("modify_interface_endpoint", ["subnet-priv-c"])]
+    assert [(a.kind, a.params.get("AddSubnetIds")) for a in actions] == [
+        ("modify_interface_endpoint", ["subnet-priv-c"])
+    ]
 
 
 def test_managed_endpoint_without_the_managed_group_gets_it_attached() -> None:
@@ -275,12 +313,18 @@ def test_two_existing_endpoints_for_one_service_adopt_ours_first() -> None:
 
 
 def test_compliant_vpc_plans_nothing() -> None:
-    endpoints = tuple(
-        dkr(endpoint_id=f"vpce-{s}", service_name=f"com.amazonaws.us-east-1.{s}", managed=True) for s in ("ecr.dkr", "ecr.api", "logs")
-    ) + (
+    endpoints = (
+        *tuple(
+            dkr(endpoint_id=f"vpce-{s}", service_name=f"com.amazonaws.us-east-1.{s}", managed=True)
+            for s in ("ecr.dkr", "ecr.api", "logs")
+        ),
         Endpoint(
-            "vpce-s3", "com.amazonaws.us-east-1.s3", "Gateway", "available",
-            route_table_ids=("rtb-main", "rtb-priv-a", "rtb-priv-b", "rtb-priv-c", "rtb-public"), managed=True,
+            "vpce-s3",
+            "com.amazonaws.us-east-1.s3",
+            "Gateway",
+            "available",
+            route_table_ids=("rtb-main", "rtb-priv-a", "rtb-priv-b", "rtb-priv-c", "rtb-public"),
+            managed=True,
         ),
     )
     plan = decide.plan(snapshot(endpoints=endpoints, security_group=GROUP), PROFILE, Settings())
@@ -305,12 +349,23 @@ def test_service_not_offered_in_the_region_fails_that_endpoint_only() -> None:
 
 
 def test_vpc_without_subnets_gets_the_gateway_on_its_main_table_and_waits_for_the_rest() -> None:
-    snap = snapshot(subnets=(), route_tables=(RouteTable("rtb-main", True, (), False),), security_group_read=False, dns_support=None, dns_hostnames=None)
+    snap = snapshot(
+        subnets=(),
+        route_tables=(RouteTable("rtb-main", True, (), False),),
+        security_group_read=False,
+        dns_support=None,
+        dns_hostnames=None,
+    )
     assert decide.facts_needed(snap, PROFILE) == {decide.FACT_ENIS}
     plan = decide.plan(snap, PROFILE, Settings())
     assert kinds(plan) == ["create_gateway_endpoint"]
     assert plan.actions[0].params["RouteTableIds"] == ["rtb-main"]
-    assert {d.service: d.outcome for d in plan.endpoints} == {"ecr.dkr": "waiting", "ecr.api": "waiting", "logs": "waiting", "s3": "create"}
+    assert {d.service: d.outcome for d in plan.endpoints} == {
+        "ecr.dkr": "waiting",
+        "ecr.api": "waiting",
+        "logs": "waiting",
+        "s3": "create",
+    }
 
 
 def test_extra_services_follow_the_catalogue_order() -> None:
@@ -322,11 +377,20 @@ def test_extra_services_follow_the_catalogue_order() -> None:
 
 
 def task_eni(eni_id: str, subnet_id: str) -> NetworkInterface:
-    return NetworkInterface(eni_id, subnet_id, "in-use", "interface", "arn:aws:ecs:us-east-1:123456789012:attachment/5f2d3c1e-aaaa-bbbb-cccc-000000000001", requester_managed=True)
+    return NetworkInterface(
+        eni_id,
+        subnet_id,
+        "in-use",
+        "interface",
+        "arn:aws:ecs:us-east-1:123456789012:attachment/5f2d3c1e-aaaa-bbbb-cccc-000000000001",
+        requester_managed=True,
+    )
 
 
 def test_route_tables_with_running_tasks_are_deferred_with_their_enis() -> None:
-    plan = decide.plan(snapshot(enis=(task_eni("eni-1", "subnet-priv-a"), task_eni("eni-2", "subnet-priv-a"))), PROFILE, Settings())
+    plan = decide.plan(
+        snapshot(enis=(task_eni("eni-1", "subnet-priv-a"), task_eni("eni-2", "subnet-priv-a"))), PROFILE, Settings()
+    )
     gateway = next(a for a in plan.actions if a.kind == "create_gateway_endpoint")
     assert gateway.params["RouteTableIds"] == ["rtb-main", "rtb-priv-b", "rtb-priv-c", "rtb-public"]
     assert list(plan.deferred_route_tables) == ["rtb-priv-a"]
@@ -347,7 +411,9 @@ def test_all_route_tables_busy_means_no_gateway_yet() -> None:
 def test_main_table_is_deferred_by_tasks_in_subnets_it_routes_implicitly() -> None:
     subnets = (Subnet("subnet-x", "us-east-1a", "", "rtb-main", False),)
     tables = (RouteTable("rtb-main", True, ("subnet-x",), False),)
-    plan = decide.plan(snapshot(subnets=subnets, route_tables=tables, enis=(task_eni("eni-1", "subnet-x"),)), PROFILE, Settings())
+    plan = decide.plan(
+        snapshot(subnets=subnets, route_tables=tables, enis=(task_eni("eni-1", "subnet-x"),)), PROFILE, Settings()
+    )
     assert list(plan.deferred_route_tables) == ["rtb-main"]
 
 
@@ -358,7 +424,10 @@ def test_main_table_is_deferred_by_tasks_in_subnets_it_routes_implicitly() -> No
         (NetworkInterface("e", "s", "in-use", "interface", "arn:aws-cn:ecs:cn-north-1:1:attachment/abc"), "ecs-task"),
         (NetworkInterface("e", "s", "in-use", "interface", "moto ECS"), "ecs-task"),
         (NetworkInterface("e", "s", "in-use", "lambda", "AWS Lambda VPC ENI-fn"), "lambda"),
-        (NetworkInterface("e", "s", "in-use", "interface", "Primary network interface", instance_id="i-1"), "ec2-instance"),
+        (
+            NetworkInterface("e", "s", "in-use", "interface", "Primary network interface", instance_id="i-1"),
+            "ec2-instance",
+        ),
         (NetworkInterface("e", "s", "in-use", "interface", "RDSNetworkInterface"), "other"),
         (NetworkInterface("e", "s", "in-use", "vpc_endpoint", "VPC Endpoint Interface vpce-1"), None),
         (NetworkInterface("e", "s", "in-use", "nat_gateway", "Interface for NAT Gateway nat-1"), None),
@@ -377,7 +446,14 @@ def test_our_own_endpoint_enis_are_never_workloads() -> None:
 
 
 def test_existing_gateway_gets_new_route_tables_by_modify() -> None:
-    gw = Endpoint("vpce-s3", "com.amazonaws.us-east-1.s3", "Gateway", "available", route_table_ids=("rtb-main", "rtb-public"), managed=True)
+    gw = Endpoint(
+        "vpce-s3",
+        "com.amazonaws.us-east-1.s3",
+        "Gateway",
+        "available",
+        route_table_ids=("rtb-main", "rtb-public"),
+        managed=True,
+    )
     plan = decide.plan(snapshot(endpoints=(gw,)), PROFILE, Settings())
     action = next(a for a in plan.actions if a.target == "s3")
     assert action.kind == "modify_gateway_endpoint"
@@ -385,7 +461,13 @@ def test_existing_gateway_gets_new_route_tables_by_modify() -> None:
 
 
 def test_no_eni_read_is_needed_when_the_gateway_covers_every_table() -> None:
-    gw = Endpoint("vpce-s3", "com.amazonaws.us-east-1.s3", "Gateway", "available", route_table_ids=tuple(rt.route_table_id for rt in snapshot().route_tables))
+    gw = Endpoint(
+        "vpce-s3",
+        "com.amazonaws.us-east-1.s3",
+        "Gateway",
+        "available",
+        route_table_ids=tuple(rt.route_table_id for rt in snapshot().route_tables),
+    )
     assert decide.FACT_ENIS not in decide.facts_needed(snapshot(endpoints=(gw,)), PROFILE)
 
 
@@ -405,7 +487,15 @@ def test_layer_bucket_follows_the_partition() -> None:
 def test_managed_gateway_policy_drift_is_corrected_both_ways() -> None:
     restrictive = decide.s3_policy_document("aws", "us-east-1", ())
     all_tables = tuple(rt.route_table_id for rt in snapshot().route_tables)
-    gw = Endpoint("vpce-s3", "com.amazonaws.us-east-1.s3", "Gateway", "available", route_table_ids=all_tables, policy=restrictive, managed=True)
+    gw = Endpoint(
+        "vpce-s3",
+        "com.amazonaws.us-east-1.s3",
+        "Gateway",
+        "available",
+        route_table_ids=all_tables,
+        policy=restrictive,
+        managed=True,
+    )
     reset = next(a for a in decide.plan(snapshot(endpoints=(gw,)), PROFILE, Settings()).actions if a.target == "s3")
     assert reset.params == {"VpcEndpointId": "vpce-s3", "ResetPolicy": True}
     same = decide.plan(snapshot(endpoints=(gw,)), PROFILE, Settings(s3_policy="restrictive"))
@@ -414,6 +504,10 @@ def test_managed_gateway_policy_drift_is_corrected_both_ways() -> None:
 
 def test_full_access_policy_recognised_in_its_usual_spellings() -> None:
     assert decide.is_full_access(None)
-    assert decide.is_full_access('{"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}')
-    assert decide.is_full_access('{"Statement": {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["*"], "Resource": "*"}}')
+    assert decide.is_full_access(
+        '{"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}'
+    )
+    assert decide.is_full_access(
+        '{"Statement": {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["*"], "Resource": "*"}}'
+    )
     assert not decide.is_full_access(decide.s3_policy_document("aws", "us-east-1", ()))

@@ -4,9 +4,9 @@ import copy
 import json
 
 import pytest
-
 from endpoint_guard.errors import InvalidEventError
 from endpoint_guard.events import parse_event
+
 from tests.conftest import SHARED, load_event
 
 VPC = "vpc-0c4f7a1e9b2d3c5a6"

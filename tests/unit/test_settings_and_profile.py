@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from endpoint_guard.errors import ConfigurationError
 from endpoint_guard.profile import known_services, load_profile
 from endpoint_guard.settings import Settings
@@ -27,7 +26,11 @@ def test_values_are_read_from_the_environment() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("ENDPOINT_GUARD_DRY_RUN", "maybe"), ("ENDPOINT_GUARD_ADOPT_UNMANAGED", "always"), ("ENDPOINT_GUARD_S3_POLICY", "none")],
+    [
+        ("ENDPOINT_GUARD_DRY_RUN", "maybe"),
+        ("ENDPOINT_GUARD_ADOPT_UNMANAGED", "always"),
+        ("ENDPOINT_GUARD_S3_POLICY", "none"),
+    ],
 )
 def test_bad_values_are_configuration_errors_naming_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=name):

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from endpoint_guard.errors import AwsCallError, ConfigurationError, InvalidEventError, VpcNotFoundError
-from endpoint_guard.model import ServiceOffer, offer_from_api, security_group_from_api, SecurityGroup
 from endpoint_guard import MANAGED_BY_TAG, MANAGED_BY_VALUE
+from endpoint_guard.errors import AwsCallError, ConfigurationError, InvalidEventError, VpcNotFoundError
+from endpoint_guard.model import SecurityGroup, ServiceOffer, offer_from_api, security_group_from_api
 
 if TYPE_CHECKING:  # pragma: no cover
     from mypy_boto3_ec2 import EC2Client  # noqa: F401
@@ -112,7 +112,9 @@ class Ec2Adapter:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return [item for page in self.client.get_paginator(operation).paginate(**params) for item in page.get(key, [])]
+            return [
+                item for page in self.client.get_paginator(operation).paginate(**params) for item in page.get(key, [])
+            ]
         except ClientError as err:
             raise _aws_error(operation, err) from err
         except BotoCoreError as err:
@@ -160,7 +162,7 @@ class Ec2Adapter:
         groups = self._pages(
             "describe_security_groups",
             "SecurityGroups",
-            Filters=self._by_vpc(vpc_id) + [{"Name": f"tag:{MANAGED_BY_TAG}", "Values": [MANAGED_BY_VALUE]}],
+            Filters=[*self._by_vpc(vpc_id), {"Name": f"tag:{MANAGED_BY_TAG}", "Values": [MANAGED_BY_VALUE]}],
         )
         groups.sort(key=lambda g: g["GroupId"])
         return security_group_from_api(groups[0]) if groups else None
@@ -217,7 +219,7 @@ class Ec2Adapter:
         # tag): take it over rather than fail forever.
         found = self._call(
             "describe_security_groups",
-            Filters=self._by_vpc(params["VpcId"]) + [{"Name": "group-name", "Values": [params["GroupName"]]}],
+            Filters=[*self._by_vpc(params["VpcId"]), {"Name": "group-name", "Values": [params["GroupName"]]}],
         )["SecurityGroups"]
         if not found:
             raise AwsCallError("create_security_group", "InvalidGroup.Duplicate", "duplicate group not found by name")

@@ -100,10 +100,14 @@ def _invoke(args: argparse.Namespace) -> int:
 def render(result: dict) -> str:
     """The result document for a human: one line per endpoint, then the actions."""
     mode = " (dry run)" if result["dry_run"] else ""
-    lines = [f"{result['vpc_id']} ({result['region']}){mode}: {'compliant' if result['compliant'] else 'NOT compliant'}"]
+    lines = [
+        f"{result['vpc_id']} ({result['region']}){mode}: {'compliant' if result['compliant'] else 'NOT compliant'}"
+    ]
     for e in result["endpoints"]:
         where = (
-            ", ".join(e.get("availability_zones") or []) if e["type"] == "Interface" else ", ".join(e.get("route_table_ids") or [])
+            ", ".join(e.get("availability_zones") or [])
+            if e["type"] == "Interface"
+            else ", ".join(e.get("route_table_ids") or [])
         )
         lines.append(
             f"  {e['service']:<15} {e['type']:<9} {e['status']:<9} {e['endpoint_id'] or '-':<24} {where}"
@@ -116,7 +120,10 @@ def render(result: dict) -> str:
         lines.append(f"  deferred {rt['route_table_id']}: {len(rt['workloads'])} workload ENI(s) ({', '.join(kinds)})")
     if result["actions"]:
         lines.append("  actions:" if not result["dry_run"] else "  would do:")
-        lines += [f"    [{a['status']}] {a['description']}" + (f" -- {a['error']}" if a.get("error") else "") for a in result["actions"]]
+        lines += [
+            f"    [{a['status']}] {a['description']}" + (f" -- {a['error']}" if a.get("error") else "")
+            for a in result["actions"]
+        ]
     else:
         lines.append("  nothing to do")
     return "\n".join(lines)
@@ -129,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     except EndpointGuardError as err:
         print(f"endpoint-guard: {type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_ERROR
-    except Exception as err:  # noqa: BLE001 - the CLI promises one line and exit 2, never a traceback
+    except Exception as err:
         from botocore.exceptions import BotoCoreError, ClientError
 
         if isinstance(err, (BotoCoreError, ClientError)):

@@ -363,6 +363,7 @@ def _plan_security_group(snapshot: Snapshot, result: Plan) -> None:
             )
         )
     group_id = group.group_id if group else SECURITY_GROUP_REF
+    group_label = group.group_id if group else f"the new group {SECURITY_GROUP_NAME}"
     missing = sorted(desired - current, key=lambda r: r.cidr)
     extra = sorted(current - desired, key=lambda r: r.cidr)
     if missing:
@@ -370,7 +371,7 @@ def _plan_security_group(snapshot: Snapshot, result: Plan) -> None:
             Action(
                 kind="authorize_ingress",
                 target="security-group",
-                description=f"allow TCP 443 into {group_id} from {', '.join(r.cidr for r in missing)}",
+                description=f"allow TCP 443 into {group_label} from {', '.join(r.cidr for r in missing)}",
                 operation="authorize_ingress",
                 params={"GroupId": group_id, "IpPermissions": _permissions(missing)},
                 requires=("security-group",),
@@ -381,7 +382,7 @@ def _plan_security_group(snapshot: Snapshot, result: Plan) -> None:
             Action(
                 kind="revoke_ingress",
                 target="security-group",
-                description=f"remove ingress rules from {group_id} that are not TCP 443 from the VPC: "
+                description=f"remove ingress rules from {group_label} that are not TCP 443 from the VPC: "
                 + ", ".join(f"{r.protocol}:{r.from_port}-{r.to_port} from {r.cidr}" for r in extra),
                 operation="revoke_ingress",
                 params={"GroupId": group_id, "IpPermissions": _permissions(extra)},
@@ -458,7 +459,10 @@ def _plan_interface(
                     "PrivateDnsEnabled": want_dns,
                     "ClientToken": client_token(snapshot.vpc_id, offer.service_name, *subnet_ids),
                     "TagSpecifications": [
-                        {"ResourceType": "vpc-endpoint", "Tags": managed_tags(_endpoint_name(spec.short, snapshot.vpc_id))}
+                        {
+                            "ResourceType": "vpc-endpoint",
+                            "Tags": managed_tags(_endpoint_name(spec.short, snapshot.vpc_id)),
+                        }
                     ],
                 },
                 requires=requires,
@@ -543,8 +547,11 @@ def _plan_gateway(
     )
     deferred_note = ""
     if disrupted:
-        deferred_note = "route tables with running workloads are deferred (adding the route drops open S3 connections): " + ", ".join(
-            f"{rt} ({len(w)} workload ENI{'s' if len(w) != 1 else ''})" for rt, w in sorted(disrupted.items())
+        deferred_note = (
+            "route tables with running workloads are deferred (adding the route drops open S3 connections): "
+            + ", ".join(
+                f"{rt} ({len(w)} workload ENI{'s' if len(w) != 1 else ''})" for rt, w in sorted(disrupted.items())
+            )
         )
 
     if not existing:
@@ -595,7 +602,9 @@ def _plan_gateway(
             params["ResetPolicy"] = True
     if not gaps:
         decision.outcome = DEFERRED if disrupted else COMPLIANT
-        decision.reason = deferred_note or ("" if endpoint.managed else "adopted: existing endpoint not managed by endpoint-guard")
+        decision.reason = deferred_note or (
+            "" if endpoint.managed else "adopted: existing endpoint not managed by endpoint-guard"
+        )
         return decision, []
     if not _may_change(endpoint, settings):
         decision.outcome = DEFERRED

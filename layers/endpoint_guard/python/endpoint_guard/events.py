@@ -84,7 +84,13 @@ def parse_event(event: Any) -> list[Trigger]:
     if "detail-type" in event and "detail" in event:
         envelope = EventBridgeEvent(event)
         if envelope.detail_type != CLOUDTRAIL_DETAIL_TYPE:
-            return [Trigger(envelope.get_id, envelope.detail_type, skip_reason=f"not a CloudTrail API call event: {envelope.detail_type}")]
+            return [
+                Trigger(
+                    envelope.get_id,
+                    envelope.detail_type,
+                    skip_reason=f"not a CloudTrail API call event: {envelope.detail_type}",
+                )
+            ]
         if not isinstance(envelope.detail, dict):
             raise InvalidEventError(f"EventBridge event with no detail object; expected {EXPECTED}")
         return [_from_cloudtrail(envelope.detail, envelope.get_id)]

@@ -40,7 +40,9 @@ def ensure_endpoints(event: dict, context: Any) -> dict:
         if trigger.skip_reason:
             metrics.add_metric(name="EventsSkipped", unit=MetricUnit.Count, value=1)
             logger.info("skipped", extra={"event_name": trigger.event_name, "reason": trigger.skip_reason})
-            skipped.append({"event_id": trigger.event_id, "event_name": trigger.event_name, "reason": trigger.skip_reason})
+            skipped.append(
+                {"event_id": trigger.event_id, "event_name": trigger.event_name, "reason": trigger.skip_reason}
+            )
             continue
         for vpc_id in trigger.vpc_ids:
             logger.append_keys(vpc_id=vpc_id)
@@ -69,7 +71,11 @@ def ensure_endpoints(event: dict, context: Any) -> dict:
 def _count(result: dict) -> None:
     metrics.add_metric(name="VpcsReconciled", unit=MetricUnit.Count, value=1)
     statuses = [e["status"] for e in result["endpoints"]]
-    for name, status in (("EndpointsCreated", "created"), ("EndpointsUpdated", "updated"), ("EndpointsDeferred", "deferred")):
+    for name, status in (
+        ("EndpointsCreated", "created"),
+        ("EndpointsUpdated", "updated"),
+        ("EndpointsDeferred", "deferred"),
+    ):
         if statuses.count(status):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=statuses.count(status))
     if not result["compliant"]:

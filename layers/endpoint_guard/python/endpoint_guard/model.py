@@ -144,7 +144,11 @@ def route_tables_from_api(route_tables: Iterable[dict], subnets: Iterable[dict])
     explicit: dict[str, str] = {}
     tables = []
     for rt in route_tables:
-        assocs = [a for a in rt.get("Associations", []) if a.get("AssociationState", {}).get("State", "associated") == "associated"]
+        assocs = [
+            a
+            for a in rt.get("Associations", [])
+            if a.get("AssociationState", {}).get("State", "associated") == "associated"
+        ]
         if assocs and all(a.get("GatewayId") for a in assocs):
             continue
         for a in assocs:
@@ -154,7 +158,9 @@ def route_tables_from_api(route_tables: Iterable[dict], subnets: Iterable[dict])
     result = []
     for rt in tables:
         main = any(a.get("Main") for a in rt.get("Associations", []))
-        routed = [sid for sid in subnet_ids if explicit.get(sid) == rt["RouteTableId"] or (main and sid not in explicit)]
+        routed = [
+            sid for sid in subnet_ids if explicit.get(sid) == rt["RouteTableId"] or (main and sid not in explicit)
+        ]
         has_igw = any(
             str(r.get("GatewayId", "")).startswith("igw-") and r.get("State", "active") == "active"
             for r in rt.get("Routes", [])

@@ -41,9 +41,7 @@ def load_profile(extra_services: tuple[str, ...] = ()) -> tuple[ServiceSpec, ...
     catalog = _catalog()
     unknown = [name for name in extra_services if name not in catalog["services"]]
     if unknown:
-        raise ConfigurationError(
-            f"unknown service(s) {', '.join(unknown)}; known: {', '.join(known_services())}"
-        )
+        raise ConfigurationError(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(known_services())}")
     wanted = set(catalog["default_profile"]) | set(extra_services)
     return tuple(
         ServiceSpec(short=name, type=spec["type"], private_dns=spec["private_dns"], why=spec["why"])

@@ -65,7 +65,7 @@ class Applied:
     created_ids: dict[str, str] = field(default_factory=dict)
 
     def target_error(self, plan: Plan, target: str) -> str | None:
-        return next((e for a, e in zip(plan.actions, self.errors) if a.target == target and e), None)
+        return next((e for a, e in zip(plan.actions, self.errors, strict=False) if a.target == target and e), None)
 
 
 def apply(plan: Plan, adapter: Any) -> Applied:
@@ -163,7 +163,9 @@ def result_document(snapshot: Snapshot, plan: Plan, applied: Applied | None, dry
             }
             for rt, workloads in sorted(plan.deferred_route_tables.items())
         ],
-        "actions": [_action_entry(a, applied.errors[i] if applied else None, dry_run) for i, a in enumerate(plan.actions)],
+        "actions": [
+            _action_entry(a, applied.errors[i] if applied else None, dry_run) for i, a in enumerate(plan.actions)
+        ],
     }
 
 
@@ -187,4 +189,6 @@ def reconcile(vpc_id: str, *, adapter: Any, settings: Settings, profile: tuple[S
 def failures(result: dict) -> list[str]:
     """The actions of a result that failed, one line each. Worth a retry: a decision-level failure (a
     service not offered in the region) is reported in the document but retrying would not change it."""
-    return [f"{a['target']}: {a['description']}: {a.get('error', '')}" for a in result["actions"] if a["status"] == "failed"]
+    return [
+        f"{a['target']}: {a['description']}: {a.get('error', '')}" for a in result["actions"] if a["status"] == "failed"
+    ]

@@ -57,12 +57,8 @@ class Settings:
         return cls(
             dry_run=_flag(env, "ENDPOINT_GUARD_DRY_RUN", False),
             manage_dns_attributes=_flag(env, "ENDPOINT_GUARD_MANAGE_DNS_ATTRIBUTES", True),
-            adopt_unmanaged=_choice(
-                env, "ENDPOINT_GUARD_ADOPT_UNMANAGED", ADOPT_REPORT, (ADOPT_REPORT, ADOPT_MODIFY)
-            ),
-            s3_policy=_choice(
-                env, "ENDPOINT_GUARD_S3_POLICY", S3_POLICY_FULL, (S3_POLICY_FULL, S3_POLICY_RESTRICTIVE)
-            ),
+            adopt_unmanaged=_choice(env, "ENDPOINT_GUARD_ADOPT_UNMANAGED", ADOPT_REPORT, (ADOPT_REPORT, ADOPT_MODIFY)),
+            s3_policy=_choice(env, "ENDPOINT_GUARD_S3_POLICY", S3_POLICY_FULL, (S3_POLICY_FULL, S3_POLICY_RESTRICTIVE)),
             s3_allowed_buckets=_list(env, "ENDPOINT_GUARD_S3_ALLOWED_BUCKETS"),
             extra_services=_list(env, "ENDPOINT_GUARD_EXTRA_SERVICES"),
         )
