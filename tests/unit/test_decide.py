@@ -156,6 +156,15 @@ def test_every_create_carries_a_deterministic_client_token_and_the_managed_tags(
     assert {"Key": "ManagedBy", "Value": "endpoint-guard"} in group
 
 
+def test_recreate_after_a_deletion_gets_a_new_client_token() -> None:
+    def token(snap):
+        return next(a for a in decide.plan(snap, PROFILE, Settings()).actions if a.target == "ecr.dkr").params[
+            "ClientToken"
+        ]
+
+    assert token(snapshot()) != token(snapshot(endpoints=(dkr(state="deleted", managed=True),)))
+
+
 def test_security_group_allows_443_from_each_ipv4_and_ipv6_block_only() -> None:
     plan = decide.plan(
         snapshot(cidrs_v4=("10.0.0.0/16", "100.64.0.0/20"), cidrs_v6=("2600:1f18::/56",)), PROFILE, Settings()

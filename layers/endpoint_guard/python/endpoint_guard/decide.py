@@ -248,6 +248,14 @@ def _live(snapshot: Snapshot, service_name: str, type_: str) -> list[Endpoint]:
     return sorted(found, key=lambda e: (not e.managed, e.endpoint_id))
 
 
+def _create_token(snapshot: Snapshot, service_name: str, *placement: str) -> str:
+    """The same create gets the same token (a retried Lambda never makes a second endpoint). Endpoints of
+    the service that have since gone are part of it: AWS remembers a token for a while, and a re-create
+    after a deletion must not be answered with the deleted endpoint."""
+    gone = sorted(e.endpoint_id for e in snapshot.endpoints if not e.live and e.service_name == service_name)
+    return client_token(snapshot.vpc_id, service_name, *placement, *gone)
+
+
 def _may_change(endpoint: Endpoint, settings: Settings) -> bool:
     return endpoint.managed or settings.adopt_unmanaged == ADOPT_MODIFY
 
@@ -457,7 +465,7 @@ def _plan_interface(
                         snapshot.security_group.group_id if snapshot.security_group else SECURITY_GROUP_REF
                     ],
                     "PrivateDnsEnabled": want_dns,
-                    "ClientToken": client_token(snapshot.vpc_id, offer.service_name, *subnet_ids),
+                    "ClientToken": _create_token(snapshot, offer.service_name, *subnet_ids),
                     "TagSpecifications": [
                         {
                             "ResourceType": "vpc-endpoint",
@@ -568,7 +576,7 @@ def _plan_gateway(
             "VpcId": snapshot.vpc_id,
             "ServiceName": offer.service_name,
             "RouteTableIds": list(addable),
-            "ClientToken": client_token(snapshot.vpc_id, offer.service_name, *addable),
+            "ClientToken": _create_token(snapshot, offer.service_name, *addable),
             "TagSpecifications": [
                 {"ResourceType": "vpc-endpoint", "Tags": managed_tags(_endpoint_name(spec.short, snapshot.vpc_id))}
             ],
