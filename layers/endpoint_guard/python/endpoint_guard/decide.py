@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from endpoint_guard import MANAGED_BY_TAG, MANAGED_BY_VALUE
-from endpoint_guard.model import Endpoint, IngressRule, NetworkInterface, RouteTable, Snapshot, Subnet
+from endpoint_guard.model import Endpoint, IngressRule, NetworkInterface, RouteTable, ServiceOffer, Snapshot, Subnet
 from endpoint_guard.profile import GATEWAY, INTERFACE, ServiceSpec
 from endpoint_guard.settings import ADOPT_MODIFY, S3_POLICY_RESTRICTIVE, Settings
 
@@ -256,12 +256,32 @@ def _create_token(snapshot: Snapshot, service_name: str, *placement: str) -> str
     return client_token(snapshot.vpc_id, service_name, *placement, *gone)
 
 
+def _begin(snapshot: Snapshot, spec: ServiceSpec) -> tuple[EndpointDecision, ServiceOffer | None]:
+    """The decision for one service before any rule: failed when AWS does not offer it here."""
+    decision = EndpointDecision(service=spec.short, type=spec.type, outcome=COMPLIANT)
+    offer = snapshot.offers.get(spec.short)
+    if offer is None:
+        decision.outcome = FAILED
+        decision.reason = f"the {spec.short} {spec.type} endpoint service is not offered in {snapshot.region}"
+    else:
+        decision.service_name = offer.service_name
+    return decision, offer
+
+
+def _unmanaged_gaps(endpoint: Endpoint, gaps: list[str]) -> str:
+    return (
+        f"existing endpoint {endpoint.endpoint_id} is not managed by endpoint-guard and has gaps: "
+        + "; ".join(gaps)
+        + " (set AdoptUnmanagedEndpoints=modify to let endpoint-guard fix them)"
+    )
+
+
+def _endpoint_tags(spec: ServiceSpec, vpc_id: str) -> list[dict]:
+    return [{"ResourceType": "vpc-endpoint", "Tags": managed_tags(f"endpoint-guard-{spec.short}-{vpc_id}")}]
+
+
 def _may_change(endpoint: Endpoint, settings: Settings) -> bool:
     return endpoint.managed or settings.adopt_unmanaged == ADOPT_MODIFY
-
-
-def _endpoint_name(short: str, vpc_id: str) -> str:
-    return f"endpoint-guard-{short}-{vpc_id}"
 
 
 # --- what to read --------------------------------------------------------------------------------
@@ -418,13 +438,9 @@ def _permissions(rules: list[IngressRule]) -> list[dict]:
 def _plan_interface(
     snapshot: Snapshot, spec: ServiceSpec, settings: Settings, dns_ok: bool
 ) -> tuple[EndpointDecision, list[Action]]:
-    decision = EndpointDecision(service=spec.short, type=INTERFACE, outcome=COMPLIANT)
-    offer = snapshot.offers.get(spec.short)
+    decision, offer = _begin(snapshot, spec)
     if offer is None:
-        decision.outcome = FAILED
-        decision.reason = f"the {spec.short} endpoint service is not offered in {snapshot.region}"
         return decision, []
-    decision.service_name = offer.service_name
     existing = _live(snapshot, offer.service_name, INTERFACE)
     if not snapshot.subnets:
         decision.outcome = WAITING
@@ -466,12 +482,7 @@ def _plan_interface(
                     ],
                     "PrivateDnsEnabled": want_dns,
                     "ClientToken": _create_token(snapshot, offer.service_name, *subnet_ids),
-                    "TagSpecifications": [
-                        {
-                            "ResourceType": "vpc-endpoint",
-                            "Tags": managed_tags(_endpoint_name(spec.short, snapshot.vpc_id)),
-                        }
-                    ],
+                    "TagSpecifications": _endpoint_tags(spec, snapshot.vpc_id),
                 },
                 requires=requires,
             )
@@ -503,11 +514,7 @@ def _plan_interface(
         return decision, []
     if not _may_change(endpoint, settings):
         decision.outcome = DEFERRED
-        decision.reason = (
-            f"existing endpoint {endpoint.endpoint_id} is not managed by endpoint-guard and has gaps: "
-            + "; ".join(gaps)
-            + " (set AdoptUnmanagedEndpoints=modify to let endpoint-guard fix them)"
-        )
+        decision.reason = _unmanaged_gaps(endpoint, gaps)
         return decision, []
     if len(params) == 1:  # the only gap is private DNS, which the VPC's DNS attributes do not allow
         decision.outcome = COMPLIANT
@@ -535,13 +542,9 @@ def _plan_interface(
 def _plan_gateway(
     snapshot: Snapshot, spec: ServiceSpec, settings: Settings, result: Plan
 ) -> tuple[EndpointDecision, list[Action]]:
-    decision = EndpointDecision(service=spec.short, type=GATEWAY, outcome=COMPLIANT)
-    offer = snapshot.offers.get(spec.short)
+    decision, offer = _begin(snapshot, spec)
     if offer is None:
-        decision.outcome = FAILED
-        decision.reason = f"the {spec.short} gateway endpoint service is not offered in {snapshot.region}"
         return decision, []
-    decision.service_name = offer.service_name
     existing = _live(snapshot, offer.service_name, GATEWAY)
     covered = {rt for e in existing for rt in e.route_table_ids}
     missing = [rt for rt in snapshot.route_tables if rt.route_table_id not in covered]
@@ -577,9 +580,7 @@ def _plan_gateway(
             "ServiceName": offer.service_name,
             "RouteTableIds": list(addable),
             "ClientToken": _create_token(snapshot, offer.service_name, *addable),
-            "TagSpecifications": [
-                {"ResourceType": "vpc-endpoint", "Tags": managed_tags(_endpoint_name(spec.short, snapshot.vpc_id))}
-            ],
+            "TagSpecifications": _endpoint_tags(spec, snapshot.vpc_id),
         }
         if wanted_policy:
             params["PolicyDocument"] = wanted_policy
@@ -616,17 +617,7 @@ def _plan_gateway(
         return decision, []
     if not _may_change(endpoint, settings):
         decision.outcome = DEFERRED
-        decision.reason = "; ".join(
-            filter(
-                None,
-                [
-                    f"existing endpoint {endpoint.endpoint_id} is not managed by endpoint-guard and has gaps: "
-                    + "; ".join(gaps)
-                    + " (set AdoptUnmanagedEndpoints=modify to let endpoint-guard fix them)",
-                    deferred_note,
-                ],
-            )
-        )
+        decision.reason = "; ".join(filter(None, [_unmanaged_gaps(endpoint, gaps), deferred_note]))
         return decision, []
     decision.outcome = DEFERRED if disrupted else MODIFY
     decision.route_table_ids = tuple(sorted(covered | set(addable)))
