@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 from endpoint_guard import aws, handlers
-from endpoint_guard.errors import InvalidEventError, ReconcileFailedError, VpcNotFoundError
+from endpoint_guard.errors import ConfigurationError, InvalidEventError, ReconcileFailedError, VpcNotFoundError
 
 from tests.conftest import REPO, load_event, with_vpc
 from tools.world import build_vpc
@@ -96,7 +96,7 @@ def test_garbage_is_rejected_with_a_classified_error(moto, logs) -> None:
 
 def test_bad_setting_is_a_configuration_error(moto, logs, monkeypatch) -> None:
     monkeypatch.setenv("ENDPOINT_GUARD_S3_POLICY", "closed")
-    with pytest.raises(Exception, match="ENDPOINT_GUARD_S3_POLICY"):
+    with pytest.raises(ConfigurationError, match="ENDPOINT_GUARD_S3_POLICY"):
         handlers.ensure_endpoints({"vpc_id": "vpc-0123456789abcdef0"}, CONTEXT)
 
 
