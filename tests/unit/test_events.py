@@ -79,3 +79,59 @@ def test_real_failed_create_vpc_with_populated_response_is_skipped() -> None:
     path = SHARED / "real-events" / "panther-analysis__raw_ct_ec2_CreateVpc_errorCode_UnknownParameter.from-yaml.json"
     [trigger] = parse_event(json.loads(path.read_text()))
     assert trigger.skip_reason and "failed call" in trigger.skip_reason
+
+
+def test_subnet_and_route_table_creation_name_their_vpc() -> None:
+    assert parse_event(load_event("create-subnet.json"))[0].vpc_ids == (VPC,)
+    assert parse_event(load_event("create-route-table.json"))[0].vpc_ids == (VPC,)
+
+
+def test_route_table_association_is_resolved_through_the_route_table() -> None:
+    [trigger] = parse_event(load_event("associate-route-table.json"))
+    assert trigger.vpc_ids == () and trigger.route_table_ids == ("rtb-0f1e2d3c4b5a69788",)
+
+
+def test_gateway_route_table_association_is_skipped() -> None:
+    event = load_event("associate-route-table.json")
+    event["detail"]["requestParameters"] = {
+        "routeTableId": "rtb-0f1e2d3c4b5a69788",
+        "gatewayId": "igw-0123456789abcdef0",
+    }
+    assert "gateway" in parse_event(event)[0].skip_reason
+
+
+@pytest.mark.parametrize("name", ["ecs-create-service.json", "ecs-update-service.json", "ecs-run-task.json"])
+def test_ecs_workloads_are_resolved_through_their_awsvpc_subnets(name: str) -> None:
+    [trigger] = parse_event(load_event(name))
+    assert trigger.subnet_ids == ("subnet-0a9b8c7d6e5f40312",) and trigger.skip_reason is None
+
+
+def test_ecs_call_without_awsvpc_configuration_is_skipped() -> None:
+    event = load_event("ecs-update-service.json")
+    del event["detail"]["requestParameters"]["networkConfiguration"]
+    assert "awsvpc" in parse_event(event)[0].skip_reason
+
+
+def test_bare_array_of_records_is_accepted() -> None:
+    detail = load_event("create-vpc.json")["detail"]
+    assert [t.vpc_ids for t in parse_event([detail])] == [(VPC,)]
+
+
+def test_an_eventbridge_pattern_is_not_mistaken_for_an_event() -> None:
+    pattern = {
+        "source": ["aws.ec2"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail": {"eventName": ["CreateVpc"]},
+    }
+    with pytest.raises(InvalidEventError, match="pattern"):
+        parse_event(pattern)
+
+
+def test_account_comes_from_the_envelope_then_the_record() -> None:
+    from endpoint_guard.events import foreign_account
+
+    [trigger] = parse_event(load_event("create-vpc.json"))
+    assert trigger.account == "123456789012"
+    assert parse_event(load_event("create-vpc.json")["detail"])[0].account == "123456789012"
+    assert foreign_account(trigger, "210987654321") and not foreign_account(trigger, "123456789012")
+    assert not foreign_account(trigger, None)

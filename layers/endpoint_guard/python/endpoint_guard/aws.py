@@ -139,6 +139,27 @@ class Ec2Adapter:
             raise VpcNotFoundError(vpc_id)
         return vpcs[0]
 
+    def vpcs_of(self, subnet_ids: Iterable[str] = (), route_table_ids: Iterable[str] = ()) -> tuple[str, ...]:
+        """The VPCs that subnets and route tables belong to. Ones deleted since the event are ignored."""
+        vpcs: set[str] = set()
+        for operation, key, param, ids, gone in (
+            ("describe_subnets", "Subnets", "SubnetIds", sorted(set(subnet_ids)), "InvalidSubnetID.NotFound"),
+            (
+                "describe_route_tables",
+                "RouteTables",
+                "RouteTableIds",
+                sorted(set(route_table_ids)),
+                "InvalidRouteTableID.NotFound",
+            ),
+        ):
+            for one in ids:  # one id per call: a single deleted id would fail a batched call
+                try:
+                    vpcs.update(item["VpcId"] for item in self._call(operation, **{param: [one]})[key])
+                except AwsCallError as err:
+                    if err.code != gone:
+                        raise
+        return tuple(sorted(vpcs))
+
     def vpc_endpoints(self, vpc_id: str) -> list[dict]:
         return self._pages("describe_vpc_endpoints", "VpcEndpoints", Filters=self._by_vpc(vpc_id))
 

@@ -64,7 +64,9 @@ def _context() -> Any:
     return SimpleNamespace(
         function_name="endpoint-guard-cli",
         memory_limit_in_mb=0,
-        invoked_function_arn="arn:aws:lambda:local:000000000000:function:endpoint-guard-cli",
+        # No account in the ARN: a hand-run targets what the operator chose, so the handler's
+        # "event from another account" check has nothing to compare with and stays off.
+        invoked_function_arn="arn:aws:lambda:local:cli:function:endpoint-guard-cli",
         aws_request_id="cli",
     )
 

@@ -1,7 +1,7 @@
 """Turn what the function receives into the VPCs to reconcile, or a named reason to skip it.
 
 Accepted: the EventBridge envelope of a CloudTrail API call, a raw CloudTrail record, a
-``{"Records": [...]}`` file, and a plain ``{"vpc_id": "vpc-..."}`` request.
+``{"Records": [...]}`` file (or a bare array of records), and a plain ``{"vpc_id": "vpc-..."}`` request.
 """
 
 from __future__ import annotations
@@ -25,11 +25,23 @@ EXPECTED = (
 
 @dataclass(frozen=True)
 class Trigger:
-    """One thing to act on: the VPCs it names, or why it is skipped."""
+    """One thing to act on: the VPCs it names (directly, or through subnets and route tables that the
+    adapter resolves), or why it is skipped."""
 
     event_id: str | None
     event_name: str | None
     vpc_ids: tuple[str, ...] = ()
+    subnet_ids: tuple[str, ...] = ()
+    route_table_ids: tuple[str, ...] = ()
+    account: str | None = None
+    skip_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Targets:
+    vpc_ids: tuple[str, ...] = ()
+    subnet_ids: tuple[str, ...] = ()
+    route_table_ids: tuple[str, ...] = ()
     skip_reason: str | None = None
 
 
@@ -41,34 +53,99 @@ def _dig(data: Any, *path: str) -> Any:
     return data
 
 
-def _create_vpc(detail: dict) -> tuple[str, ...]:
+def _ids(value: Any, prefix: str) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    return tuple(sorted({v for v in items if isinstance(v, str) and v.startswith(prefix)}))
+
+
+def _create_vpc(detail: dict) -> Targets:
     vpc_id = _dig(detail, "responseElements", "vpc", "vpcId")
     if not vpc_id:
         raise InvalidEventError("CreateVpc event without responseElements.vpc.vpcId")
-    return (vpc_id,)
+    return Targets(vpc_ids=(vpc_id,))
 
 
-# (eventSource, eventName) -> the VPC ids the call created or touched. Keyed on both: eventName alone is
+def _in_vpc(*paths: tuple[str, ...]) -> Callable[[dict], Targets]:
+    """Events whose request or response names the VPC itself (CreateSubnet, CreateRouteTable)."""
+
+    def handler(detail: dict) -> Targets:
+        for path in paths:
+            if vpc_id := _dig(detail, *path):
+                return Targets(vpc_ids=(vpc_id,))
+        raise InvalidEventError(f"{detail.get('eventName')} event without a VPC id at {'.'.join(paths[0])}")
+
+    return handler
+
+
+def _associate_route_table(detail: dict) -> Targets:
+    params = detail.get("requestParameters") or {}
+    if not params.get("routeTableId"):
+        raise InvalidEventError("AssociateRouteTable event without requestParameters.routeTableId")
+    if not params.get("subnetId"):
+        return Targets(skip_reason="route table associated with a gateway, not a subnet")
+    return Targets(route_table_ids=_ids(params["routeTableId"], "rtb-"))
+
+
+def _awsvpc_workload(detail: dict) -> Targets:
+    """ECS CreateService / UpdateService / RunTask: the VPC of the awsvpc subnets (security groups may be
+    absent from the request)."""
+    subnets = _dig(detail, "requestParameters", "networkConfiguration", "awsvpcConfiguration", "subnets")
+    if not subnets:
+        return Targets(skip_reason="no awsvpc network configuration in the request")
+    found = _ids(subnets, "subnet-")
+    if not found:
+        raise InvalidEventError(f"{detail.get('eventName')} event with no usable subnet ids: {subnets!r}")
+    return Targets(subnet_ids=found)
+
+
+# (eventSource, eventName) -> what the call created or touched. Keyed on both: eventName alone is
 # ambiguous (CreateCluster belongs to ECS, EKS, Redshift, MemoryDB...).
-HANDLERS: dict[tuple[str, str], Callable[[dict], tuple[str, ...]]] = {
+HANDLERS: dict[tuple[str, str], Callable[[dict], Targets]] = {
     ("ec2.amazonaws.com", "CreateVpc"): _create_vpc,
+    ("ec2.amazonaws.com", "CreateSubnet"): _in_vpc(
+        ("responseElements", "subnet", "vpcId"), ("requestParameters", "vpcId")
+    ),
+    ("ec2.amazonaws.com", "CreateRouteTable"): _in_vpc(
+        ("responseElements", "routeTable", "vpcId"), ("requestParameters", "vpcId")
+    ),
+    ("ec2.amazonaws.com", "AssociateRouteTable"): _associate_route_table,
+    ("ecs.amazonaws.com", "CreateService"): _awsvpc_workload,
+    ("ecs.amazonaws.com", "UpdateService"): _awsvpc_workload,
+    ("ecs.amazonaws.com", "RunTask"): _awsvpc_workload,
 }
 
 
-def _from_cloudtrail(detail: dict, event_id: str | None) -> Trigger:
+def _account(detail: dict, envelope_account: str | None) -> str | None:
+    return envelope_account or detail.get("recipientAccountId") or _dig(detail, "userIdentity", "accountId")
+
+
+def _from_cloudtrail(detail: dict, event_id: str | None, envelope_account: str | None = None) -> Trigger:
     source, name = detail.get("eventSource"), detail.get("eventName")
     event_id = detail.get("eventID") or event_id
+    account = _account(detail, envelope_account)
     if not source or not name:
         raise InvalidEventError(f"CloudTrail detail without eventSource/eventName; expected {EXPECTED}")
     if detail.get("errorCode"):
-        return Trigger(event_id, name, skip_reason=f"failed call: {source} {name} returned {detail['errorCode']}")
+        return Trigger(
+            event_id, name, account=account, skip_reason=f"failed call: {source} {name} returned {detail['errorCode']}"
+        )
     handler = HANDLERS.get((source, name))
     if handler is None:
-        return Trigger(event_id, name, skip_reason=f"not a call endpoint-guard acts on: {source} {name}")
-    vpc_ids = handler(detail)
-    for vpc_id in vpc_ids:
+        return Trigger(
+            event_id, name, account=account, skip_reason=f"not a call endpoint-guard acts on: {source} {name}"
+        )
+    targets = handler(detail)
+    for vpc_id in targets.vpc_ids:
         _check_vpc_id(vpc_id)
-    return Trigger(event_id, name, vpc_ids=vpc_ids)
+    return Trigger(
+        event_id,
+        name,
+        vpc_ids=targets.vpc_ids,
+        subnet_ids=targets.subnet_ids,
+        route_table_ids=targets.route_table_ids,
+        account=account,
+        skip_reason=targets.skip_reason,
+    )
 
 
 def _check_vpc_id(vpc_id: Any) -> str:
@@ -77,23 +154,34 @@ def _check_vpc_id(vpc_id: Any) -> str:
     return vpc_id
 
 
+def foreign_account(trigger: Trigger, own_account: str | None) -> bool:
+    """True when the event comes from another account than the function's own (when both are known)."""
+    return bool(own_account and trigger.account and trigger.account != own_account)
+
+
+def _from_envelope(event: dict) -> Trigger:
+    if not isinstance(event["detail-type"], str) or not isinstance(event["detail"], dict):
+        # An EventBridge pattern has the same keys, with lists for values.
+        raise InvalidEventError(
+            f"this looks like an EventBridge pattern or a broken envelope, not an event; expected {EXPECTED}"
+        )
+    envelope = EventBridgeEvent(event)
+    event_id = event.get("id")  # optional here: the data class raises KeyError on a missing field
+    if envelope.detail_type != CLOUDTRAIL_DETAIL_TYPE:
+        return Trigger(
+            event_id, envelope.detail_type, skip_reason=f"not a CloudTrail API call event: {envelope.detail_type}"
+        )
+    return _from_cloudtrail(envelope.detail, event_id, event.get("account"))
+
+
 def parse_event(event: Any) -> list[Trigger]:
     """What to do with ``event``. Raises InvalidEventError, naming what was expected, for anything else."""
+    if isinstance(event, list) and event and all(isinstance(r, dict) and "eventSource" in r for r in event):
+        return [_from_cloudtrail(r, None) for r in event]  # a bare array of records, as some exports write them
     if not isinstance(event, dict):
         raise InvalidEventError(f"expected a JSON object: {EXPECTED}")
     if "detail-type" in event and "detail" in event:
-        envelope = EventBridgeEvent(event)
-        if envelope.detail_type != CLOUDTRAIL_DETAIL_TYPE:
-            return [
-                Trigger(
-                    envelope.get_id,
-                    envelope.detail_type,
-                    skip_reason=f"not a CloudTrail API call event: {envelope.detail_type}",
-                )
-            ]
-        if not isinstance(envelope.detail, dict):
-            raise InvalidEventError(f"EventBridge event with no detail object; expected {EXPECTED}")
-        return [_from_cloudtrail(envelope.detail, envelope.get_id)]
+        return [_from_envelope(event)]
     if isinstance(event.get("Records"), list):
         if not all(isinstance(r, dict) for r in event["Records"]):
             raise InvalidEventError(f"Records must hold CloudTrail record objects; expected {EXPECTED}")

@@ -1,0 +1,180 @@
+"""Every sample event, three ways: against the template's EventBridge patterns (moto's real matcher),
+through the deployed handler on moto, and, for ../shared/real-events, through parsing and the handler."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from endpoint_guard import handlers
+from endpoint_guard.errors import EndpointGuardError, InvalidEventError
+from moto.events.models import EventPattern, EventPatternParser
+
+from tests.conftest import EVENTS, REPO, SHARED
+from tools.world import build_vpc
+
+# The ids the repo's sample events use; tests map them onto moto's resources.
+SAMPLE_VPC = "vpc-0c4f7a1e9b2d3c5a6"
+SAMPLE_SUBNET = "subnet-0a9b8c7d6e5f40312"
+SAMPLE_ROUTE_TABLE = "rtb-0f1e2d3c4b5a69788"
+
+# event file -> the rules that must match it (and no other rule may).
+RULES_FOR = {
+    "create-vpc.json": {"CreateVpc"},
+    "create-subnet.json": {"VpcShape"},
+    "create-route-table.json": {"VpcShape"},
+    "associate-route-table.json": {"VpcShape"},
+    "ecs-create-service.json": {"EcsWorkloads"},
+    "ecs-update-service.json": {"EcsWorkloads"},
+    "ecs-run-task.json": {"EcsWorkloads"},
+    "create-vpc-failed.json": set(),  # failed calls never invoke the function
+    "eks-create-cluster.json": set(),  # same event name family, another service
+    "records-create-vpc.json": set(),  # manual invocation forms, not EventBridge events
+    "request-vpc.json": set(),
+}
+# event file -> what the handler does with it: "reconciled", or the start of the skip reason.
+HANDLED_AS = {
+    "create-vpc.json": "reconciled",
+    "create-subnet.json": "reconciled",
+    "create-route-table.json": "reconciled",
+    "associate-route-table.json": "reconciled",
+    "ecs-create-service.json": "reconciled",
+    "ecs-update-service.json": "reconciled",
+    "ecs-run-task.json": "reconciled",
+    "records-create-vpc.json": "reconciled",
+    "request-vpc.json": "reconciled",
+    "create-vpc-failed.json": "failed call",
+    "eks-create-cluster.json": "not a call endpoint-guard acts on",
+}
+OWN_ACCOUNT = SimpleNamespace(
+    function_name="endpoint-guard-ensure-endpoints",
+    memory_limit_in_mb=256,
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:endpoint-guard-ensure-endpoints",
+    aws_request_id="req-1",
+)
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads template.yaml: CloudFormation's short tags (!Ref, !Sub ...) become plain values."""
+
+
+_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def template_rules() -> dict[str, dict]:
+    template = yaml.load((REPO / "template.yaml").read_text(), Loader=_CfnLoader)  # a SafeLoader subclass
+    rules = {}
+    for resource in template["Resources"].values():
+        for name, event in (resource.get("Properties", {}).get("Events") or {}).items():
+            if event["Type"] == "EventBridgeRule":
+                rules[name] = event["Properties"]["Pattern"]
+    return rules
+
+
+def matching_rules(event: object) -> set[str]:
+    if not isinstance(event, dict):
+        return set()
+    matched = set()
+    for name, pattern in template_rules().items():
+        raw = json.dumps(pattern)
+        if EventPattern(raw, EventPatternParser(raw).parse()).matches_event(event):
+            matched.add(name)
+    return matched
+
+
+def test_every_event_file_is_accounted_for() -> None:
+    assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted(RULES_FOR) == sorted(HANDLED_AS)
+
+
+@pytest.mark.parametrize("name", sorted(RULES_FOR))
+def test_each_rule_matches_what_it_should_and_nothing_else(name: str) -> None:
+    assert matching_rules(json.loads((EVENTS / name).read_text())) == RULES_FOR[name]
+
+
+def test_every_rule_matches_on_event_source_and_name_and_drops_failed_calls() -> None:
+    for name, pattern in template_rules().items():
+        assert pattern["detail-type"] == ["AWS API Call via CloudTrail"], name
+        assert pattern["detail"]["eventSource"] and pattern["detail"]["eventName"], name
+        assert pattern["detail"]["errorCode"] == [{"exists": False}], name
+
+
+def mapped(path: Path, world) -> object:
+    text = path.read_text()
+    text = text.replace(SAMPLE_VPC, world.vpc_id)
+    text = text.replace(SAMPLE_SUBNET, world.private_subnets["us-east-1b"])
+    return json.loads(text.replace(SAMPLE_ROUTE_TABLE, world.private_route_tables["us-east-1b"]))
+
+
+@pytest.mark.parametrize("name", sorted(HANDLED_AS))
+def test_every_event_file_through_the_handler(ec2, name: str) -> None:
+    world = build_vpc(ec2)
+    output = handlers.ensure_endpoints(mapped(EVENTS / name, world), OWN_ACCOUNT)
+    if HANDLED_AS[name] == "reconciled":
+        assert [r["vpc_id"] for r in output["results"]] == [world.vpc_id]
+        assert output["results"][0]["compliant"] is True
+    else:
+        assert output["results"] == []
+        assert output["skipped"][0]["reason"].startswith(HANDLED_AS[name])
+
+
+def test_events_from_another_account_are_skipped_with_the_reason(ec2) -> None:
+    world = build_vpc(ec2)
+    other = SimpleNamespace(
+        **{**vars(OWN_ACCOUNT), "invoked_function_arn": "arn:aws:lambda:us-east-1:210987654321:function:f"}
+    )
+    output = handlers.ensure_endpoints(mapped(EVENTS / "create-vpc.json", world), other)
+    assert output["results"] == []
+    assert "account 123456789012" in output["skipped"][0]["reason"]
+    assert ec2.describe_vpc_endpoints()["VpcEndpoints"] == []
+
+
+def test_subnet_deleted_since_the_event_is_skipped_not_failed(ec2) -> None:
+    event = json.loads((EVENTS / "ecs-run-task.json").read_text())  # names a subnet moto never had
+    output = handlers.ensure_endpoints(event, OWN_ACCOUNT)
+    assert output["results"] == [] and "no longer exist" in output["skipped"][0]["reason"]
+
+
+# --- real events from public sources ------------------------------------------------------------------
+
+REAL = sorted((SHARED / "real-events").glob("*.json")) if SHARED.exists() else []
+
+
+def _real_create_vpc(sample: object) -> bool:
+    detail = sample.get("detail", sample) if isinstance(sample, dict) else None
+    return isinstance(detail, dict) and detail.get("eventName") == "CreateVpc" and not detail.get("errorCode")
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared/real-events is not beside the repo (CI has it)")
+@pytest.mark.parametrize("path", REAL, ids=[p.name[:70] for p in REAL])
+def test_real_event_is_acted_on_or_skipped_with_a_named_reason(ec2, path: Path) -> None:
+    sample = json.loads(path.read_text())
+    no_account = SimpleNamespace(**{**vars(OWN_ACCOUNT), "invoked_function_arn": "arn:aws:lambda:local:cli:function:f"})
+    if _real_create_vpc(sample):
+        world = build_vpc(ec2)
+        detail = sample.get("detail", sample)
+        detail["responseElements"]["vpc"]["vpcId"] = world.vpc_id  # map the sample's VPC onto a moto VPC
+        output = handlers.ensure_endpoints(sample, no_account)
+        assert [r["vpc_id"] for r in output["results"]] == [world.vpc_id]
+        return
+    try:
+        output = handlers.ensure_endpoints(sample, no_account)
+    except EndpointGuardError as err:  # a classified error naming what was expected, never anything else
+        error = err
+    else:
+        assert output["results"] == []
+        assert output["skipped"] and all(s["reason"] for s in output["skipped"])
+        return
+    assert isinstance(error, InvalidEventError), error
+    assert "expected" in str(error) or "subnet ids" in str(error)
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared/real-events is not beside the repo (CI has it)")
+def test_real_eventbridge_samples_match_only_the_rules_they_should() -> None:
+    for path in REAL:
+        sample = json.loads(path.read_text())
+        if isinstance(sample, dict) and isinstance(sample.get("detail-type"), str):
+            expected = {"CreateVpc"} if _real_create_vpc(sample) else set()
+            assert matching_rules(sample) == expected, path.name
