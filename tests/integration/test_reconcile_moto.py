@@ -27,6 +27,17 @@ def endpoints_of(ec2, vpc_id: str) -> list[dict]:
     return [e for e in found if e["State"].lower() != "deleted"]
 
 
+def unmanaged_dkr(ec2, vpc_id: str, subnet_ids: list[str]) -> str:
+    """An ecr.dkr endpoint someone made by hand (no ManagedBy tag)."""
+    return ec2.create_vpc_endpoint(
+        VpcId=vpc_id,
+        ServiceName="com.amazonaws.us-east-1.ecr.dkr",
+        VpcEndpointType="Interface",
+        SubnetIds=subnet_ids,
+        PrivateDnsEnabled=True,
+    )["VpcEndpoint"]["VpcEndpointId"]
+
+
 def by_service(result: dict) -> dict[str, dict]:
     return {e["service"]: e for e in result["endpoints"]}
 
@@ -132,13 +143,7 @@ def test_dns_hostnames_off_and_not_ours_to_change(ec2, calls) -> None:
 
 def test_existing_unmanaged_ecr_dkr_endpoint_is_adopted_not_duplicated(ec2, calls) -> None:
     world = build_vpc(ec2, dns_hostnames=True)
-    theirs = ec2.create_vpc_endpoint(
-        VpcId=world.vpc_id,
-        ServiceName="com.amazonaws.us-east-1.ecr.dkr",
-        VpcEndpointType="Interface",
-        SubnetIds=list(world.private_subnets.values()),
-        PrivateDnsEnabled=True,
-    )["VpcEndpoint"]["VpcEndpointId"]
+    theirs = unmanaged_dkr(ec2, world.vpc_id, list(world.private_subnets.values()))
     result = run(world.vpc_id)
     dkr = by_service(result)["ecr.dkr"]
     assert dkr["endpoint_id"] == theirs and dkr["status"] == "compliant" and dkr["managed"] is False
@@ -150,13 +155,7 @@ def test_existing_unmanaged_ecr_dkr_endpoint_is_adopted_not_duplicated(ec2, call
 
 def test_unmanaged_endpoint_missing_an_az_is_reported_then_fixed_when_allowed(ec2, calls) -> None:
     world = build_vpc(ec2, dns_hostnames=True)
-    theirs = ec2.create_vpc_endpoint(
-        VpcId=world.vpc_id,
-        ServiceName="com.amazonaws.us-east-1.ecr.dkr",
-        VpcEndpointType="Interface",
-        SubnetIds=[world.private_subnets["us-east-1a"]],
-        PrivateDnsEnabled=True,
-    )["VpcEndpoint"]["VpcEndpointId"]
+    theirs = unmanaged_dkr(ec2, world.vpc_id, [world.private_subnets["us-east-1a"]])
     reported = run(world.vpc_id)
     assert by_service(reported)["ecr.dkr"]["status"] == "deferred"
     assert "us-east-1b" in by_service(reported)["ecr.dkr"]["reason"]
