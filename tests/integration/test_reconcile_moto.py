@@ -38,6 +38,10 @@ def unmanaged_dkr(ec2, vpc_id: str, subnet_ids: list[str]) -> str:
     )["VpcEndpoint"]["VpcEndpointId"]
 
 
+def statuses(result: dict) -> dict[str, str]:
+    return {e["service"]: e["status"] for e in result["endpoints"]}
+
+
 def by_service(result: dict) -> dict[str, dict]:
     return {e["service"]: e for e in result["endpoints"]}
 
@@ -47,7 +51,7 @@ def test_fresh_vpc_in_three_azs_gets_all_four_endpoints(ec2, calls) -> None:
     result = run(world.vpc_id)
 
     assert result["compliant"] is True
-    assert {e["service"]: e["status"] for e in result["endpoints"]} == {
+    assert statuses(result) == {
         "ecr.dkr": "created",
         "ecr.api": "created",
         "logs": "created",
@@ -190,7 +194,7 @@ def test_service_not_offered_in_one_az_is_placed_in_the_others(ec2, calls) -> No
 def test_vpc_without_subnets_gets_the_gateway_and_waits(ec2, calls) -> None:
     world = build_vpc(ec2, azs=())
     result = run(world.vpc_id)
-    assert {e["service"]: e["status"] for e in result["endpoints"]} == {
+    assert statuses(result) == {
         "ecr.dkr": "waiting",
         "ecr.api": "waiting",
         "logs": "waiting",
@@ -203,7 +207,7 @@ def test_vpc_without_subnets_gets_the_gateway_and_waits(ec2, calls) -> None:
     # Subnets arrive later: the next run places the interface endpoints and leaves the gateway alone.
     ec2.create_subnet(VpcId=world.vpc_id, CidrBlock="10.40.0.0/24", AvailabilityZone="us-east-1a")
     later = run(world.vpc_id)
-    assert {e["service"]: e["status"] for e in later["endpoints"]} == {
+    assert statuses(later) == {
         "ecr.dkr": "created",
         "ecr.api": "created",
         "logs": "created",

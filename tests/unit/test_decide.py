@@ -365,7 +365,7 @@ def test_vpc_without_subnets_gets_the_gateway_on_its_main_table_and_waits_for_th
         dns_support=None,
         dns_hostnames=None,
     )
-    assert decide.facts_needed(snap, PROFILE) == {decide.FACT_ENIS}
+    assert decide.facts_needed(snap, PROFILE, Settings()) == {decide.FACT_ENIS}
     plan = decide.plan(snap, PROFILE, Settings())
     assert kinds(plan) == ["create_gateway_endpoint"]
     assert plan.actions[0].params["RouteTableIds"] == ["rtb-main"]
@@ -477,7 +477,7 @@ def test_no_eni_read_is_needed_when_the_gateway_covers_every_table() -> None:
         "available",
         route_table_ids=tuple(rt.route_table_id for rt in snapshot().route_tables),
     )
-    assert decide.FACT_ENIS not in decide.facts_needed(snapshot(endpoints=(gw,)), PROFILE)
+    assert decide.FACT_ENIS not in decide.facts_needed(snapshot(endpoints=(gw,)), PROFILE, Settings())
 
 
 def test_restrictive_policy_allows_the_ecr_layer_bucket_and_listed_buckets() -> None:
@@ -520,3 +520,13 @@ def test_full_access_policy_recognised_in_its_usual_spellings() -> None:
         '{"Statement": {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["*"], "Resource": "*"}}'
     )
     assert not decide.is_full_access(decide.s3_policy_document("aws", "us-east-1", ()))
+
+
+def test_dns_attributes_are_read_only_when_private_dns_may_be_turned_on() -> None:
+    unmanaged = dkr(managed=False, private_dns=False)
+    snap = snapshot(endpoints=(unmanaged,), dns_support=None, dns_hostnames=None)
+    assert decide.FACT_DNS in decide.facts_needed(snapshot(), PROFILE, Settings())  # new endpoints
+    # ecr.api and logs still need creating; with only ecr.dkr in the profile the read depends on adoption.
+    only_dkr = [s for s in PROFILE if s.short == "ecr.dkr"]
+    assert decide.FACT_DNS not in decide.facts_needed(snap, only_dkr, Settings())
+    assert decide.FACT_DNS in decide.facts_needed(snap, only_dkr, Settings(adopt_unmanaged="modify"))

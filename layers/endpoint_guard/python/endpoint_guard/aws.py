@@ -140,24 +140,17 @@ class Ec2Adapter:
         return vpcs[0]
 
     def vpcs_of(self, subnet_ids: Iterable[str] = (), route_table_ids: Iterable[str] = ()) -> tuple[str, ...]:
-        """The VPCs that subnets and route tables belong to. Ones deleted since the event are ignored."""
+        """The VPCs that subnets and route tables belong to. By filter, not by id: a filter skips ids that
+        were deleted since the event, where an id list would fail the whole call."""
         vpcs: set[str] = set()
-        for operation, key, param, ids, gone in (
-            ("describe_subnets", "Subnets", "SubnetIds", sorted(set(subnet_ids)), "InvalidSubnetID.NotFound"),
-            (
-                "describe_route_tables",
-                "RouteTables",
-                "RouteTableIds",
-                sorted(set(route_table_ids)),
-                "InvalidRouteTableID.NotFound",
-            ),
+        for operation, key, name, ids in (
+            ("describe_subnets", "Subnets", "subnet-id", sorted(set(subnet_ids))),
+            ("describe_route_tables", "RouteTables", "route-table-id", sorted(set(route_table_ids))),
         ):
-            for one in ids:  # one id per call: a single deleted id would fail a batched call
-                try:
-                    vpcs.update(item["VpcId"] for item in self._call(operation, **{param: [one]})[key])
-                except AwsCallError as err:
-                    if err.code != gone:
-                        raise
+            if ids:
+                vpcs.update(
+                    item["VpcId"] for item in self._pages(operation, key, Filters=[{"Name": name, "Values": ids}])
+                )
         return tuple(sorted(vpcs))
 
     def vpc_endpoints(self, vpc_id: str) -> list[dict]:

@@ -10,6 +10,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from endpoint_guard.errors import EndpointGuardError
 
 EXIT_OK = 0
@@ -138,13 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     except EndpointGuardError as err:
         print(f"endpoint-guard: {type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_ERROR
-    except Exception as err:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        if isinstance(err, (BotoCoreError, ClientError)):
-            print(f"endpoint-guard: AWS error: {err}", file=sys.stderr)
-            return EXIT_ERROR
-        raise
+    except (BotoCoreError, ClientError) as err:  # the adapter wraps its calls; this is for anything outside them
+        print(f"endpoint-guard: AWS error: {err}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

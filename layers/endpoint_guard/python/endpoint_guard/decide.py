@@ -287,7 +287,16 @@ def _may_change(endpoint: Endpoint, settings: Settings) -> bool:
 # --- what to read --------------------------------------------------------------------------------
 
 
-def facts_needed(snapshot: Snapshot, profile: Iterable[ServiceSpec]) -> set[str]:
+def _needs_private_dns(snapshot: Snapshot, spec: ServiceSpec, settings: Settings) -> bool:
+    """Whether this run will create an endpoint with private DNS, or turn it on for an existing one."""
+    offer = snapshot.offers.get(spec.short)
+    if not (spec.type == INTERFACE and spec.private_dns and offer and snapshot.subnets):
+        return False
+    existing = _live(snapshot, offer.service_name, INTERFACE)
+    return not existing or (not existing[0].private_dns and _may_change(existing[0], settings))
+
+
+def facts_needed(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: Settings) -> set[str]:
     """Which optional facts the plan needs, given the core read. Reading only these keeps a compliant
     VPC cheap: DNS attributes only when private DNS is about to be used, ENIs only when a route table
     still lacks the S3 gateway."""
@@ -299,7 +308,7 @@ def facts_needed(snapshot: Snapshot, profile: Iterable[ServiceSpec]) -> set[str]
         existing = _live(snapshot, offer.service_name, spec.type)
         if spec.type == INTERFACE and snapshot.subnets:
             needed.add(FACT_SECURITY_GROUP)
-            if spec.private_dns and (not existing or not existing[0].private_dns):
+            if _needs_private_dns(snapshot, spec, settings):
                 needed.add(FACT_DNS)
         elif spec.type == GATEWAY:
             covered = {rt for e in existing for rt in e.route_table_ids}
@@ -316,16 +325,7 @@ def plan(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: Settings)
     profile = tuple(profile)
     result = Plan(vpc_id=snapshot.vpc_id)
     interface_specs = [s for s in profile if s.type == INTERFACE]
-    needs_private_dns = any(
-        spec.private_dns
-        and spec.short in snapshot.offers
-        and snapshot.subnets
-        and (
-            not (existing := _live(snapshot, snapshot.offers[spec.short].service_name, INTERFACE))
-            or (not existing[0].private_dns and _may_change(existing[0], settings))
-        )
-        for spec in interface_specs
-    )
+    needs_private_dns = any(_needs_private_dns(snapshot, spec, settings) for spec in interface_specs)
     dns_ok = _plan_dns(snapshot, settings, needs_private_dns, result)
 
     interface_decisions = [_plan_interface(snapshot, spec, settings, dns_ok) for spec in interface_specs]

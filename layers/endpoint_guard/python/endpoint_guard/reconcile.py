@@ -26,7 +26,7 @@ SCHEMA_VERSION = 1
 STATUS_OK = frozenset({"compliant", "created", "updated", "waiting"})
 
 
-def read_snapshot(adapter: Any, vpc_id: str, profile: tuple[ServiceSpec, ...]) -> Snapshot:
+def read_snapshot(adapter: Any, vpc_id: str, profile: tuple[ServiceSpec, ...], settings: Settings) -> Snapshot:
     """The core read (VPC, endpoints, subnets, route tables, service offers), then only the facts the
     decision says it needs."""
     vpc = adapter.describe_vpc(vpc_id)
@@ -45,7 +45,7 @@ def read_snapshot(adapter: Any, vpc_id: str, profile: tuple[ServiceSpec, ...]) -
         endpoints=tuple(endpoint_from_api(e) for e in endpoints),
         offers=adapter.service_offers((s.short, s.type) for s in profile),
     )
-    needed = decide.facts_needed(snapshot, profile)
+    needed = decide.facts_needed(snapshot, profile, settings)
     extra: dict[str, Any] = {}
     if decide.FACT_DNS in needed:
         extra["dns_support"], extra["dns_hostnames"] = adapter.dns_attributes(vpc_id)
@@ -180,7 +180,7 @@ def _action_entry(action: Action, error: str | None, dry_run: bool) -> dict:
 def reconcile(vpc_id: str, *, adapter: Any, settings: Settings, profile: tuple[ServiceSpec, ...] | None = None) -> dict:
     """Make ``vpc_id`` hold the profile's endpoints (or, with ``settings.dry_run``, say what that takes)."""
     profile = profile or load_profile(settings.extra_services)
-    snapshot = read_snapshot(adapter, vpc_id, profile)
+    snapshot = read_snapshot(adapter, vpc_id, profile, settings)
     the_plan = decide.plan(snapshot, profile, settings)
     applied = None if settings.dry_run else apply(the_plan, adapter)
     return result_document(snapshot, the_plan, applied, settings.dry_run)
