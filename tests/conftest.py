@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,3 +96,21 @@ class CallRecorder:
 def calls(moto: None) -> CallRecorder:
     """Records every call endpoint-guard's own EC2 client makes (the client the adapter uses)."""
     return CallRecorder(aws.client("ec2"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    """A moto server on a free local port, for code that runs in other processes."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()

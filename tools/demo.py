@@ -72,10 +72,11 @@ def main() -> int:
         subprocess.run(cli, env=env, check=True)
         banner("endpoints now in the VPC")
         for ep in ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"]:
-            where = ep["SubnetIds"] if ep["VpcEndpointType"] == "Interface" else ep["RouteTableIds"]
-            print(
-                f"  {ep['VpcEndpointId']}  {ep['ServiceName']:<34} {ep['VpcEndpointType']:<9} private DNS {ep['PrivateDnsEnabled']!s:<5}  {len(where)} {'subnets' if ep['VpcEndpointType'] == 'Interface' else 'route tables'}"
-            )
+            if ep["VpcEndpointType"] == "Interface":
+                where = f"{len(ep['SubnetIds'])} subnets, private DNS {'on' if ep['PrivateDnsEnabled'] else 'off'}"
+            else:
+                where = f"{len(ep['RouteTableIds'])} route tables"
+            print(f"  {ep['VpcEndpointId']}  {ep['ServiceName']:<34} {ep['VpcEndpointType']:<9} {where}")
         banner("the same event again: a compliant VPC needs nothing")
         subprocess.run(cli, env=env, check=True)
         os.unlink(handle.name)

@@ -83,3 +83,26 @@ def run_fargate_tasks(ecs: Any, ec2: Any, subnet_id: str, *, cluster: str = "web
         networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet_id], "securityGroups": []}},
     )["tasks"]
     return [t["taskArn"] for t in tasks]
+
+
+def awsvpc_service(ecs: Any, subnet_ids: list[str], *, cluster: str = "payments", name: str = "checkout") -> str:
+    """A cluster with one Fargate service in ``subnet_ids`` (moto starts no tasks for it). Returns the
+    cluster ARN."""
+    arn = ecs.create_cluster(clusterName=cluster)["cluster"]["clusterArn"]
+    ecs.register_task_definition(
+        family=name,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27", "memory": 512}],
+    )
+    ecs.create_service(
+        cluster=cluster,
+        serviceName=name,
+        taskDefinition=name,
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnet_ids, "securityGroups": []}},
+    )
+    return arn

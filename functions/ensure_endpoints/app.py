@@ -1,4 +1,5 @@
-"""EnsureEndpoints function: reconcile the VPC a CloudTrail event names. The code lives in the layer."""
+"""EnsureEndpoints function: reconciles the VPCs of a batch from the FIFO work queue (one VPC at a time
+per message group). The code lives in the layer."""
 
 from endpoint_guard.handlers import ensure_endpoints as lambda_handler
 

@@ -14,7 +14,7 @@ from endpoint_guard.errors import EndpointGuardError, InvalidEventError
 from moto.events.models import EventPattern, EventPatternParser
 
 from tests.conftest import EVENTS, REPO, SHARED
-from tools.world import build_vpc
+from tools.world import awsvpc_service, build_vpc
 
 # The ids the repo's sample events use; tests map them onto moto's resources.
 SAMPLE_VPC = "vpc-0c4f7a1e9b2d3c5a6"
@@ -27,6 +27,7 @@ RULES_FOR = {
     "create-subnet.json": {"VpcShape"},
     "create-route-table.json": {"VpcShape"},
     "associate-route-table.json": {"VpcShape"},
+    "ecs-create-cluster.json": {"EcsClusters"},
     "ecs-create-service.json": {"EcsWorkloads"},
     "ecs-update-service.json": {"EcsWorkloads"},
     "ecs-run-task.json": {"EcsWorkloads"},
@@ -34,6 +35,7 @@ RULES_FOR = {
     "eks-create-cluster.json": set(),  # same event name family, another service
     "records-create-vpc.json": set(),  # manual invocation forms, not EventBridge events
     "request-vpc.json": set(),
+    "request-cluster.json": set(),
 }
 # event file -> what the handler does with it: "reconciled", or the start of the skip reason.
 HANDLED_AS = {
@@ -41,11 +43,13 @@ HANDLED_AS = {
     "create-subnet.json": "reconciled",
     "create-route-table.json": "reconciled",
     "associate-route-table.json": "reconciled",
+    "ecs-create-cluster.json": "reconciled",
     "ecs-create-service.json": "reconciled",
     "ecs-update-service.json": "reconciled",
     "ecs-run-task.json": "reconciled",
     "records-create-vpc.json": "reconciled",
     "request-vpc.json": "reconciled",
+    "request-cluster.json": "reconciled",
     "create-vpc-failed.json": "failed call",
     "eks-create-cluster.json": "not a call endpoint-guard acts on",
 }
@@ -109,9 +113,10 @@ def mapped(path: Path, world) -> object:
 
 
 @pytest.mark.parametrize("name", sorted(HANDLED_AS))
-def test_every_event_file_through_the_handler(ec2, name: str) -> None:
+def test_every_event_file_through_the_handler(ec2, ecs, name: str) -> None:
     world = build_vpc(ec2)
-    output = handlers.ensure_endpoints(mapped(EVENTS / name, world), OWN_ACCOUNT)
+    awsvpc_service(ecs, [world.private_subnets["us-east-1b"]], cluster="payments")  # request-cluster.json's
+    output = handlers.intake(mapped(EVENTS / name, world), OWN_ACCOUNT)
     if HANDLED_AS[name] == "reconciled":
         assert [r["vpc_id"] for r in output["results"]] == [world.vpc_id]
         assert output["results"][0]["compliant"] is True
@@ -125,7 +130,7 @@ def test_events_from_another_account_are_skipped_with_the_reason(ec2) -> None:
     other = SimpleNamespace(
         **{**vars(OWN_ACCOUNT), "invoked_function_arn": "arn:aws:lambda:us-east-1:210987654321:function:f"}
     )
-    output = handlers.ensure_endpoints(mapped(EVENTS / "create-vpc.json", world), other)
+    output = handlers.intake(mapped(EVENTS / "create-vpc.json", world), other)
     assert output["results"] == []
     assert "account 123456789012" in output["skipped"][0]["reason"]
     assert ec2.describe_vpc_endpoints()["VpcEndpoints"] == []
@@ -133,7 +138,7 @@ def test_events_from_another_account_are_skipped_with_the_reason(ec2) -> None:
 
 def test_subnet_deleted_since_the_event_is_skipped_not_failed(ec2) -> None:
     event = json.loads((EVENTS / "ecs-run-task.json").read_text())  # names a subnet moto never had
-    output = handlers.ensure_endpoints(event, OWN_ACCOUNT)
+    output = handlers.intake(event, OWN_ACCOUNT)
     assert output["results"] == [] and "no longer exist" in output["skipped"][0]["reason"]
 
 
@@ -156,11 +161,11 @@ def test_real_event_is_acted_on_or_skipped_with_a_named_reason(ec2, path: Path) 
         world = build_vpc(ec2)
         detail = sample.get("detail", sample)
         detail["responseElements"]["vpc"]["vpcId"] = world.vpc_id  # map the sample's VPC onto a moto VPC
-        output = handlers.ensure_endpoints(sample, no_account)
+        output = handlers.intake(sample, no_account)
         assert [r["vpc_id"] for r in output["results"]] == [world.vpc_id]
         return
     try:
-        output = handlers.ensure_endpoints(sample, no_account)
+        output = handlers.intake(sample, no_account)
     except EndpointGuardError as err:  # a classified error naming what was expected, never anything else
         error = err
     else:

@@ -1,4 +1,5 @@
-"""The deployed handler (functions/ensure_endpoints/app.py) driven directly, as Lambda would call it."""
+"""The deployed intake handler (functions/intake/app.py) driven directly, as Lambda would call it. With no
+queue configured it reconciles in-process (the CLI path); the queued path is in test_pipeline.py."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ CONTEXT = SimpleNamespace(
 
 
 def load_app():
-    spec = importlib.util.spec_from_file_location("ensure_endpoints_app", REPO / "functions/ensure_endpoints/app.py")
+    spec = importlib.util.spec_from_file_location("intake_app", REPO / "functions/intake/app.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -39,14 +40,15 @@ def logs():
 
 
 def emf(stdout: str) -> dict[str, float]:
-    """Metric name -> value from the EMF blobs the Metrics utility printed."""
+    """Metric name -> total value over the EMF blobs the Metrics utilities printed."""
     values: dict[str, float] = {}
     for line in stdout.splitlines():
         if '"_aws"' in line:
             blob = json.loads(line)
             for definition in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
                 value = blob[definition["Name"]]
-                values[definition["Name"]] = sum(value) if isinstance(value, list) else value
+                total = sum(value) if isinstance(value, list) else value
+                values[definition["Name"]] = values.get(definition["Name"], 0.0) + total
     return values
 
 
@@ -74,7 +76,7 @@ def test_failed_call_is_skipped_without_touching_aws(moto, logs, capsys) -> None
     event["detail"]["responseElements"] = None
     recorder = []
     aws.client("ec2").meta.events.register("before-call.*.*", lambda model, **_: recorder.append(model.name))
-    output = handlers.ensure_endpoints(event, CONTEXT)
+    output = handlers.intake(event, CONTEXT)
     assert output["results"] == [] and "Client.UnauthorizedOperation" in output["skipped"][0]["reason"]
     assert recorder == []
     assert emf(capsys.readouterr().out)["EventsSkipped"] == 1.0
@@ -82,7 +84,7 @@ def test_failed_call_is_skipped_without_touching_aws(moto, logs, capsys) -> None
 
 def test_unknown_vpc_raises_so_lambda_retries_then_dead_letters(moto, logs, capsys) -> None:
     with pytest.raises(VpcNotFoundError):
-        handlers.ensure_endpoints(load_event("create-vpc.json"), CONTEXT)
+        handlers.intake(load_event("create-vpc.json"), CONTEXT)
     error = next(line for line in logs() if line["message"] == "reconcile failed")
     assert error["error_kind"] == "vpc_not_found" and error["correlation_id"] == "c3d9a6f1-2b47-4e8c-9f05-6a1b8d2e7c43"
     assert emf(capsys.readouterr().out)["Failures"] == 1.0
@@ -90,14 +92,14 @@ def test_unknown_vpc_raises_so_lambda_retries_then_dead_letters(moto, logs, caps
 
 def test_garbage_is_rejected_with_a_classified_error(moto, logs) -> None:
     with pytest.raises(InvalidEventError, match="expected"):
-        handlers.ensure_endpoints({"hello": "world"}, CONTEXT)
+        handlers.intake({"hello": "world"}, CONTEXT)
     assert next(line for line in logs() if line["message"] == "rejected input")["error_kind"] == "invalid_event"
 
 
 def test_bad_setting_is_a_configuration_error(moto, logs, monkeypatch) -> None:
     monkeypatch.setenv("ENDPOINT_GUARD_S3_POLICY", "closed")
     with pytest.raises(ConfigurationError, match="ENDPOINT_GUARD_S3_POLICY"):
-        handlers.ensure_endpoints({"vpc_id": "vpc-0123456789abcdef0"}, CONTEXT)
+        handlers.intake({"vpc_id": "vpc-0123456789abcdef0"}, CONTEXT)
 
 
 def test_failed_action_raises_after_doing_the_rest(ec2, logs, capsys) -> None:
@@ -111,7 +113,7 @@ def test_failed_action_raises_after_doing_the_rest(ec2, logs, capsys) -> None:
 
     aws.client("ec2").meta.events.register("provide-client-params.ec2.CreateVpcEndpoint", throttle_forever)
     with pytest.raises(ReconcileFailedError, match=r"ecr\.api"):
-        handlers.ensure_endpoints({"vpc_id": world.vpc_id}, CONTEXT)
+        handlers.intake({"vpc_id": world.vpc_id}, CONTEXT)
     created = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"]
     assert len(created) == 3  # the others were made; the retry will only add ecr.api
 
@@ -119,6 +121,6 @@ def test_failed_action_raises_after_doing_the_rest(ec2, logs, capsys) -> None:
 def test_dry_run_setting_reaches_the_handler(ec2, logs, monkeypatch) -> None:
     world = build_vpc(ec2)
     monkeypatch.setenv("ENDPOINT_GUARD_DRY_RUN", "true")
-    [result] = handlers.ensure_endpoints({"vpc_id": world.vpc_id}, CONTEXT)["results"]
+    [result] = handlers.intake({"vpc_id": world.vpc_id}, CONTEXT)["results"]
     assert result["dry_run"] is True
     assert ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"] == []

@@ -10,14 +10,18 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import boto3
 import pytest
-from endpoint_guard import aws
-from endpoint_guard.aws import Ec2Adapter
+from botocore.exceptions import ClientError
+from endpoint_guard import aws, handlers
+from endpoint_guard.aws import AutoScalingAdapter, Ec2Adapter, EcsAdapter, QueueAdapter, StateTable
 from endpoint_guard.reconcile import reconcile
 from endpoint_guard.settings import Settings
 
-from tests.conftest import REPO, CallRecorder
-from tools.world import build_vpc
+from tests.app.test_pipeline import create_stack, run_worker, subnet_event
+from tests.conftest import EVENTS, REGION, REPO, CallRecorder, load_event, with_vpc
+from tools.esm import context
+from tools.world import awsvpc_service, build_vpc
 
 SAM_VENV = REPO / ".venv-sam" / "bin"
 
@@ -66,49 +70,84 @@ def test_sam_build_produces_an_artifact_that_imports_and_runs_on_its_own(sam: Pa
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    layer, function = build / "CoreLayer" / "python", build / "EnsureEndpointsFunction"
-    assert sorted(p.name for p in function.iterdir()) == ["app.py"]
+    layer = build / "CoreLayer" / "python"
     assert (layer / "endpoint_guard" / "catalog.json").exists()
-    # A clean interpreter (-S: no site-packages, so not the editable install) with only what Lambda has:
-    # the function, the layer, and boto3 (which the Python runtime provides).
-    probe = (
-        "import sys, json\n"
-        f"sys.path[:0] = [{str(function)!r}, {str(layer)!r}, {sysconfig.get_paths()['purelib']!r}]\n"
-        "import app, endpoint_guard\n"
-        f"assert endpoint_guard.__file__.startswith({str(layer)!r}), endpoint_guard.__file__\n"
-        "class C: function_name='f'; memory_limit_in_mb=128; invoked_function_arn='arn:aws:lambda:us-east-1:1:function:f'; aws_request_id='r'\n"
-        "try:\n    app.lambda_handler({'hello': 'world'}, C())\nexcept Exception as err:\n    print(type(err).__name__)\n"
-    )
-    env = dict(sam_env(), POWERTOOLS_METRICS_DISABLED="true", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x")
-    ran = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, env=env, timeout=120)
-    assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.strip().splitlines()[-1] == "InvalidEventError"
+    assert (layer / "aws_xray_sdk").is_dir()  # the Tracer's dependency: the Lambda runtime does not have it
+    for function, expected in (
+        ("IntakeFunction", "InvalidEventError"),
+        ("EnsureEndpointsFunction", "InvalidEventError"),
+    ):
+        code = build / function
+        assert sorted(p.name for p in code.iterdir()) == ["app.py"]
+        # A clean interpreter (-S: no site-packages, so not the editable install) with only what Lambda
+        # has: the function, the layer, and boto3 (which the Python runtime provides).
+        probe = (
+            "import sys, json\n"
+            f"sys.path[:0] = [{str(code)!r}, {str(layer)!r}, {sysconfig.get_paths()['purelib']!r}]\n"
+            "import app, endpoint_guard\n"
+            f"assert endpoint_guard.__file__.startswith({str(layer)!r}), endpoint_guard.__file__\n"
+            "class C: function_name='f'; memory_limit_in_mb=128; invoked_function_arn='arn:aws:lambda:us-east-1:1:function:f'; aws_request_id='r'\n"
+            "try:\n    app.lambda_handler({'hello': 'world'}, C())\nexcept Exception as err:\n    print(type(err).__name__)\n"
+        )
+        env = dict(sam_env(), POWERTOOLS_METRICS_DISABLED="true", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x")
+        ran = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+        assert ran.returncode == 0, ran.stderr
+        assert ran.stdout.strip().splitlines()[-1] == expected, (function, ran.stdout)
 
 
-def test_rule_matches_on_source_and_name_and_never_loses_an_event(cloudformation: dict) -> None:
+def test_rules_invoke_the_intake_and_never_lose_an_event(cloudformation: dict) -> None:
     rules = {k: v for k, v in cloudformation.items() if v["Type"] == "AWS::Events::Rule"}
-    assert rules
+    assert len(rules) == 4
     for rule in rules.values():
         pattern = rule["Properties"]["EventPattern"]
         assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
         assert pattern["detail"]["eventSource"] and pattern["detail"]["eventName"]
         [target] = rule["Properties"]["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": ["IntakeFunction", "Arn"]}
         assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
         assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
     [invoke_config] = [v for v in cloudformation.values() if v["Type"] == "AWS::Lambda::EventInvokeConfig"]
+    assert invoke_config["Properties"]["FunctionName"] == {"Ref": "IntakeFunction"}
     assert invoke_config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": ["DeadLetterQueue", "Arn"]
     }
-    queue = cloudformation["DeadLetterQueue"]["Properties"]
-    assert queue["SqsManagedSseEnabled"] is True
+    assert cloudformation["DeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
 
 
-def test_function_runtime_layer_and_log_retention(cloudformation: dict) -> None:
-    function = cloudformation["EnsureEndpointsFunction"]["Properties"]
-    assert function["Runtime"] == "python3.13" and function["Handler"] == "app.lambda_handler"
-    assert function["LoggingConfig"]["LogGroup"] == {"Ref": "EnsureEndpointsLogGroup"}
-    assert cloudformation["EnsureEndpointsLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    assert len(function["Layers"]) == 1
+def test_the_work_queue_serializes_per_vpc_and_settles_bursts(cloudformation: dict) -> None:
+    queue = cloudformation["WorkQueue"]["Properties"]
+    assert queue["FifoQueue"] is True and queue["SqsManagedSseEnabled"] is True
+    assert queue["DelaySeconds"] == {"Ref": "SettleSeconds"}
+    worker = cloudformation["EnsureEndpointsFunction"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["WorkBackstopQueue", "Arn"]}
+    assert cloudformation["WorkBackstopQueue"]["Properties"]["FifoQueue"] is True
+    [mapping] = [v["Properties"] for v in cloudformation.values() if v["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["WorkQueue", "Arn"]}
+    assert mapping["FunctionName"] == {"Ref": "EnsureEndpointsFunction"}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and mapping["BatchSize"] <= 10
+    assert "MaximumBatchingWindowInSeconds" not in mapping  # FIFO sources do not support it
+    table = cloudformation["StateTable"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+
+
+def test_functions_are_wired_to_the_queue_table_and_dead_letter_queue(cloudformation: dict) -> None:
+    intake = cloudformation["IntakeFunction"]["Properties"]
+    worker = cloudformation["EnsureEndpointsFunction"]["Properties"]
+    intake_env, worker_env = intake["Environment"]["Variables"], worker["Environment"]["Variables"]
+    assert intake_env["ENDPOINT_GUARD_QUEUE_URL"] == {"Ref": "WorkQueue"}
+    assert "ENDPOINT_GUARD_QUEUE_URL" not in worker_env
+    for env in (intake_env, worker_env):
+        assert env["ENDPOINT_GUARD_STATE_TABLE"] == {"Ref": "StateTable"}
+    assert worker_env["ENDPOINT_GUARD_DEAD_LETTER_QUEUE_URL"] == {"Ref": "DeadLetterQueue"}
+    assert worker_env["ENDPOINT_GUARD_MAX_ATTEMPTS"] == {"Ref": "ReconcileAttempts"}
+    for name, function in (("Intake", intake), ("EnsureEndpoints", worker)):
+        assert function["Runtime"] == "python3.13" and function["Handler"] == "app.lambda_handler"
+        assert function["TracingConfig"] == {"Mode": "Active"}
+        assert function["LoggingConfig"]["LogGroup"] == {"Ref": f"{name}LogGroup"}
+        assert cloudformation[f"{name}LogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert len(function["Layers"]) == 1
 
 
 def _granted(node: object) -> set[str]:
@@ -126,9 +165,85 @@ def _granted(node: object) -> set[str]:
     return found
 
 
-def _exercise_every_call(ec2) -> list[str]:
-    """Runs reconciles that between them make every EC2 call the adapter has."""
-    recorder = CallRecorder(aws.client("ec2"))
+def _role_grants(cloudformation: dict, function: str) -> set[str]:
+    """What the template's own statements grant a function (SAM adds the queue poller, the async
+    destination and X-Ray writes in policies of its own)."""
+    role = cloudformation[f"{function}Role"]["Properties"]
+    return _granted([p for p in role["Policies"] if p["PolicyName"].endswith("RolePolicy0")])
+
+
+# IAM has no action of that name: SendMessageBatch is authorized by sqs:SendMessage.
+_IAM_ACTION = {"sqs:SendMessageBatch": "sqs:SendMessage"}
+
+
+class _AllCalls:
+    """Records the calls endpoint-guard's own clients make, as IAM actions."""
+
+    def __init__(self) -> None:
+        self.recorders = {
+            prefix: CallRecorder(aws.client(prefix)) for prefix in ("ec2", "ecs", "autoscaling", "sqs", "dynamodb")
+        }
+
+    @property
+    def actions(self) -> set[str]:
+        found = {f"{prefix}:{op}" for prefix, rec in self.recorders.items() for op in rec.operations}
+        return {_IAM_ACTION.get(action, action) for action in found}
+
+
+def _adapter_methods(*classes: type) -> set[str]:
+    return {f"{c.__name__}.{n}" for c in classes for n, v in vars(c).items() if callable(v) and not n.startswith("_")}
+
+
+def _exercise_the_intake(ec2, ecs) -> set[str]:
+    """Intake runs that between them make every call the intake can make."""
+    sqs, dynamodb = boto3.client("sqs", region_name=REGION), boto3.client("dynamodb", region_name=REGION)
+    stack = create_stack(sqs, dynamodb)
+    os.environ.update({"ENDPOINT_GUARD_QUEUE_URL": stack.work, "ENDPOINT_GUARD_STATE_TABLE": "endpoint-guard-state"})
+    calls = _AllCalls()
+    world = build_vpc(ec2)
+    ctx = context("endpoint-guard-intake")
+    event = with_vpc(load_event("create-vpc.json"), world.vpc_id)
+    handlers.intake(event, ctx)
+    handlers.intake(event, ctx)  # a duplicate
+    rt = json.loads(
+        (EVENTS / "associate-route-table.json").read_text().replace("rtb-0f1e2d3c4b5a69788", world.main_route_table_id)
+    )
+    handlers.intake(rt, ctx)
+    # A cluster with every source: an awsvpc service, a container instance, an Auto Scaling capacity provider.
+    arn = awsvpc_service(ecs, [world.private_subnets["us-east-1a"]])
+    instance = ec2.run_instances(
+        ImageId="ami-12345678", MinCount=1, MaxCount=1, SubnetId=world.private_subnets["us-east-1b"]
+    )
+    document = json.dumps({"instanceId": instance["Instances"][0]["InstanceId"], "region": REGION})
+    ecs.register_container_instance(cluster=arn, instanceIdentityDocument=document)
+    autoscaling = boto3.client("autoscaling", region_name=REGION)
+    ec2.create_launch_template(LaunchTemplateName="hosts", LaunchTemplateData={"ImageId": "ami-12345678"})
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="hosts",
+        LaunchTemplate={"LaunchTemplateName": "hosts"},
+        MinSize=0,
+        MaxSize=1,
+        VPCZoneIdentifier=world.private_subnets["us-east-1c"],
+    )
+    group = autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"][0]["AutoScalingGroupARN"]
+    ecs.create_capacity_provider(name="hosts", autoScalingGroupProvider={"autoScalingGroupArn": group})
+    ecs.put_cluster_capacity_providers(cluster=arn, capacityProviders=["hosts"], defaultCapacityProviderStrategy=[])
+    handlers.intake({"cluster": arn}, ctx)
+
+    def refuse(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "later"}}, "SendMessageBatch")
+
+    aws.client("sqs").meta.events.register("before-call.sqs.SendMessageBatch", refuse)
+    with pytest.raises(Exception, match="InternalError"):  # the idempotency record is deleted again
+        handlers.intake(subnet_event(world, 1), ctx)
+    return calls.actions
+
+
+def _exercise_the_worker(ec2) -> set[str]:
+    """Worker runs that between them make every call the reconcile worker can make."""
+    sqs, dynamodb = boto3.client("sqs", region_name=REGION), boto3.client("dynamodb", region_name=REGION)
+    stack = create_stack(sqs, dynamodb)
+    os.environ.update({**stack.env, "ENDPOINT_GUARD_QUEUE_URL": stack.work})
     world = build_vpc(ec2, dns_support=False, dns_hostnames=False)
     ec2.create_vpc_endpoint(
         VpcId=world.vpc_id,
@@ -136,7 +251,11 @@ def _exercise_every_call(ec2) -> list[str]:
         VpcEndpointType="Interface",
         SubnetIds=[world.private_subnets["us-east-1a"]],
     )
-    reconcile(world.vpc_id, adapter=Ec2Adapter(), settings=Settings(adopt_unmanaged="modify"))
+    handlers.intake(subnet_event(world, 1), context("intake"))
+    handlers.intake({"vpc_id": "vpc-0123456789abcdef0"}, context("intake"))  # dead-lettered: it does not exist
+    os.environ["ENDPOINT_GUARD_ADOPT_UNMANAGED"] = "modify"
+    calls = _AllCalls()
+    run_worker(sqs, stack.work)
     group = ec2.describe_security_groups(Filters=[{"Name": "tag:ManagedBy", "Values": ["endpoint-guard"]}])[
         "SecurityGroups"
     ][0]
@@ -145,16 +264,27 @@ def _exercise_every_call(ec2) -> list[str]:
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
     )
     reconcile(world.vpc_id, adapter=Ec2Adapter(), settings=Settings())
-    return recorder.operations
+    return calls.actions
 
 
-def test_iam_grants_exactly_the_ec2_calls_the_code_makes(cloudformation: dict, ec2) -> None:
-    called = {f"ec2:{op}" for op in _exercise_every_call(ec2)}
-    adapter_calls = {name for name, value in vars(Ec2Adapter).items() if callable(value) and not name.startswith("_")}
-    assert len(adapter_calls) >= 13  # the scenario above must keep covering every adapter method
-    role = cloudformation["EnsureEndpointsFunctionRole"]["Properties"]
-    granted = _granted([p for p in role["Policies"] if p["PolicyName"].endswith("RolePolicy0")])
-    # Permissions the code needs without calling them by name: tags on create, Route 53 for private DNS.
-    implied = {"ec2:CreateTags", "route53:AssociateVPCWithHostedZone"}
+def _check(granted: set[str], called: set[str], implied: set[str]) -> None:
     assert called - granted == set(), "calls the function makes but may not"
     assert granted - called - implied == set(), "grants for calls the function never makes"
+
+
+def test_iam_grants_the_intake_exactly_the_calls_it_makes(cloudformation: dict, ec2, ecs) -> None:
+    called = _exercise_the_intake(ec2, ecs)
+    assert len(_adapter_methods(EcsAdapter, AutoScalingAdapter)) == 5  # the scenario must keep covering them
+    # Powertools idempotency reads a record with GetItem only when a conditional put cannot return it.
+    _check(_role_grants(cloudformation, "IntakeFunction"), called, implied={"dynamodb:GetItem"})
+
+
+def test_iam_grants_the_worker_exactly_the_calls_it_makes(cloudformation: dict, ec2) -> None:
+    called = _exercise_the_worker(ec2)
+    assert len(_adapter_methods(Ec2Adapter, QueueAdapter, StateTable)) >= 18  # the scenario must keep covering them
+    # Permissions the code needs without calling them by name: tags on create, Route 53 for private DNS.
+    _check(
+        _role_grants(cloudformation, "EnsureEndpointsFunction"),
+        called,
+        implied={"ec2:CreateTags", "route53:AssociateVPCWithHostedZone"},
+    )

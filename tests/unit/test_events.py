@@ -5,7 +5,7 @@ import json
 
 import pytest
 from endpoint_guard.errors import InvalidEventError
-from endpoint_guard.events import parse_event
+from endpoint_guard.events import CLUSTER_VPC_TAG, Skip, parse_event, vpc_ids_in_tags
 
 from tests.conftest import SHARED, load_event
 
@@ -135,3 +135,55 @@ def test_account_comes_from_the_envelope_then_the_record() -> None:
     assert parse_event(load_event("create-vpc.json")["detail"])[0].account == "123456789012"
     assert foreign_account(trigger, "210987654321") and not foreign_account(trigger, "123456789012")
     assert not foreign_account(trigger, None)
+
+
+def test_ecs_create_cluster_names_the_cluster_and_the_vpcs_its_tag_names() -> None:
+    [trigger] = parse_event(load_event("ecs-create-cluster.json"))
+    assert trigger.clusters == ("arn:aws:ecs:us-east-1:123456789012:cluster/payments",)
+    assert trigger.vpc_ids == (VPC,)
+    assert trigger.skip_reason is None
+
+
+def test_real_ecs_create_cluster_without_tags_leaves_the_vpc_to_the_lookup() -> None:
+    path = SHARED / "real-events" / "awsdocs-ecs-devguide__raw_ct_ecs_CreateCluster.json"
+    if not path.exists():
+        pytest.skip("../shared/real-events is not beside the repo (CI has it)")
+    [trigger] = parse_event(json.loads(path.read_text()))
+    assert trigger.clusters == ("arn:aws:ecs:us-east-1:123456789012:cluster/default",) and trigger.vpc_ids == ()
+
+
+def test_create_cluster_that_names_no_cluster_is_an_error_naming_what_was_expected() -> None:
+    event = load_event("ecs-create-cluster.json")
+    event["detail"]["responseElements"] = {"containerInstance": {}}
+    event["detail"]["requestParameters"] = {}
+    with pytest.raises(InvalidEventError, match=r"expected responseElements\.cluster\.clusterArn"):
+        parse_event(event)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (VPC, (VPC,)),
+        (f"{VPC} vpc-0123456789abcdef0", ("vpc-0123456789abcdef0", VPC)),
+        (f"{VPC}+vpc-0123456789abcdef0", ("vpc-0123456789abcdef0", VPC)),
+        ("subnet-0a9b8c7d6e5f40312 not-a-vpc", ()),
+        ("", ()),
+    ],
+)
+def test_cluster_vpc_tag_values(value: str, expected: tuple[str, ...]) -> None:
+    tags = [{"key": "team", "value": VPC}, {"key": CLUSTER_VPC_TAG, "value": value}]
+    assert vpc_ids_in_tags(tags) == expected
+
+
+def test_cluster_request() -> None:
+    [trigger] = parse_event(load_event("request-cluster.json"))
+    assert trigger.clusters == ("arn:aws:ecs:us-east-1:123456789012:cluster/payments",) and trigger.event_id is None
+    with pytest.raises(InvalidEventError, match="cluster name or ARN"):
+        parse_event({"cluster": ""})
+
+
+def test_every_skip_has_a_kind_for_the_reason_metric() -> None:
+    failed = load_event("create-vpc-failed.json")
+    eks = load_event("eks-create-cluster.json")
+    kinds = {t.skip_kind for event in (failed, eks) for t in parse_event(event)}
+    assert kinds == {Skip.FAILED_CALL, Skip.NOT_HANDLED}

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from endpoint_guard.errors import ConfigurationError
 from endpoint_guard.profile import known_services, load_profile
-from endpoint_guard.settings import Settings
+from endpoint_guard.settings import Settings, Wiring
 
 
 def test_defaults() -> None:
@@ -58,3 +58,21 @@ def test_template_allowed_pattern_knows_every_optional_service() -> None:
     for name in known_services():
         if name not in ("ecr.dkr", "ecr.api", "logs", "s3"):
             assert name in template
+
+
+def test_wiring_defaults_to_in_process_without_queue_or_table() -> None:
+    wiring = Wiring.from_env({})
+    assert wiring.queue_url is None and wiring.state_table is None and wiring.max_attempts == 3
+
+
+def test_wiring_reads_the_stack_and_refuses_a_bad_attempt_count() -> None:
+    wiring = Wiring.from_env(
+        {
+            "ENDPOINT_GUARD_QUEUE_URL": "https://sqs/q.fifo",
+            "ENDPOINT_GUARD_STATE_TABLE": "t",
+            "ENDPOINT_GUARD_MAX_ATTEMPTS": "5",
+        }
+    )
+    assert (wiring.queue_url, wiring.state_table, wiring.max_attempts) == ("https://sqs/q.fifo", "t", 5)
+    with pytest.raises(ConfigurationError, match="ENDPOINT_GUARD_MAX_ATTEMPTS"):
+        Wiring.from_env({"ENDPOINT_GUARD_MAX_ATTEMPTS": "0"})

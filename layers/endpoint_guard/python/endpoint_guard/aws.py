@@ -8,7 +8,7 @@ errors of ``endpoint_guard.errors``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -78,16 +78,18 @@ def _aws_error(operation: str, err: Exception) -> AwsCallError:
     return AwsCallError(operation, error.get("Code", type(err).__name__), error.get("Message", str(err)))
 
 
-class Ec2Adapter:
-    """The EC2 calls a reconcile makes, one method per call. Takes an optional client (tests inject one)."""
+class _Adapter:
+    """One AWS service: a lazily built client (or an injected one) and calls that raise named errors."""
 
-    def __init__(self, ec2_client: Any = None) -> None:
-        self._client = ec2_client
+    service = ""
+
+    def __init__(self, client_: Any = None) -> None:
+        self._client = client_
 
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = client("ec2")
+            self._client = client(self.service)
         return self._client
 
     @property
@@ -119,6 +121,18 @@ class Ec2Adapter:
             raise _aws_error(operation, err) from err
         except BotoCoreError as err:
             raise AwsCallError(operation, type(err).__name__, str(err)) from err
+
+
+def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Ec2Adapter(_Adapter):
+    """The EC2 calls a reconcile makes, one method per call. Takes an optional client (tests inject one)."""
+
+    service = "ec2"
 
     @staticmethod
     def _by_vpc(vpc_id: str) -> list[dict]:
@@ -152,6 +166,16 @@ class Ec2Adapter:
                     item["VpcId"] for item in self._pages(operation, key, Filters=[{"Name": name, "Values": ids}])
                 )
         return tuple(sorted(vpcs))
+
+    def vpcs_of_instances(self, instance_ids: Iterable[str]) -> tuple[str, ...]:
+        """The VPCs EC2 instances (an ECS cluster's container instances) run in; gone ones are skipped."""
+        ids = sorted(set(instance_ids))
+        if not ids:
+            return ()
+        reservations = self._pages(
+            "describe_instances", "Reservations", Filters=[{"Name": "instance-id", "Values": ids}]
+        )
+        return tuple(sorted({i["VpcId"] for r in reservations for i in r.get("Instances", []) if i.get("VpcId")}))
 
     def vpc_endpoints(self, vpc_id: str) -> list[dict]:
         return self._pages("describe_vpc_endpoints", "VpcEndpoints", Filters=self._by_vpc(vpc_id))
@@ -254,3 +278,131 @@ class Ec2Adapter:
 
     def modify_vpc_endpoint(self, **params: Any) -> None:
         self._call("modify_vpc_endpoint", **params)
+
+
+class EcsAdapter(_Adapter):
+    """What an ECS cluster tells about the VPCs it uses."""
+
+    service = "ecs"
+
+    def cluster(self, cluster: str) -> dict | None:
+        """The cluster with its tags and capacity providers; None when it does not exist (or is deleted)."""
+        found = self._call("describe_clusters", clusters=[cluster], include=["TAGS"]).get("clusters", [])
+        return found[0] if found and found[0].get("status") != "INACTIVE" else None
+
+    def service_subnets(self, cluster_arn: str) -> tuple[str, ...]:
+        """The awsvpc subnets of every service of the cluster."""
+        subnets: set[str] = set()
+        for names in _chunks(self._pages("list_services", "serviceArns", cluster=cluster_arn), 10):
+            for service in self._call("describe_services", cluster=cluster_arn, services=names).get("services", []):
+                awsvpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+                subnets.update(awsvpc.get("subnets", []))
+        return tuple(sorted(subnets))
+
+    def container_instance_ids(self, cluster_arn: str) -> tuple[str, ...]:
+        """The EC2 instance ids of the cluster's registered container instances."""
+        instances: set[str] = set()
+        arns = self._pages("list_container_instances", "containerInstanceArns", cluster=cluster_arn)
+        for chunk in _chunks(arns, 100):
+            found = self._call("describe_container_instances", cluster=cluster_arn, containerInstances=chunk)
+            instances.update(
+                ci["ec2InstanceId"] for ci in found.get("containerInstances", []) if ci.get("ec2InstanceId")
+            )
+        return tuple(sorted(instances))
+
+    def capacity_provider_groups(self, names: Iterable[str]) -> tuple[str, ...]:
+        """The Auto Scaling groups (names or ARNs) behind capacity providers. FARGATE and FARGATE_SPOT have
+        none and are not asked about."""
+        wanted = sorted({n for n in names if n not in ("FARGATE", "FARGATE_SPOT")})
+        if not wanted:
+            return ()
+        providers = self._call("describe_capacity_providers", capacityProviders=wanted).get("capacityProviders", [])
+        return tuple(
+            sorted(
+                {
+                    p["autoScalingGroupProvider"]["autoScalingGroupArn"]
+                    for p in providers
+                    if (p.get("autoScalingGroupProvider") or {}).get("autoScalingGroupArn")
+                }
+            )
+        )
+
+
+class AutoScalingAdapter(_Adapter):
+    service = "autoscaling"
+
+    def group_subnets(self, groups: Iterable[str]) -> tuple[str, ...]:
+        """The subnets Auto Scaling groups launch into. Capacity providers name their group by ARN; the API
+        takes names, and the name is the ARN's last part."""
+        names = sorted({g.rsplit("autoScalingGroupName/", 1)[-1] for g in groups})
+        if not names:
+            return ()
+        found = self._pages("describe_auto_scaling_groups", "AutoScalingGroups", AutoScalingGroupNames=names)
+        return tuple(
+            sorted({s.strip() for g in found for s in (g.get("VPCZoneIdentifier") or "").split(",") if s.strip()})
+        )
+
+
+class QueueAdapter(_Adapter):
+    """An SQS queue: the FIFO work queue, or the dead-letter queue."""
+
+    service = "sqs"
+
+    def __init__(self, queue_url: str, client_: Any = None) -> None:
+        super().__init__(client_)
+        self.queue_url = queue_url
+
+    def send_fifo(self, messages: Iterable[tuple[str, str, str]]) -> None:
+        """(body, group id, deduplication id) triples, ten per call. Raises when any entry was refused, so
+        the event is retried (a resend of an entry that did go through is dropped by its deduplication id)."""
+        for chunk in _chunks(list(messages), 10):
+            entries = [
+                {"Id": str(n), "MessageBody": body, "MessageGroupId": group, "MessageDeduplicationId": dedup}
+                for n, (body, group, dedup) in enumerate(chunk)
+            ]
+            refused = self._call("send_message_batch", QueueUrl=self.queue_url, Entries=entries).get("Failed", [])
+            if refused:
+                first = refused[0]
+                raise AwsCallError("send_message_batch", first.get("Code", "Failed"), first.get("Message", ""))
+
+    def send(self, body: str, attributes: dict[str, str]) -> None:
+        self._call(
+            "send_message",
+            QueueUrl=self.queue_url,
+            MessageBody=body,
+            MessageAttributes={k: {"DataType": "String", "StringValue": v[:1000]} for k, v in attributes.items() if v},
+        )
+
+
+class StateTable(_Adapter):
+    """The DynamoDB table the stack keeps its state in: Powertools idempotency records, and per VPC the
+    start time of its last successful reconcile (items ``vpc#<id>``). Both expire through ``expiration``."""
+
+    service = "dynamodb"
+
+    def __init__(self, table_name: str, client_: Any = None) -> None:
+        super().__init__(client_)
+        self.table_name = table_name
+
+    @staticmethod
+    def _key(vpc_id: str) -> dict:
+        return {"id": {"S": f"vpc#{vpc_id}"}}
+
+    def reconciled_from(self, vpc_id: str) -> int | None:
+        item = self._call("get_item", TableName=self.table_name, Key=self._key(vpc_id), ConsistentRead=True).get("Item")
+        return int(item["reconciled_from"]["N"]) if item and "reconciled_from" in item else None
+
+    def mark_reconciled(self, vpc_id: str, started_ms: int, expires_at: int) -> None:
+        """Record that a reconcile which started at ``started_ms`` succeeded. Never moves the mark back."""
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=self._key(vpc_id),
+                UpdateExpression="SET reconciled_from = :t, expiration = :e",
+                ConditionExpression="attribute_not_exists(reconciled_from) OR reconciled_from < :t",
+                ExpressionAttributeValues={":t": {"N": str(started_ms)}, ":e": {"N": str(expires_at)}},
+            )
+        except AwsCallError as err:
+            if err.code != "ConditionalCheckFailedException":
+                raise

@@ -34,7 +34,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="endpoint-guard", description="Keep the VPC endpoints ECS image pulls need.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    invoke = sub.add_parser("invoke", help="run an event file through the Lambda handler's code path")
+    invoke = sub.add_parser(
+        "invoke", help="run an event file through the intake handler, reconciling in-process instead of queueing"
+    )
     invoke.add_argument("event_file", help="a JSON event (see events/)")
     invoke.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
     _common(invoke)
@@ -52,6 +54,9 @@ def _configure_environment(args: argparse.Namespace) -> None:
     if getattr(args, "dry_run", False):
         os.environ["ENDPOINT_GUARD_DRY_RUN"] = "true"
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines are for CloudWatch, not a terminal
+    # A hand-run reconciles here and now: never through a deployed stack's queue or its dedup table.
+    for name in ("ENDPOINT_GUARD_QUEUE_URL", "ENDPOINT_GUARD_STATE_TABLE"):
+        os.environ.pop(name, None)
 
 
 def _route_logs(logger: Any, verbose: bool) -> None:
@@ -88,7 +93,7 @@ def _invoke(args: argparse.Namespace) -> int:
     from endpoint_guard import handlers  # after the environment is set: Powertools reads it at import
 
     _route_logs(handlers.logger, args.verbose)
-    output = handlers.ensure_endpoints(event, _context())
+    output = handlers.intake(event, _context())
     results, skipped = output["results"], output["skipped"]
     if args.json:
         document: Any = results[0] if len(results) == 1 and not skipped else output

@@ -1,7 +1,8 @@
 """Turn what the function receives into the VPCs to reconcile, or a named reason to skip it.
 
 Accepted: the EventBridge envelope of a CloudTrail API call, a raw CloudTrail record, a
-``{"Records": [...]}`` file (or a bare array of records), and a plain ``{"vpc_id": "vpc-..."}`` request.
+``{"Records": [...]}`` file (or a bare array of records), and the plain requests ``{"vpc_id": "vpc-..."}``
+and ``{"cluster": "<name or ARN>"}``.
 """
 
 from __future__ import annotations
@@ -19,22 +20,42 @@ CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 EXPECTED = (
     "an EventBridge 'AWS API Call via CloudTrail' event, a CloudTrail record, "
-    'a {"Records": [...]} file, or {"vpc_id": "vpc-..."}'
+    'a {"Records": [...]} file, {"vpc_id": "vpc-..."} or {"cluster": "<name or ARN>"}'
 )
+# An ECS cluster tag that names the VPC(s) the cluster's tasks will use, space-separated (tag values may
+# not contain commas): endpoint-guard:vpc-ids = "vpc-0abc... vpc-0def...".
+CLUSTER_VPC_TAG = "endpoint-guard:vpc-ids"
+
+
+class Skip:
+    """Why an event needs no reconcile: a short, stable kind for metrics (the Reason dimension)."""
+
+    FAILED_CALL = "failed_call"
+    NOT_CLOUDTRAIL = "not_cloudtrail"
+    NOT_HANDLED = "not_handled"
+    GATEWAY_ASSOCIATION = "gateway_association"
+    NO_AWSVPC = "no_awsvpc"
+    FOREIGN_ACCOUNT = "foreign_account"
+    GONE = "gone"
+    CLUSTER_UNRESOLVED = "cluster_unresolved"
+    DUPLICATE = "duplicate"
+    COVERED = "covered"
 
 
 @dataclass(frozen=True)
 class Trigger:
-    """One thing to act on: the VPCs it names (directly, or through subnets and route tables that the
-    adapter resolves), or why it is skipped."""
+    """One thing to act on: the VPCs it names (directly, or through subnets, route tables and ECS
+    clusters that the adapters resolve), or why it is skipped."""
 
     event_id: str | None
     event_name: str | None
     vpc_ids: tuple[str, ...] = ()
     subnet_ids: tuple[str, ...] = ()
     route_table_ids: tuple[str, ...] = ()
+    clusters: tuple[str, ...] = ()
     account: str | None = None
     skip_reason: str | None = None
+    skip_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,7 +63,9 @@ class Targets:
     vpc_ids: tuple[str, ...] = ()
     subnet_ids: tuple[str, ...] = ()
     route_table_ids: tuple[str, ...] = ()
+    clusters: tuple[str, ...] = ()
     skip_reason: str | None = None
+    skip_kind: str | None = None
 
 
 def _dig(data: Any, *path: str) -> Any:
@@ -82,7 +105,9 @@ def _associate_route_table(detail: dict) -> Targets:
     if not params.get("routeTableId"):
         raise InvalidEventError("AssociateRouteTable event without requestParameters.routeTableId")
     if not params.get("subnetId"):
-        return Targets(skip_reason="route table associated with a gateway, not a subnet")
+        return Targets(
+            skip_reason="route table associated with a gateway, not a subnet", skip_kind=Skip.GATEWAY_ASSOCIATION
+        )
     return Targets(route_table_ids=_ids(params["routeTableId"], "rtb-"))
 
 
@@ -91,11 +116,39 @@ def _awsvpc_workload(detail: dict) -> Targets:
     absent from the request)."""
     subnets = _dig(detail, "requestParameters", "networkConfiguration", "awsvpcConfiguration", "subnets")
     if not subnets:
-        return Targets(skip_reason="no awsvpc network configuration in the request")
+        return Targets(skip_reason="no awsvpc network configuration in the request", skip_kind=Skip.NO_AWSVPC)
     found = _ids(subnets, "subnet-")
     if not found:
         raise InvalidEventError(f"{detail.get('eventName')} event with no usable subnet ids: {subnets!r}")
     return Targets(subnet_ids=found)
+
+
+def vpc_ids_in_tags(tags: Any) -> tuple[str, ...]:
+    """The VPC ids a cluster's ``endpoint-guard:vpc-ids`` tag names. Takes the tag list as CloudTrail
+    (``key``/``value``) and DescribeClusters (the same, lower case) write it; other tags are ignored."""
+    if not isinstance(tags, list):
+        return ()
+    found: set[str] = set()
+    for tag in tags:
+        if isinstance(tag, dict) and tag.get("key") == CLUSTER_VPC_TAG and isinstance(tag.get("value"), str):
+            words = re.split(r"[\s,;+/]+", tag["value"])
+            found.update(w for w in words if VPC_ID.match(w))
+    return tuple(sorted(found))
+
+
+def _create_cluster(detail: dict) -> Targets:
+    """ECS CreateCluster: the cluster has no VPC of its own. Its tag may name VPCs; its services,
+    container instances and capacity providers are looked up by the intake (most appear later, with
+    their own events)."""
+    cluster = _dig(detail, "responseElements", "cluster", "clusterArn") or _dig(
+        detail, "requestParameters", "clusterName"
+    )
+    if not isinstance(cluster, str) or not cluster:
+        raise InvalidEventError(
+            "CreateCluster event that names no cluster: "
+            "expected responseElements.cluster.clusterArn or requestParameters.clusterName"
+        )
+    return Targets(vpc_ids=vpc_ids_in_tags(_dig(detail, "requestParameters", "tags")), clusters=(cluster,))
 
 
 # (eventSource, eventName) -> what the call created or touched. Keyed on both: eventName alone is
@@ -109,6 +162,7 @@ HANDLERS: dict[tuple[str, str], Callable[[dict], Targets]] = {
         ("responseElements", "routeTable", "vpcId"), ("requestParameters", "vpcId")
     ),
     ("ec2.amazonaws.com", "AssociateRouteTable"): _associate_route_table,
+    ("ecs.amazonaws.com", "CreateCluster"): _create_cluster,
     ("ecs.amazonaws.com", "CreateService"): _awsvpc_workload,
     ("ecs.amazonaws.com", "UpdateService"): _awsvpc_workload,
     ("ecs.amazonaws.com", "RunTask"): _awsvpc_workload,
@@ -127,12 +181,20 @@ def _from_cloudtrail(detail: dict, event_id: str | None, envelope_account: str |
         raise InvalidEventError(f"CloudTrail detail without eventSource/eventName; expected {EXPECTED}")
     if detail.get("errorCode"):
         return Trigger(
-            event_id, name, account=account, skip_reason=f"failed call: {source} {name} returned {detail['errorCode']}"
+            event_id,
+            name,
+            account=account,
+            skip_reason=f"failed call: {source} {name} returned {detail['errorCode']}",
+            skip_kind=Skip.FAILED_CALL,
         )
     handler = HANDLERS.get((source, name))
     if handler is None:
         return Trigger(
-            event_id, name, account=account, skip_reason=f"not a call endpoint-guard acts on: {source} {name}"
+            event_id,
+            name,
+            account=account,
+            skip_reason=f"not a call endpoint-guard acts on: {source} {name}",
+            skip_kind=Skip.NOT_HANDLED,
         )
     targets = handler(detail)
     for vpc_id in targets.vpc_ids:
@@ -143,8 +205,10 @@ def _from_cloudtrail(detail: dict, event_id: str | None, envelope_account: str |
         vpc_ids=targets.vpc_ids,
         subnet_ids=targets.subnet_ids,
         route_table_ids=targets.route_table_ids,
+        clusters=targets.clusters,
         account=account,
         skip_reason=targets.skip_reason,
+        skip_kind=targets.skip_kind,
     )
 
 
@@ -169,7 +233,10 @@ def _from_envelope(event: dict) -> Trigger:
     event_id = event.get("id")  # optional here: the data class raises KeyError on a missing field
     if envelope.detail_type != CLOUDTRAIL_DETAIL_TYPE:
         return Trigger(
-            event_id, envelope.detail_type, skip_reason=f"not a CloudTrail API call event: {envelope.detail_type}"
+            event_id,
+            envelope.detail_type,
+            skip_reason=f"not a CloudTrail API call event: {envelope.detail_type}",
+            skip_kind=Skip.NOT_CLOUDTRAIL,
         )
     return _from_cloudtrail(envelope.detail, event_id, event.get("account"))
 
@@ -190,4 +257,8 @@ def parse_event(event: Any) -> list[Trigger]:
         return [_from_cloudtrail(event, None)]
     if "vpc_id" in event:
         return [Trigger(None, "request", vpc_ids=(_check_vpc_id(event["vpc_id"]),))]
+    if "cluster" in event:
+        if not isinstance(event["cluster"], str) or not event["cluster"].strip():
+            raise InvalidEventError('"cluster" must be an ECS cluster name or ARN')
+        return [Trigger(None, "request", clusters=(event["cluster"].strip(),))]
     raise InvalidEventError(f"unrecognised input with keys {sorted(event)[:6]}; expected {EXPECTED}")

@@ -1,76 +1,184 @@
-"""Lambda entry points. ``functions/*/app.py`` re-export these; the CLI calls them too, so a hand-run
-event takes exactly the deployed code path."""
+"""Lambda entry points. ``functions/*/app.py`` re-export these; the CLI calls ``intake`` too, so a hand-run
+event takes the deployed code path.
+
+    EventBridge rule -> intake (async; retries, then the DLQ) -> SQS FIFO queue, one message per VPC,
+    grouped by VPC id -> ensure_endpoints (batches; partial failures retried, then the DLQ with the reason)
+
+Without a queue configured (the CLI, the demo) the intake reconciles in-process instead of queueing.
+"""
 
 from __future__ import annotations
 
+import json
+import time
+import uuid
+from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from endpoint_guard.aws import Ec2Adapter
-from endpoint_guard.errors import EndpointGuardError, ReconcileFailedError
-from endpoint_guard.events import Trigger, foreign_account, parse_event
+from endpoint_guard import aws
+from endpoint_guard.aws import Ec2Adapter, QueueAdapter, StateTable
+from endpoint_guard.errors import EndpointGuardError, InvalidEventError, ReconcileFailedError
+from endpoint_guard.events import Skip, Trigger, parse_event
+from endpoint_guard.pipeline import WorkItem, covered
 from endpoint_guard.reconcile import failures, reconcile
-from endpoint_guard.settings import Settings
+from endpoint_guard.resolve import Adapters, resolve
+from endpoint_guard.settings import Settings, Wiring
 
-logger = Logger(service="endpoint-guard")
-metrics = Metrics(namespace="EndpointGuard", service="endpoint-guard")
+SERVICE = "endpoint-guard"
+NAMESPACE = "EndpointGuard"
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+reasons = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)  # its own dimension set: Reason
+tracer = Tracer(service=SERVICE)
+
+
+def _count(name: str, value: int = 1) -> None:
+    if value:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def _skipped(kind: str, reason: str, **where: Any) -> dict:
+    _count("EventsSkipped")
+    if kind == Skip.CLUSTER_UNRESOLVED:
+        _count("ClustersUnresolved")
+    reasons.add_dimension(name="Reason", value=kind)
+    reasons.add_metric(name="EventsSkippedByReason", unit=MetricUnit.Count, value=1)
+    reasons.flush_metrics()
+    logger.info("skipped", extra={"skip_kind": kind, "reason": reason, **where})
+    return {**where, "kind": kind, "reason": reason}
+
+
+def _failed(message: str, err: EndpointGuardError) -> None:
+    _count("Failures")
+    logger.error(message, extra={"error_kind": err.kind, "error": str(err), "retryable": err.retryable})
+
+
+# --- intake: event -> VPCs -> queue ------------------------------------------------------------------
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=False, clear_state=True)
-def ensure_endpoints(event: dict, context: Any) -> dict:
-    """Reconcile the VPC(s) an event names. Raises (so Lambda retries, then dead-letters the event with
-    the error) when the input is invalid or an AWS call failed; returns the result documents otherwise."""
-    metrics.add_metric(name="EventsReceived", unit=MetricUnit.Count, value=1)
+@tracer.capture_lambda_handler(capture_response=False)
+def intake(event: Any, context: Any) -> dict:
+    """Turn an event into one work item per VPC and queue them (or, with no queue configured, reconcile
+    them here). Raises on invalid input, unusable settings and failed AWS calls, so Lambda retries and
+    then dead-letters the event with the error; a duplicate delivery of an event does no second work."""
+    _count("EventsReceived")
     try:
+        wiring, settings = Wiring.from_env(), Settings.from_env()
         triggers = parse_event(event)
-        settings = Settings.from_env()
     except EndpointGuardError as err:
-        metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
-        logger.error("rejected input", extra={"error_kind": err.kind, "error": str(err)})
+        _failed("rejected input", err)
         raise
-    adapter = Ec2Adapter()
-    own_account = _own_account(context)
-    results: list[dict] = []
+
+    def accept(event: Any) -> dict:
+        return _accept(triggers, wiring, settings, _own_account(context))
+
+    if wiring.state_table and any(trigger.event_id for trigger in triggers) and isinstance(event, dict):
+        accept = _idempotent(accept, wiring, context)
+    return accept(event=event)
+
+
+def _idempotent(function: Callable[..., dict], wiring: Wiring, context: Any) -> Callable[..., dict]:
+    """Powertools Idempotency on the CloudTrail event id: EventBridge delivers at least once, and a
+    second delivery gets the first one's answer. Inputs without an event id (hand-made requests) are
+    never deduplicated. Built per call: the DynamoDB client is created on first use, not at import."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    def duplicate(response: Any, record: Any) -> Any:
+        _skipped(Skip.DUPLICATE, "this event was already accepted", idempotency_key=record.idempotency_key)
+        return response
+
+    config = IdempotencyConfig(
+        event_key_jmespath="detail.eventID || eventID",
+        expires_after_seconds=wiring.idempotency_seconds,
+        response_hook=duplicate,
+    )
+    config.register_lambda_context(context)
+    store = DynamoDBPersistenceLayer(
+        table_name=wiring.state_table, key_attr="id", expiry_attr="expiration", boto3_client=aws.client("dynamodb")
+    )
+    return idempotent_function(data_keyword_argument="event", persistence_store=store, config=config)(function)
+
+
+def _accept(triggers: list[Trigger], wiring: Wiring, settings: Settings, own_account: str | None) -> dict:
+    adapters = Adapters()
+    items: list[WorkItem] = []
     skipped: list[dict] = []
-    problems: list[str] = []
     for trigger in triggers:
         logger.set_correlation_id(trigger.event_id)
         try:
-            vpc_ids, skip_reason = _vpcs(trigger, adapter, own_account)
+            found = resolve(trigger, adapters, own_account)
         except EndpointGuardError as err:
-            metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
-            logger.error("could not resolve the event's VPC", extra={"error_kind": err.kind, "error": str(err)})
+            _failed("could not resolve the event's VPC", err)
             raise
-        if skip_reason:
-            metrics.add_metric(name="EventsSkipped", unit=MetricUnit.Count, value=1)
-            logger.info("skipped", extra={"event_name": trigger.event_name, "reason": skip_reason})
-            skipped.append({"event_id": trigger.event_id, "event_name": trigger.event_name, "reason": skip_reason})
-            continue
-        for vpc_id in vpc_ids:
-            logger.append_keys(vpc_id=vpc_id)
-            try:
-                result = reconcile(vpc_id, adapter=adapter, settings=settings)
-            except EndpointGuardError as err:
-                metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
-                logger.error("reconcile failed", extra={"error_kind": err.kind, "error": str(err)})
-                raise
-            _count(result)
-            logger.info(
-                "reconciled",
-                extra={
-                    "compliant": result["compliant"],
-                    "endpoints": {e["service"]: e["status"] for e in result["endpoints"]},
-                    "dry_run": result["dry_run"],
-                },
+        if found.skip_kind:
+            skipped.append(
+                _skipped(found.skip_kind, found.skip_reason, event_id=trigger.event_id, event_name=trigger.event_name)
             )
+            continue
+        items += [WorkItem(vpc_id, trigger.event_id, trigger.event_name) for vpc_id in found.vpc_ids]
+    if wiring.queue_url:
+        return {"queued": _queue(items, wiring), "skipped": skipped}
+    return {"results": _reconcile_now(items, adapters.ec2, settings), "skipped": skipped}
+
+
+def _queue(items: list[WorkItem], wiring: Wiring) -> list[dict]:
+    queue = QueueAdapter(wiring.queue_url)
+    nonce = uuid.uuid4().hex
+    try:
+        queue.send_fifo((item.to_message(), item.group_id, item.deduplication_id(nonce)) for item in items)
+    except EndpointGuardError as err:
+        _failed("could not queue the work", err)
+        raise
+    _count("VpcsQueued", len(items))
+    for item in items:
+        logger.info("queued", extra={"vpc_id": item.vpc_id, "event_name": item.event_name})
+    return [{"vpc_id": i.vpc_id, "event_id": i.event_id, "event_name": i.event_name} for i in items]
+
+
+def _reconcile_now(items: list[WorkItem], ec2: Ec2Adapter, settings: Settings) -> list[dict]:
+    results, problems = [], []
+    try:
+        for vpc_id in dict.fromkeys(item.vpc_id for item in items):
+            result = _reconcile_vpc(vpc_id, ec2, settings)
             problems += [f"{vpc_id} {line}" for line in failures(result)]
             results.append(result)
-    if problems:
-        raise ReconcileFailedError(",".join(r["vpc_id"] for r in results), problems)
-    return {"results": results, "skipped": skipped}
+        if problems:
+            raise ReconcileFailedError(",".join(r["vpc_id"] for r in results), problems)
+    except EndpointGuardError as err:
+        _failed("reconcile failed", err)
+        raise
+    return results
+
+
+def _reconcile_vpc(vpc_id: str, ec2: Ec2Adapter, settings: Settings) -> dict:
+    logger.append_keys(vpc_id=vpc_id)
+    result = reconcile(vpc_id, adapter=ec2, settings=settings)
+    statuses = [e["status"] for e in result["endpoints"]]
+    _count("VpcsReconciled")
+    _count("EndpointsCreated", statuses.count("created"))
+    _count("EndpointsUpdated", statuses.count("updated"))
+    _count("EndpointsDeferred", statuses.count("deferred"))
+    _count("VpcsNotCompliant", 0 if result["compliant"] else 1)
+    logger.info(
+        "reconciled",
+        extra={
+            "compliant": result["compliant"],
+            "endpoints": {e["service"]: e["status"] for e in result["endpoints"]},
+            "dry_run": result["dry_run"],
+        },
+    )
+    return result
 
 
 def _own_account(context: Any) -> str | None:
@@ -78,27 +186,83 @@ def _own_account(context: Any) -> str | None:
     return parts[4] if len(parts) > 4 and parts[4].isdigit() and len(parts[4]) == 12 else None
 
 
-def _vpcs(trigger: Trigger, adapter: Ec2Adapter, own_account: str | None) -> tuple[tuple[str, ...], str | None]:
-    """The VPCs to reconcile for a trigger, or the reason to skip it."""
-    if trigger.skip_reason:
-        return (), trigger.skip_reason
-    if foreign_account(trigger, own_account):
-        return (), f"event from account {trigger.account}; this function manages account {own_account}"
-    vpc_ids = tuple(dict.fromkeys(trigger.vpc_ids + adapter.vpcs_of(trigger.subnet_ids, trigger.route_table_ids)))
-    if not vpc_ids:
-        return (), "the subnets and route tables the event names no longer exist"
-    return vpc_ids, None
+# --- ensure_endpoints: the queue's consumer ----------------------------------------------------------
 
 
-def _count(result: dict) -> None:
-    metrics.add_metric(name="VpcsReconciled", unit=MetricUnit.Count, value=1)
-    statuses = [e["status"] for e in result["endpoints"]]
-    for name, status in (
-        ("EndpointsCreated", "created"),
-        ("EndpointsUpdated", "updated"),
-        ("EndpointsDeferred", "deferred"),
-    ):
-        if statuses.count(status):
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=statuses.count(status))
-    if not result["compliant"]:
-        metrics.add_metric(name="VpcsNotCompliant", unit=MetricUnit.Count, value=1)
+@metrics.log_metrics
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def ensure_endpoints(event: dict, context: Any) -> dict:
+    """Reconcile the VPCs of a batch from the FIFO queue. A failed message is reported as a batch item
+    failure (with the rest of its VPC's messages behind it), so SQS redelivers it; on its last attempt,
+    or when retrying cannot help, it goes to the DLQ with the reason instead."""
+    if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
+        err = InvalidEventError("expected an SQS batch from the work queue (a hand-run goes through the intake)")
+        _failed("rejected input", err)
+        raise err
+    wiring, settings = Wiring.from_env(), Settings.from_env()
+    worker = _Worker(wiring, settings)
+    processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+    # A batch whose every message failed is answered like any other: with its item failures. Raising
+    # instead would return the same messages to the queue, with a Lambda error on top.
+    processor.raise_on_entire_batch_failure = False
+    return process_partial_response(event=event, record_handler=worker.handle, processor=processor, context=context)
+
+
+class _Worker:
+    def __init__(self, wiring: Wiring, settings: Settings) -> None:
+        self.wiring, self.settings = wiring, settings
+        self.ec2 = Ec2Adapter()
+        self.state = StateTable(wiring.state_table) if wiring.state_table else None
+
+    def handle(self, record: SQSRecord) -> dict:
+        logger.remove_keys(["vpc_id"])
+        try:
+            item = WorkItem.from_message(record.body)
+        except EndpointGuardError as err:
+            _failed("unreadable queue message", err)
+            return self._dead_letter(record, None, err)
+        logger.set_correlation_id(item.event_id)
+        logger.append_keys(vpc_id=item.vpc_id)
+        sent_ms = int(record.attributes.sent_timestamp)
+        try:
+            if self.state and covered(sent_ms, self.state.reconciled_from(item.vpc_id)):
+                return _skipped(
+                    Skip.COVERED, "a later reconcile of this VPC already covered this event", vpc_id=item.vpc_id
+                )
+            started_ms = int(time.time() * 1000)
+            result = _reconcile_vpc(item.vpc_id, self.ec2, self.settings)
+            if problems := failures(result):
+                raise ReconcileFailedError(item.vpc_id, problems)
+            if self.state and not self.settings.dry_run:
+                self.state.mark_reconciled(item.vpc_id, started_ms, started_ms // 1000 + self.wiring.watermark_seconds)
+        except EndpointGuardError as err:
+            _failed("reconcile failed", err)
+            attempt = int(record.attributes.approximate_receive_count)
+            if err.retryable and attempt < self.wiring.max_attempts:
+                raise  # a batch item failure: SQS redelivers it after the visibility timeout
+            return self._dead_letter(record, item, err)
+        return {"vpc_id": item.vpc_id, "compliant": result["compliant"]}
+
+    def _dead_letter(self, record: SQSRecord, item: WorkItem | None, err: EndpointGuardError) -> dict:
+        """Park the message in the DLQ with why, and let it leave the work queue (so the VPC's later
+        messages are not blocked behind it). Without a DLQ configured, it stays a failure."""
+        if not self.wiring.dead_letter_queue_url:
+            raise err
+        reason = {
+            "error_kind": err.kind,
+            "error": str(err),
+            "retryable": err.retryable,
+            "attempts": int(record.attributes.approximate_receive_count),
+            "vpc_id": item.vpc_id if item else None,
+            "event_id": item.event_id if item else None,
+            "event_name": item.event_name if item else None,
+            "message_id": record.message_id,
+            "message": record.body,
+        }
+        QueueAdapter(self.wiring.dead_letter_queue_url).send(
+            json.dumps(reason), {"ErrorKind": err.kind, "ErrorMessage": str(err)}
+        )
+        _count("DeadLettered")
+        logger.error("dead-lettered", extra={"error_kind": err.kind, "error": str(err)})
+        return reason

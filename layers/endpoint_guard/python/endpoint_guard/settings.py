@@ -62,3 +62,36 @@ class Settings:
             s3_allowed_buckets=_list(env, "ENDPOINT_GUARD_S3_ALLOWED_BUCKETS"),
             extra_services=_list(env, "ENDPOINT_GUARD_EXTRA_SERVICES"),
         )
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"{name}={raw!r} is not a positive whole number")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Where the deployed stack's parts are; the template sets these. Without a queue (the CLI, a test),
+    the intake reconciles in-process; without a state table there is no deduplication and no collapse."""
+
+    queue_url: str | None = None
+    state_table: str | None = None
+    dead_letter_queue_url: str | None = None
+    max_attempts: int = 3
+    idempotency_seconds: int = 3600
+    watermark_seconds: int = 86400
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Wiring:
+        env = os.environ if environ is None else environ
+        return cls(
+            queue_url=env.get("ENDPOINT_GUARD_QUEUE_URL") or None,
+            state_table=env.get("ENDPOINT_GUARD_STATE_TABLE") or None,
+            dead_letter_queue_url=env.get("ENDPOINT_GUARD_DEAD_LETTER_QUEUE_URL") or None,
+            max_attempts=_positive_int(env, "ENDPOINT_GUARD_MAX_ATTEMPTS", 3),
+            idempotency_seconds=_positive_int(env, "ENDPOINT_GUARD_IDEMPOTENCY_SECONDS", 3600),
+        )

@@ -1,0 +1,69 @@
+"""The hop between the intake (events -> VPCs) and the reconcile worker: one queue message per VPC.
+
+Pure: the message format, the FIFO group and deduplication ids, and the rule that collapses bursts.
+The queue is SQS FIFO with the VPC id as message group, so SQS never hands two messages of one VPC to
+two workers at once: one VPC is never reconciled twice concurrently, and different VPCs run in parallel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from endpoint_guard.errors import InvalidEventError
+
+MESSAGE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """Reconcile this VPC, because of this event."""
+
+    vpc_id: str
+    event_id: str | None = None
+    event_name: str | None = None
+
+    def to_message(self) -> str:
+        return json.dumps(
+            {
+                "version": MESSAGE_VERSION,
+                "vpc_id": self.vpc_id,
+                "event_id": self.event_id,
+                "event_name": self.event_name,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_message(cls, body: str) -> WorkItem:
+        try:
+            data = json.loads(body)
+        except ValueError as err:
+            raise InvalidEventError(f"queue message is not JSON: {err}") from err
+        if not isinstance(data, dict) or not isinstance(data.get("vpc_id"), str):
+            raise InvalidEventError(f"queue message without a vpc_id: {body[:200]!r}")
+        if data.get("version") != MESSAGE_VERSION:
+            raise InvalidEventError(f"queue message version {data.get('version')!r}; expected {MESSAGE_VERSION}")
+        return cls(data["vpc_id"], data.get("event_id"), data.get("event_name"))
+
+    @property
+    def group_id(self) -> str:
+        """The FIFO message group: everything about one VPC is processed in order, one at a time."""
+        return self.vpc_id
+
+    def deduplication_id(self, nonce: str) -> str:
+        """Same event, same VPC: same id, so SQS drops a resend within its 5-minute window. Requests
+        without an event id (a hand-run) are never duplicates of each other: ``nonce`` makes them unique."""
+        key = f"{self.event_id}|{self.vpc_id}" if self.event_id else f"request|{self.vpc_id}|{nonce}"
+        return hashlib.sha256(key.encode()).hexdigest()
+
+
+def covered(sent_ms: int, reconciled_from_ms: int | None) -> bool:
+    """True when a successful reconcile of the VPC started after this message was sent.
+
+    The message was sent after the API call it reports had completed (CloudTrail records a call after
+    it returns), so a reconcile that started later read the VPC with that change in it: the message has
+    nothing left to do. This is what collapses a burst of events for one VPC into one reconcile.
+    """
+    return reconciled_from_ms is not None and sent_ms < reconciled_from_ms

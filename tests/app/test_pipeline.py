@@ -1,0 +1,219 @@
+"""The deployed path: intake -> SQS FIFO (grouped by VPC) -> ensure_endpoints, with idempotency, burst
+collapse, retries and the dead-letter queue, on moto. The handlers run in-process here; the concurrency
+proof with separate processes is in test_concurrency.py."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from endpoint_guard import aws, handlers
+from endpoint_guard.pipeline import WorkItem
+
+from tests.app.test_handler import emf
+from tests.conftest import REGION, CallRecorder, load_event, with_vpc
+from tools.esm import context, sqs_event
+from tools.world import build_vpc
+
+INTAKE = context("endpoint-guard-intake")
+WORKER = context("endpoint-guard-ensure-endpoints")
+
+
+def create_stack(sqs, dynamodb, *, delay: int = 0) -> SimpleNamespace:
+    """The template's queues and table, as the functions see them through their environment."""
+    work = sqs.create_queue(
+        QueueName="endpoint-guard-work.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false", "DelaySeconds": str(delay)},
+    )["QueueUrl"]
+    dead = sqs.create_queue(QueueName="endpoint-guard-dlq")["QueueUrl"]
+    dynamodb.create_table(
+        TableName="endpoint-guard-state",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    env = {
+        "ENDPOINT_GUARD_QUEUE_URL": work,
+        "ENDPOINT_GUARD_STATE_TABLE": "endpoint-guard-state",
+        "ENDPOINT_GUARD_DEAD_LETTER_QUEUE_URL": dead,
+        "ENDPOINT_GUARD_MAX_ATTEMPTS": "2",
+    }
+    return SimpleNamespace(work=work, dead=dead, env=env)
+
+
+@pytest.fixture
+def sqs(moto: None):
+    return boto3.client("sqs", region_name=REGION)
+
+
+@pytest.fixture
+def stack(sqs, monkeypatch) -> SimpleNamespace:
+    created = create_stack(sqs, boto3.client("dynamodb", region_name=REGION))
+    for key, value in created.env.items():
+        monkeypatch.setenv(key, value)
+    handlers.logger.setLevel("INFO")
+    handlers.metrics.clear_metrics()
+    return created
+
+
+def receive(sqs, queue_url: str) -> list[dict]:
+    return sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], VisibilityTimeout=30
+    ).get("Messages", [])
+
+
+def run_worker(sqs, queue_url: str) -> tuple[dict, list[dict]]:
+    """One event source mapping poll: receive a batch, invoke, delete what succeeded."""
+    messages = receive(sqs, queue_url)
+    response = handlers.ensure_endpoints(
+        sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:work.fifo", REGION), WORKER
+    )
+    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    for message in messages:
+        if message["MessageId"] in failed:
+            sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        else:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return response, messages
+
+
+def subnet_event(world, n: int) -> dict:
+    """The sample CreateSubnet event as the n-th of a burst for ``world``'s VPC."""
+    event = load_event("create-subnet.json")
+    event["id"] = f"burst-envelope-{n}"
+    event["detail"]["eventID"] = f"burst-event-{n}"
+    event["detail"]["responseElements"]["subnet"]["vpcId"] = world.vpc_id
+    event["detail"]["requestParameters"]["vpcId"] = world.vpc_id
+    return event
+
+
+def endpoints(ec2, vpc_id: str) -> list[str]:
+    found = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
+    return sorted(e["ServiceName"].split(f".{REGION}.", 1)[1] for e in found)
+
+
+def test_intake_queues_one_message_per_vpc_in_that_vpcs_group(ec2, sqs, stack, capsys) -> None:
+    world = build_vpc(ec2)
+    event = with_vpc(load_event("create-vpc.json"), world.vpc_id)
+    output = handlers.intake(event, INTAKE)
+
+    assert output["queued"] == [
+        {"vpc_id": world.vpc_id, "event_id": event["detail"]["eventID"], "event_name": "CreateVpc"}
+    ]
+    [message] = receive(sqs, stack.work)
+    assert message["Attributes"]["MessageGroupId"] == world.vpc_id
+    assert WorkItem.from_message(message["Body"]) == WorkItem(world.vpc_id, event["detail"]["eventID"], "CreateVpc")
+    assert endpoints(ec2, world.vpc_id) == []  # the intake only queues
+    assert emf(capsys.readouterr().out)["VpcsQueued"] == 1.0
+
+
+def test_a_duplicate_delivery_gets_the_first_answer_and_queues_nothing(ec2, sqs, stack, capsys) -> None:
+    world = build_vpc(ec2)
+    event = with_vpc(load_event("create-vpc.json"), world.vpc_id)
+    first = handlers.intake(event, INTAKE)
+    sent = CallRecorder(aws.client("sqs"))
+    again = handlers.intake(json.loads(json.dumps(event)), INTAKE)
+
+    assert again == first
+    assert sent.operations == []
+    assert len(receive(sqs, stack.work)) == 1
+    out = capsys.readouterr().out
+    assert '"Reason":"duplicate"' in out.replace(" ", "")
+
+
+def test_a_burst_for_one_vpc_collapses_into_one_reconcile(ec2, sqs, stack, capsys) -> None:
+    world = build_vpc(ec2)
+    for n in range(6):
+        handlers.intake(subnet_event(world, n), INTAKE)
+    capsys.readouterr()
+
+    response, messages = run_worker(sqs, stack.work)
+    assert len(messages) == 6 and response["batchItemFailures"] == []
+    metrics = emf(capsys.readouterr().out)
+    assert metrics["VpcsReconciled"] == 1.0 and metrics["EndpointsCreated"] == 4.0
+    assert metrics["EventsSkippedByReason"] == 5.0  # covered by the first reconcile
+    assert endpoints(ec2, world.vpc_id) == ["ecr.api", "ecr.dkr", "logs", "s3"]
+    assert receive(sqs, stack.work) == []
+
+
+def test_an_event_sent_after_the_last_reconcile_started_is_not_covered(ec2, sqs, stack, capsys) -> None:
+    world = build_vpc(ec2)
+    handlers.intake(subnet_event(world, 1), INTAKE)
+    run_worker(sqs, stack.work)
+    handlers.intake(subnet_event(world, 2), INTAKE)
+    capsys.readouterr()
+    run_worker(sqs, stack.work)
+    assert emf(capsys.readouterr().out)["VpcsReconciled"] == 1.0
+
+
+def fail_endpoint_creation(vpc_id: str) -> None:
+    def refuse(params: dict, **_: object) -> None:
+        if params.get("VpcId") == vpc_id:
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "try later"}}, "CreateVpcEndpoint")
+
+    aws.client("ec2").meta.events.register("provide-client-params.ec2.CreateVpcEndpoint", refuse)
+
+
+def test_a_failing_vpc_is_retried_then_dead_lettered_with_the_reason(ec2, sqs, stack) -> None:
+    world = build_vpc(ec2)
+    handlers.intake(subnet_event(world, 1), INTAKE)
+    fail_endpoint_creation(world.vpc_id)
+
+    first, [message] = run_worker(sqs, stack.work)
+    assert first["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]
+    assert sqs.receive_message(QueueUrl=stack.dead).get("Messages", []) == []
+
+    last, _ = run_worker(sqs, stack.work)  # attempt 2 of ENDPOINT_GUARD_MAX_ATTEMPTS=2
+    assert last["batchItemFailures"] == []
+    [parked] = sqs.receive_message(QueueUrl=stack.dead, MessageAttributeNames=["All"])["Messages"]
+    reason = json.loads(parked["Body"])
+    assert reason["error_kind"] == "reconcile_failed" and reason["vpc_id"] == world.vpc_id
+    assert reason["attempts"] == 2 and "InternalError" in reason["error"]
+    assert reason["event_id"] == "burst-event-1" and json.loads(reason["message"])["vpc_id"] == world.vpc_id
+    assert parked["MessageAttributes"]["ErrorKind"]["StringValue"] == "reconcile_failed"
+    assert receive(sqs, stack.work) == []  # out of the work queue: the VPC's later work is not blocked
+
+
+def test_a_vpc_that_does_not_exist_is_dead_lettered_without_retrying(sqs, stack) -> None:
+    handlers.intake({"vpc_id": "vpc-0123456789abcdef0"}, INTAKE)
+    response, _ = run_worker(sqs, stack.work)
+    assert response["batchItemFailures"] == []
+    [parked] = sqs.receive_message(QueueUrl=stack.dead)["Messages"]
+    assert json.loads(parked["Body"])["error_kind"] == "vpc_not_found"
+
+
+def test_a_failure_holds_back_only_its_own_vpcs_later_messages(ec2, sqs, stack) -> None:
+    bad, good = build_vpc(ec2), build_vpc(ec2, cidr="10.41.0.0/16")
+    for n, world in enumerate((bad, bad, good)):
+        handlers.intake(subnet_event(world, n), INTAKE)
+    fail_endpoint_creation(bad.vpc_id)
+
+    response, messages = run_worker(sqs, stack.work)
+    by_vpc = {m["MessageId"]: WorkItem.from_message(m["Body"]).vpc_id for m in messages}
+    assert sorted(by_vpc[f["itemIdentifier"]] for f in response["batchItemFailures"]) == [bad.vpc_id, bad.vpc_id]
+    assert endpoints(ec2, good.vpc_id) == ["ecr.api", "ecr.dkr", "logs", "s3"]
+
+
+def test_an_unreadable_message_is_dead_lettered(sqs, stack) -> None:
+    sqs.send_message(QueueUrl=stack.work, MessageBody="{oops", MessageGroupId="g", MessageDeduplicationId="d")
+    response, _ = run_worker(sqs, stack.work)
+    assert response["batchItemFailures"] == []
+    [parked] = sqs.receive_message(QueueUrl=stack.dead)["Messages"]
+    assert json.loads(parked["Body"])["error_kind"] == "invalid_event"
+
+
+def test_skips_are_counted_by_reason(ecs, stack, capsys) -> None:
+    ecs.create_cluster(clusterName="empty")
+    event = load_event("ecs-create-cluster.json")
+    event["detail"]["requestParameters"]["tags"] = []
+    event["detail"]["responseElements"]["cluster"]["clusterArn"] = "arn:aws:ecs:us-east-1:123456789012:cluster/empty"
+    output = handlers.intake(event, INTAKE)
+    assert output["queued"] == [] and output["skipped"][0]["kind"] == "cluster_unresolved"
+    out = capsys.readouterr().out
+    assert emf(out)["ClustersUnresolved"] == 1.0
+    assert '"Reason":"cluster_unresolved"' in out.replace(" ", "")

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import pytest
+from endpoint_guard.errors import InvalidEventError
+from endpoint_guard.pipeline import WorkItem, covered
+
+VPC = "vpc-0c4f7a1e9b2d3c5a6"
+
+
+def test_work_item_round_trips_through_a_message() -> None:
+    item = WorkItem(VPC, "c3d9a6f1-2b47-4e8c-9f05-6a1b8d2e7c43", "CreateSubnet")
+    assert WorkItem.from_message(item.to_message()) == item
+    assert item.group_id == VPC
+
+
+@pytest.mark.parametrize(
+    "body", ["not json", "[]", '{"event_id": "x"}', '{"vpc_id": "vpc-0c4f7a1e9b2d3c5a6", "version": 99}']
+)
+def test_unreadable_messages_are_invalid(body: str) -> None:
+    with pytest.raises(InvalidEventError):
+        WorkItem.from_message(body)
+
+
+def test_same_event_and_vpc_deduplicate_but_hand_made_requests_never_do() -> None:
+    event = WorkItem(VPC, "e1", "CreateSubnet")
+    assert event.deduplication_id("a") == event.deduplication_id("b")
+    assert event.deduplication_id("a") != WorkItem("vpc-0123456789abcdef0", "e1").deduplication_id("a")
+    request = WorkItem(VPC)
+    assert request.deduplication_id("a") != request.deduplication_id("b")
+    assert len(event.deduplication_id("a")) <= 128  # SQS's limit
+
+
+@pytest.mark.parametrize(
+    ("sent", "reconciled_from", "expected"),
+    [(1000, None, False), (1000, 1001, True), (1000, 1000, False), (1001, 1000, False)],
+)
+def test_a_message_is_covered_only_by_a_reconcile_that_started_after_it_was_sent(
+    sent: int, reconciled_from: int | None, expected: bool
+) -> None:
+    assert covered(sent, reconciled_from) is expected
