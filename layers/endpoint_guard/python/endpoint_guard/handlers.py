@@ -80,7 +80,15 @@ def intake(event: Any, context: Any) -> dict:
         return _accept(triggers, wiring, settings, _own_account(context))
 
     if wiring.state_table and any(trigger.event_id for trigger in triggers) and isinstance(event, dict):
-        accept = _idempotent(accept, wiring, context)
+        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+        try:
+            return _idempotent(accept, wiring, context)(event=event)
+        except IdempotencyAlreadyInProgressError:
+            # The same event is being handled by another invocation right now: fail this one, so
+            # Lambda retries it later and then gets that invocation's answer.
+            logger.warning("duplicate still in progress; retrying later", extra={"skip_kind": Skip.DUPLICATE})
+            raise
     return accept(event=event)
 
 
