@@ -39,6 +39,7 @@ test: venv sam-venv
 lint: venv sam-venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/statelint --ignore=URI,FLOAT statemachines/*.asl.json
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint
 
 build: sam-venv

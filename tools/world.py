@@ -106,3 +106,38 @@ def awsvpc_service(ecs: Any, subnet_ids: list[str], *, cluster: str = "payments"
         networkConfiguration={"awsvpcConfiguration": {"subnets": subnet_ids, "securityGroups": []}},
     )
     return arn
+
+
+def load_balanced_service(ecs: Any, elbv2: Any, world: World, *, cluster: str = "shop", name: str = "web") -> str:
+    """An internet-facing ALB in the public subnets, an ip target group, and a Fargate service behind it
+    in the private subnets. Returns the target group ARN."""
+    lb = elbv2.create_load_balancer(Name=f"{name}-alb", Subnets=list(world.public_subnets.values()), Type="application")[
+        "LoadBalancers"
+    ][0]["LoadBalancerArn"]
+    group = elbv2.create_target_group(
+        Name=f"{name}-tg", Protocol="HTTP", Port=8080, VpcId=world.vpc_id, TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": group}]
+    )
+    ecs.create_cluster(clusterName=cluster)
+    ecs.register_task_definition(
+        family=name,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[
+            {"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27", "memory": 512, "portMappings": [{"containerPort": 8080}]}
+        ],
+    )
+    ecs.create_service(
+        cluster=cluster,
+        serviceName=name,
+        taskDefinition=name,
+        desiredCount=2,
+        launchType="FARGATE",
+        loadBalancers=[{"targetGroupArn": group, "containerName": "app", "containerPort": 8080}],
+        networkConfiguration={"awsvpcConfiguration": {"subnets": list(world.private_subnets.values()), "securityGroups": []}},
+    )
+    return group

@@ -177,6 +177,46 @@ class Ec2Adapter(_Adapter):
         )
         return tuple(sorted({i["VpcId"] for r in reservations for i in r.get("Instances", []) if i.get("VpcId")}))
 
+    def all_vpc_cidrs(self) -> list[str]:
+        """Every IPv4 CIDR of every VPC in the region (a new VPC must overlap none of them)."""
+        return sorted(
+            {
+                a["CidrBlock"]
+                for vpc in self._pages("describe_vpcs", "Vpcs")
+                for a in vpc.get("CidrBlockAssociationSet", [])
+                if a.get("CidrBlockState", {}).get("State", "associated") in ("associated", "associating")
+            }
+        )
+
+    def nat_gateways(self, vpc_id: str) -> list[dict]:
+        return self._pages(
+            "describe_nat_gateways",
+            "NatGateways",
+            Filter=[*self._by_vpc(vpc_id), {"Name": "state", "Values": ["available", "pending"]}],
+        )
+
+    def peering_connections(self, vpc_id: str) -> list[dict]:
+        """Active peering connections, from either side."""
+        found = {}
+        for side in ("requester-vpc-info.vpc-id", "accepter-vpc-info.vpc-id"):
+            for pcx in self._pages(
+                "describe_vpc_peering_connections",
+                "VpcPeeringConnections",
+                Filters=[{"Name": side, "Values": [vpc_id]}, {"Name": "status-code", "Values": ["active"]}],
+            ):
+                found[pcx["VpcPeeringConnectionId"]] = pcx
+        return [found[k] for k in sorted(found)]
+
+    def transit_gateway_attachments(self, vpc_id: str) -> list[dict]:
+        return self._pages(
+            "describe_transit_gateway_attachments",
+            "TransitGatewayAttachments",
+            Filters=[{"Name": "resource-id", "Values": [vpc_id]}, {"Name": "state", "Values": ["available"]}],
+        )
+
+    def security_groups(self, vpc_id: str) -> list[dict]:
+        return self._pages("describe_security_groups", "SecurityGroups", Filters=self._by_vpc(vpc_id))
+
     def vpc_endpoints(self, vpc_id: str) -> list[dict]:
         return self._pages("describe_vpc_endpoints", "VpcEndpoints", Filters=self._by_vpc(vpc_id))
 
@@ -293,11 +333,20 @@ class EcsAdapter(_Adapter):
     def service_subnets(self, cluster_arn: str) -> tuple[str, ...]:
         """The awsvpc subnets of every service of the cluster."""
         subnets: set[str] = set()
-        for names in _chunks(self._pages("list_services", "serviceArns", cluster=cluster_arn), 10):
-            for service in self._call("describe_services", cluster=cluster_arn, services=names).get("services", []):
-                awsvpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
-                subnets.update(awsvpc.get("subnets", []))
+        for service in self.services(cluster_arn):
+            awsvpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+            subnets.update(awsvpc.get("subnets", []))
         return tuple(sorted(subnets))
+
+    def cluster_arns(self) -> list[str]:
+        return self._pages("list_clusters", "clusterArns")
+
+    def services(self, cluster_arn: str) -> list[dict]:
+        """Every service of a cluster, described."""
+        described = []
+        for names in _chunks(self._pages("list_services", "serviceArns", cluster=cluster_arn), 10):
+            described += self._call("describe_services", cluster=cluster_arn, services=names).get("services", [])
+        return described
 
     def container_instance_ids(self, cluster_arn: str) -> tuple[str, ...]:
         """The EC2 instance ids of the cluster's registered container instances."""
@@ -341,6 +390,16 @@ class AutoScalingAdapter(_Adapter):
         return tuple(
             sorted({s.strip() for g in found for s in (g.get("VPCZoneIdentifier") or "").split(",") if s.strip()})
         )
+
+
+class LoadBalancingAdapter(_Adapter):
+    service = "elbv2"
+
+    def target_groups(self, arns: Iterable[str]) -> list[dict]:
+        found = []
+        for chunk in _chunks(sorted(set(arns)), 20):
+            found += self._call("describe_target_groups", TargetGroupArns=chunk).get("TargetGroups", [])
+        return found
 
 
 class QueueAdapter(_Adapter):
@@ -406,3 +465,23 @@ class StateTable(_Adapter):
         except AwsCallError as err:
             if err.code != "ConditionalCheckFailedException":
                 raise
+
+
+class StepFunctionsAdapter(_Adapter):
+    service = "stepfunctions"
+
+    def start_once(self, state_machine_arn: str, name: str, document: dict) -> tuple[str, bool]:
+        """Start an execution called ``name``; (its ARN, whether this call started it). An execution of
+        that name that already exists (same VPC, same state) is the answer, not an error."""
+        import json
+
+        try:
+            started = self._call(
+                "start_execution", stateMachineArn=state_machine_arn, name=name, input=json.dumps(document)
+            )
+            return started["executionArn"], True
+        except AwsCallError as err:
+            if err.code != "ExecutionAlreadyExists":
+                raise
+        prefix, machine = state_machine_arn.split(":stateMachine:", 1)
+        return f"{prefix}:execution:{machine}:{name}", False

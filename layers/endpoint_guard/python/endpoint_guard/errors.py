@@ -70,3 +70,9 @@ class ReconcileFailedError(EndpointGuardError):
         super().__init__(f"reconcile of {vpc_id} left {len(failures)} failure(s): " + "; ".join(failures))
         self.vpc_id = vpc_id
         self.failures = failures
+
+
+class PlanError(EndpointGuardError):
+    """A migration plan cannot be made (for example: no free address range for the target VPC)."""
+
+    kind = "plan_error"

@@ -21,9 +21,10 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from endpoint_guard import aws
-from endpoint_guard.aws import Ec2Adapter, QueueAdapter, StateTable
+from endpoint_guard.aws import Ec2Adapter, QueueAdapter, StateTable, StepFunctionsAdapter
 from endpoint_guard.errors import EndpointGuardError, InvalidEventError, ReconcileFailedError
 from endpoint_guard.events import Skip, Trigger, parse_event
+from endpoint_guard.migration import execution_name
 from endpoint_guard.pipeline import WorkItem, covered
 from endpoint_guard.reconcile import failures, reconcile
 from endpoint_guard.resolve import Adapters, resolve
@@ -242,6 +243,8 @@ class _Worker:
             result = _reconcile_vpc(item.vpc_id, self.ec2, self.settings)
             if problems := failures(result):
                 raise ReconcileFailedError(item.vpc_id, problems)
+            if result["deferred_route_tables"] and self.wiring.migration_state_machine_arn and not result["dry_run"]:
+                result["migration_execution_arn"] = self._plan_migration(result)
             if self.state and not self.settings.dry_run:
                 self.state.mark_reconciled(item.vpc_id, started_ms, started_ms // 1000 + self.wiring.watermark_seconds)
         except EndpointGuardError as err:
@@ -250,7 +253,28 @@ class _Worker:
             if err.retryable and attempt < self.wiring.max_attempts:
                 raise  # a batch item failure: SQS redelivers it after the visibility timeout
             return self._dead_letter(record, item, err)
-        return {"vpc_id": item.vpc_id, "compliant": result["compliant"]}
+        return {
+            "vpc_id": item.vpc_id,
+            "compliant": result["compliant"],
+            "migration_execution_arn": result["migration_execution_arn"],
+        }
+
+    def _plan_migration(self, result: dict) -> str:
+        """The S3 gateway was deferred because workloads would be disrupted: start the workflow that plans
+        the move to a new VPC, once per VPC and deferred state (the execution name says which)."""
+        name = execution_name(result["vpc_id"], result["deferred_route_tables"])
+        arn, started = StepFunctionsAdapter().start_once(
+            self.wiring.migration_state_machine_arn,
+            name,
+            {
+                "vpc_id": result["vpc_id"],
+                "region": result["region"],
+                "deferred_route_tables": result["deferred_route_tables"],
+            },
+        )
+        _count("MigrationPlansStarted", 1 if started else 0)
+        logger.info("migration plan", extra={"execution_arn": arn, "started": started})
+        return arn
 
     def _dead_letter(self, record: SQSRecord, item: WorkItem | None, err: EndpointGuardError) -> dict:
         """Park the message in the DLQ with why, and let it leave the work queue (so the VPC's later

@@ -166,6 +166,9 @@ def result_document(snapshot: Snapshot, plan: Plan, applied: Applied | None, dry
         "actions": [
             _action_entry(a, applied.errors[i] if applied else None, dry_run) for i, a in enumerate(plan.actions)
         ],
+        # The Step Functions execution planning the move to a new VPC, when the gateway was deferred and
+        # the deployed worker started one (see handlers._Worker).
+        "migration_execution_arn": None,
     }
 
 

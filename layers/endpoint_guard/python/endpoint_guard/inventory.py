@@ -1,0 +1,222 @@
+"""Discovery for the migration plan: everything about a source VPC that moving its ECS services into a
+new VPC depends on. ``discover`` asks AWS through the adapters; ``build_inventory`` (pure) turns the
+answers into the JSON inventory the planner (``migration``) reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from endpoint_guard.aws import Ec2Adapter, EcsAdapter, LoadBalancingAdapter
+from endpoint_guard.decide import workload_kind
+from endpoint_guard.migration import subnet_tier
+from endpoint_guard.model import (
+    GONE_STATES,
+    eni_from_api,
+    route_tables_from_api,
+    subnets_from_api,
+    vpc_cidrs,
+)
+
+INVENTORY_SCHEMA_VERSION = 1
+
+
+@dataclass
+class DiscoveryAdapters:
+    ec2: Ec2Adapter = field(default_factory=Ec2Adapter)
+    ecs: EcsAdapter = field(default_factory=EcsAdapter)
+    elbv2: LoadBalancingAdapter = field(default_factory=LoadBalancingAdapter)
+
+
+def discover(vpc_id: str, adapters: DiscoveryAdapters, deferred_route_tables: list[dict] | None = None) -> dict:
+    """The inventory of ``vpc_id``. ECS services count when their awsvpc subnets are in the VPC."""
+    ec2 = adapters.ec2
+    vpc = ec2.describe_vpc(vpc_id)
+    subnets = ec2.subnets(vpc_id)
+    subnet_ids = {s["SubnetId"] for s in subnets}
+    services = []
+    for cluster_arn in adapters.ecs.cluster_arns():
+        for service in adapters.ecs.services(cluster_arn):
+            awsvpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+            if set(awsvpc.get("subnets", [])) & subnet_ids and service.get("status") != "INACTIVE":
+                services.append(service)
+    target_group_arns = [
+        lb["targetGroupArn"] for s in services for lb in s.get("loadBalancers", []) if lb.get("targetGroupArn")
+    ]
+    return build_inventory(
+        vpc=vpc,
+        region=ec2.region,
+        subnets=subnets,
+        route_tables=ec2.route_tables(vpc_id),
+        nat_gateways=ec2.nat_gateways(vpc_id),
+        endpoints=ec2.vpc_endpoints(vpc_id),
+        peerings=ec2.peering_connections(vpc_id),
+        transit_gateway_attachments=ec2.transit_gateway_attachments(vpc_id),
+        security_groups=ec2.security_groups(vpc_id),
+        network_interfaces=ec2.network_interfaces(vpc_id),
+        services=services,
+        target_groups=adapters.elbv2.target_groups(target_group_arns) if target_group_arns else [],
+        region_vpc_cidrs=ec2.all_vpc_cidrs(),
+        deferred_route_tables=deferred_route_tables or [],
+    )
+
+
+def build_inventory(
+    *,
+    vpc: dict,
+    region: str | None,
+    subnets: list[dict],
+    route_tables: list[dict],
+    nat_gateways: list[dict],
+    endpoints: list[dict],
+    peerings: list[dict],
+    transit_gateway_attachments: list[dict],
+    security_groups: list[dict],
+    network_interfaces: list[dict],
+    services: list[dict],
+    target_groups: list[dict],
+    region_vpc_cidrs: list[str],
+    deferred_route_tables: list[dict],
+) -> dict:
+    """The inventory document from raw AWS answers (pure)."""
+    vpc_id = vpc["VpcId"]
+    v4, _ = vpc_cidrs(vpc)
+    primary = vpc.get("CidrBlock") or (v4[0] if v4 else "")
+    tables = route_tables_from_api(route_tables, subnets)
+    routes_of = {rt["RouteTableId"]: [_route(r) for r in rt.get("Routes", [])] for rt in route_tables}
+    subnet_list = [
+        {
+            "subnet_id": s.subnet_id,
+            "az": s.az,
+            "cidr": s.cidr,
+            "route_table_id": s.route_table_id,
+            "tier": subnet_tier(routes_of.get(s.route_table_id or "", [])),
+        }
+        for s in subnets_from_api(subnets, tables)
+    ]
+    subnet_az = {s["subnet_id"]: s["az"] for s in subnet_list}
+    live_endpoints = [e for e in endpoints if str(e.get("State", "available")).lower() not in GONE_STATES]
+    infra = frozenset(eni for e in live_endpoints for eni in e.get("NetworkInterfaceIds", []))
+    workloads = []
+    for raw in network_interfaces:
+        eni = eni_from_api(raw)
+        kind = workload_kind(eni, infra)
+        if kind:
+            workloads.append(
+                {"eni_id": eni.eni_id, "kind": kind, "subnet_id": eni.subnet_id, "description": eni.description}
+            )
+    groups_by_arn = {tg["TargetGroupArn"]: tg for tg in target_groups}
+    return {
+        "schema_version": INVENTORY_SCHEMA_VERSION,
+        "vpc_id": vpc_id,
+        "region": region,
+        "cidrs": [primary] + [c for c in v4 if c != primary],
+        "subnets": subnet_list,
+        "route_tables": [
+            {
+                "route_table_id": t.route_table_id,
+                "main": t.main,
+                "subnet_ids": list(t.subnet_ids),
+                "routes": routes_of.get(t.route_table_id, []),
+            }
+            for t in tables
+        ],
+        "nat_gateways": [
+            {
+                "nat_gateway_id": n["NatGatewayId"],
+                "subnet_id": n.get("SubnetId"),
+                "az": subnet_az.get(n.get("SubnetId", ""), ""),
+            }
+            for n in nat_gateways
+        ],
+        "endpoints": [
+            {"endpoint_id": e["VpcEndpointId"], "service_name": e["ServiceName"], "type": e.get("VpcEndpointType")}
+            for e in live_endpoints
+        ],
+        "peering": [_peering(p, vpc_id) for p in peerings],
+        "transit_gateway_attachments": [
+            {"attachment_id": a["TransitGatewayAttachmentId"], "transit_gateway_id": a.get("TransitGatewayId")}
+            for a in transit_gateway_attachments
+        ],
+        "security_groups": [
+            {
+                "group_id": g["GroupId"],
+                "name": g.get("GroupName", ""),
+                "description": g.get("Description", ""),
+                "ingress": g.get("IpPermissions", []),
+                "egress": g.get("IpPermissionsEgress", []),
+            }
+            for g in sorted(security_groups, key=lambda g: g["GroupId"])
+        ],
+        "services": [_service(s, groups_by_arn) for s in sorted(services, key=lambda s: s["serviceArn"])],
+        "workloads": sorted(workloads, key=lambda w: w["eni_id"]),
+        "region_vpc_cidrs": sorted(set(region_vpc_cidrs)),
+        "deferred_route_tables": deferred_route_tables,
+    }
+
+
+def _route(route: dict) -> dict:
+    destination = (
+        route.get("DestinationCidrBlock")
+        or route.get("DestinationPrefixListId")
+        or route.get("DestinationIpv6CidrBlock", "")
+    )
+    target = next(
+        (
+            route[k]
+            for k in (
+                "GatewayId",
+                "NatGatewayId",
+                "VpcPeeringConnectionId",
+                "TransitGatewayId",
+                "NetworkInterfaceId",
+                "InstanceId",
+                "EgressOnlyInternetGatewayId",
+            )
+            if route.get(k)
+        ),
+        "",
+    )
+    return {"destination": destination, "target": target}
+
+
+def _peering(pcx: dict, vpc_id: str) -> dict:
+    requester, accepter = pcx.get("RequesterVpcInfo", {}), pcx.get("AccepterVpcInfo", {})
+    other = accepter if requester.get("VpcId") == vpc_id else requester
+    cidrs = {c["CidrBlock"] for c in other.get("CidrBlockSet", []) if c.get("CidrBlock")}
+    if other.get("CidrBlock"):
+        cidrs.add(other["CidrBlock"])
+    return {"peering_id": pcx["VpcPeeringConnectionId"], "peer_vpc_id": other.get("VpcId"), "peer_cidrs": sorted(cidrs)}
+
+
+def _service(service: dict, groups_by_arn: dict[str, Any]) -> dict:
+    awsvpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+    cluster = service.get("clusterArn", "").rsplit("/", 1)[-1]
+    balancers = []
+    for lb in service.get("loadBalancers", []):
+        group = groups_by_arn.get(lb.get("targetGroupArn", ""), {})
+        balancers.append(
+            {
+                "target_group_arn": lb.get("targetGroupArn"),
+                "target_group_name": group.get("TargetGroupName"),
+                "target_type": group.get("TargetType"),
+                "load_balancer_arns": group.get("LoadBalancerArns", []),
+                "container_name": lb.get("containerName"),
+                "container_port": lb.get("containerPort"),
+            }
+        )
+    return {
+        "cluster": cluster,
+        "cluster_arn": service.get("clusterArn"),
+        "service": service["serviceName"],
+        "service_arn": service["serviceArn"],
+        "launch_type": service.get("launchType")
+        or ("capacity-provider" if service.get("capacityProviderStrategy") else None),
+        "desired_count": service.get("desiredCount", 0),
+        "running_count": service.get("runningCount", 0),
+        "subnet_ids": sorted(awsvpc.get("subnets", [])),
+        "security_groups": sorted(awsvpc.get("securityGroups", [])),
+        "assign_public_ip": awsvpc.get("assignPublicIp") == "ENABLED",
+        "load_balancers": balancers,
+        "service_registries": [{"registry_arn": r.get("registryArn")} for r in service.get("serviceRegistries", [])],
+    }
