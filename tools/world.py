@@ -111,9 +111,9 @@ def awsvpc_service(ecs: Any, subnet_ids: list[str], *, cluster: str = "payments"
 def load_balanced_service(ecs: Any, elbv2: Any, world: World, *, cluster: str = "shop", name: str = "web") -> str:
     """An internet-facing ALB in the public subnets, an ip target group, and a Fargate service behind it
     in the private subnets. Returns the target group ARN."""
-    lb = elbv2.create_load_balancer(Name=f"{name}-alb", Subnets=list(world.public_subnets.values()), Type="application")[
-        "LoadBalancers"
-    ][0]["LoadBalancerArn"]
+    lb = elbv2.create_load_balancer(
+        Name=f"{name}-alb", Subnets=list(world.public_subnets.values()), Type="application"
+    )["LoadBalancers"][0]["LoadBalancerArn"]
     group = elbv2.create_target_group(
         Name=f"{name}-tg", Protocol="HTTP", Port=8080, VpcId=world.vpc_id, TargetType="ip"
     )["TargetGroups"][0]["TargetGroupArn"]
@@ -128,7 +128,12 @@ def load_balanced_service(ecs: Any, elbv2: Any, world: World, *, cluster: str = 
         cpu="256",
         memory="512",
         containerDefinitions=[
-            {"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27", "memory": 512, "portMappings": [{"containerPort": 8080}]}
+            {
+                "name": "app",
+                "image": "public.ecr.aws/nginx/nginx:1.27",
+                "memory": 512,
+                "portMappings": [{"containerPort": 8080}],
+            }
         ],
     )
     ecs.create_service(
@@ -138,6 +143,8 @@ def load_balanced_service(ecs: Any, elbv2: Any, world: World, *, cluster: str = 
         desiredCount=2,
         launchType="FARGATE",
         loadBalancers=[{"targetGroupArn": group, "containerName": "app", "containerPort": 8080}],
-        networkConfiguration={"awsvpcConfiguration": {"subnets": list(world.private_subnets.values()), "securityGroups": []}},
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": list(world.private_subnets.values()), "securityGroups": []}
+        },
     )
     return group

@@ -13,7 +13,7 @@ import pytest
 from endpoint_guard.cli import main
 
 from tests.conftest import EVENTS, REGION, REPO, load_event, with_vpc
-from tools.world import build_vpc
+from tools.world import awsvpc_service, build_vpc, run_fargate_tasks
 
 
 def event_file(tmp_path: Path, vpc_id: str) -> str:
@@ -112,3 +112,31 @@ def test_installed_script_reports_an_unknown_vpc_in_one_line(moto_server: str) -
         == "endpoint-guard: VpcNotFoundError: VPC vpc-0c4f7a1e9b2d3c5a6 does not exist in this account and region"
     )
     assert result.stdout == ""
+
+
+def test_plan_prints_markdown_and_changes_nothing(ec2, ecs, capsys) -> None:
+    world = build_vpc(ec2)
+    run_fargate_tasks(ecs, ec2, world.private_subnets["us-east-1a"])
+    awsvpc_service(ecs, list(world.private_subnets.values()), cluster="web")
+    code = main(["plan", world.vpc_id, "--region", REGION])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith(f"# Migration plan for {world.vpc_id}")
+    assert world.private_route_tables["us-east-1a"] in out  # the deferred route table, from a dry-run reconcile
+    assert "### 1. web/checkout" in out and "## Cheaper safe alternative" in out
+    assert ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"] == []
+
+
+def test_plan_json_is_the_plan_document(ec2, capsys) -> None:
+    world = build_vpc(ec2)
+    assert main(["plan", world.vpc_id, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["schema_version"] == 1 and document["source_vpc_id"] == world.vpc_id
+    assert {"target", "services", "risks", "alternative", "cost"} <= set(document)
+
+
+@pytest.mark.parametrize(("vpc_id", "message"), [("vpc-0123456789abcdef0", "does not exist"), ("nope", "not a VPC id")])
+def test_plan_of_a_bad_vpc_is_one_line_and_exit_2(moto, capsys, vpc_id: str, message: str) -> None:
+    assert main(["plan", vpc_id]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

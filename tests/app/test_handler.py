@@ -4,7 +4,6 @@ queue configured it reconciles in-process (the CLI path); the queued path is in 
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 from types import SimpleNamespace
 
@@ -28,15 +27,6 @@ def load_app():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture
-def logs():
-    stream = io.StringIO()
-    handlers.logger.registered_handler.stream = stream
-    handlers.logger.setLevel("INFO")
-    handlers.metrics.clear_metrics()  # metrics added while disabled (in-process CLI tests) are never flushed
-    return lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
 
 
 def emf(stdout: str) -> dict[str, float]:

@@ -11,12 +11,13 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from endpoint_guard import aws, handlers
+from endpoint_guard.migration import execution_name
 from endpoint_guard.pipeline import WorkItem
 
 from tests.app.test_handler import emf
-from tests.conftest import REGION, CallRecorder, load_event, with_vpc
+from tests.conftest import REGION, REPO, CallRecorder, load_event, with_vpc
 from tools.esm import context, sqs_event
-from tools.world import build_vpc
+from tools.world import build_vpc, run_fargate_tasks
 
 INTAKE = context("endpoint-guard-intake")
 WORKER = context("endpoint-guard-ensure-endpoints")
@@ -217,3 +218,34 @@ def test_skips_are_counted_by_reason(ecs, stack, capsys) -> None:
     out = capsys.readouterr().out
     assert emf(out)["ClustersUnresolved"] == 1.0
     assert '"Reason":"cluster_unresolved"' in out.replace(" ", "")
+
+
+def test_a_deferred_gateway_starts_one_migration_plan_per_deferred_state(
+    ec2, ecs, sqs, stack, monkeypatch, logs
+) -> None:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    machine = sfn.create_state_machine(
+        name="migration-plan",
+        definition=(REPO / "statemachines" / "migration-plan.asl.json").read_text(),
+        roleArn="arn:aws:iam::123456789012:role/plan",
+    )["stateMachineArn"]
+    monkeypatch.setenv("ENDPOINT_GUARD_MIGRATION_STATE_MACHINE_ARN", machine)
+    world = build_vpc(ec2)
+    run_fargate_tasks(ecs, ec2, world.private_subnets["us-east-1a"])
+
+    handlers.intake(subnet_event(world, 1), INTAKE)
+    first, _ = run_worker(sqs, stack.work)
+    handlers.intake(subnet_event(world, 2), INTAKE)  # the same deferred state, seen again
+    second, _ = run_worker(sqs, stack.work)
+
+    [execution] = sfn.list_executions(stateMachineArn=machine)["executions"]
+    started = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
+    assert started["vpc_id"] == world.vpc_id
+    assert [t["route_table_id"] for t in started["deferred_route_tables"]] == [world.private_route_tables["us-east-1a"]]
+    assert execution["name"] == execution_name(world.vpc_id, started["deferred_route_tables"])
+    for response in (first, second):
+        assert response["batchItemFailures"] == []
+    logged = [line for line in logs() if line["message"] == "migration plan"]
+    # Both reconciles name the one execution (whether AWS answers the second start with the running
+    # execution or with ExecutionAlreadyExists).
+    assert [line["execution_arn"] for line in logged] == [execution["executionArn"]] * 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -40,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("event_file", help="a JSON event (see events/)")
     invoke.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
     _common(invoke)
+    plan = sub.add_parser(
+        "plan",
+        help="plan the move of a VPC's ECS services into a new VPC that has the S3 gateway (Markdown; --json)",
+    )
+    plan.add_argument("vpc_id", help="the source VPC")
+    _common(plan)
     return parser
 
 
@@ -106,6 +113,31 @@ def _invoke(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _plan(args: argparse.Namespace) -> int:
+    """The migration workflow's steps, run here: what the deferred gateway would disrupt (a dry-run
+    reconcile), the inventory, and the plan."""
+    _configure_environment(args)
+    from endpoint_guard import handlers, migration, steps
+    from endpoint_guard.events import VPC_ID
+    from endpoint_guard.inventory import DiscoveryAdapters, discover
+    from endpoint_guard.reconcile import reconcile
+    from endpoint_guard.settings import Settings
+
+    _route_logs(handlers.logger, args.verbose)
+    if not VPC_ID.match(args.vpc_id):
+        raise EndpointGuardError(f"{args.vpc_id!r} is not a VPC id")
+    adapters = DiscoveryAdapters()
+    settings = Settings.from_env()
+    looked = reconcile(args.vpc_id, adapter=adapters.ec2, settings=dataclasses.replace(settings, dry_run=True))
+    inventory = discover(args.vpc_id, adapters, looked["deferred_route_tables"])
+    document = migration.plan(inventory, steps.interface_services())
+    print(
+        json.dumps(document, indent=2) if args.json else migration.render_markdown(document),
+        end="" if not args.json else "\n",
+    )
+    return EXIT_OK
+
+
 def render(result: dict) -> str:
     """The result document for a human: one line per endpoint, then the actions."""
     mode = " (dry run)" if result["dry_run"] else ""
@@ -141,7 +173,7 @@ def render(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"invoke": _invoke}[args.command](args)
+        return {"invoke": _invoke, "plan": _plan}[args.command](args)
     except EndpointGuardError as err:
         print(f"endpoint-guard: {type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_ERROR
