@@ -13,15 +13,16 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from endpoint_guard import aws, handlers
+from endpoint_guard import aws, handlers, steps
 from endpoint_guard.aws import AutoScalingAdapter, Ec2Adapter, EcsAdapter, QueueAdapter, StateTable
 from endpoint_guard.reconcile import reconcile
 from endpoint_guard.settings import Settings
 
 from tests.app.test_pipeline import create_stack, run_worker, subnet_event
 from tests.conftest import EVENTS, REGION, REPO, CallRecorder, load_event, with_vpc
+from tests.statemachine.test_migration_plan import ASL
 from tools.esm import context
-from tools.world import awsvpc_service, build_vpc
+from tools.world import awsvpc_service, build_vpc, load_balanced_service, run_fargate_tasks
 
 SAM_VENV = REPO / ".venv-sam" / "bin"
 
@@ -73,10 +74,15 @@ def test_sam_build_produces_an_artifact_that_imports_and_runs_on_its_own(sam: Pa
     layer = build / "CoreLayer" / "python"
     assert (layer / "endpoint_guard" / "catalog.json").exists()
     assert (layer / "aws_xray_sdk").is_dir()  # the Tracer's dependency: the Lambda runtime does not have it
-    for function, expected in (
-        ("IntakeFunction", "InvalidEventError"),
-        ("EnsureEndpointsFunction", "InvalidEventError"),
-    ):
+    functions = [
+        "IntakeFunction",
+        "EnsureEndpointsFunction",
+        "MigrationDiscoverFunction",
+        "MigrationTargetFunction",
+        "MigrationServiceFunction",
+        "MigrationAssembleFunction",
+    ]
+    for function, expected in ((f, "InvalidEventError") for f in functions):
         code = build / function
         assert sorted(p.name for p in code.iterdir()) == ["app.py"]
         # A clean interpreter (-S: no site-packages, so not the editable install) with only what Lambda
@@ -169,11 +175,12 @@ def _role_grants(cloudformation: dict, function: str) -> set[str]:
     """What the template's own statements grant a function (SAM adds the queue poller, the async
     destination and X-Ray writes in policies of its own)."""
     role = cloudformation[f"{function}Role"]["Properties"]
-    return _granted([p for p in role["Policies"] if p["PolicyName"].endswith("RolePolicy0")])
+    return _granted([p for p in role.get("Policies", []) if p["PolicyName"].endswith("RolePolicy0")])
 
 
 # IAM has no action of that name: SendMessageBatch is authorized by sqs:SendMessage.
 _IAM_ACTION = {"sqs:SendMessageBatch": "sqs:SendMessage"}
+_IAM_PREFIX = {"stepfunctions": "states", "elbv2": "elasticloadbalancing"}
 
 
 class _AllCalls:
@@ -181,12 +188,17 @@ class _AllCalls:
 
     def __init__(self) -> None:
         self.recorders = {
-            prefix: CallRecorder(aws.client(prefix)) for prefix in ("ec2", "ecs", "autoscaling", "sqs", "dynamodb")
+            service: CallRecorder(aws.client(service))
+            for service in ("ec2", "ecs", "autoscaling", "sqs", "dynamodb", "stepfunctions", "elbv2")
         }
 
     @property
     def actions(self) -> set[str]:
-        found = {f"{prefix}:{op}" for prefix, rec in self.recorders.items() for op in rec.operations}
+        found = {
+            f"{_IAM_PREFIX.get(service, service)}:{op}"
+            for service, rec in self.recorders.items()
+            for op in rec.operations
+        }
         return {_IAM_ACTION.get(action, action) for action in found}
 
 
@@ -251,7 +263,14 @@ def _exercise_the_worker(ec2) -> set[str]:
         VpcEndpointType="Interface",
         SubnetIds=[world.private_subnets["us-east-1a"]],
     )
+    busy = build_vpc(ec2, cidr="10.41.0.0/16")  # tasks on a private route table: the gateway is deferred there
+    run_fargate_tasks(boto3.client("ecs", region_name=REGION), ec2, busy.private_subnets["us-east-1a"])
+    machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        name="plan", definition=ASL.read_text(), roleArn="arn:aws:iam::123456789012:role/plan"
+    )["stateMachineArn"]
+    os.environ["ENDPOINT_GUARD_MIGRATION_STATE_MACHINE_ARN"] = machine
     handlers.intake(subnet_event(world, 1), context("intake"))
+    handlers.intake(subnet_event(busy, 2), context("intake"))
     handlers.intake({"vpc_id": "vpc-0123456789abcdef0"}, context("intake"))  # dead-lettered: it does not exist
     os.environ["ENDPOINT_GUARD_ADOPT_UNMANAGED"] = "modify"
     calls = _AllCalls()
@@ -274,7 +293,8 @@ def _check(granted: set[str], called: set[str], implied: set[str]) -> None:
 
 def test_iam_grants_the_intake_exactly_the_calls_it_makes(cloudformation: dict, ec2, ecs) -> None:
     called = _exercise_the_intake(ec2, ecs)
-    assert len(_adapter_methods(EcsAdapter, AutoScalingAdapter)) == 5  # the scenario must keep covering them
+    # The scenario must keep covering them (cluster_arns and services are discovery's, tested below).
+    assert len(_adapter_methods(EcsAdapter, AutoScalingAdapter)) == 7
     # Powertools idempotency reads a record with GetItem only when a conditional put cannot return it.
     _check(_role_grants(cloudformation, "IntakeFunction"), called, implied={"dynamodb:GetItem"})
 
@@ -288,3 +308,44 @@ def test_iam_grants_the_worker_exactly_the_calls_it_makes(cloudformation: dict, 
         called,
         implied={"ec2:CreateTags", "route53:AssociateVPCWithHostedZone"},
     )
+
+
+def test_iam_grants_migration_discovery_exactly_the_calls_it_makes(cloudformation: dict, ec2, ecs) -> None:
+    world = build_vpc(ec2)
+    load_balanced_service(ecs, boto3.client("elbv2", region_name=REGION), world)
+    calls = _AllCalls()
+    steps.discover_vpc({"vpc_id": world.vpc_id}, context("discover"))
+    _check(_role_grants(cloudformation, "MigrationDiscoverFunction"), calls.actions, implied=set())
+
+
+def test_the_pure_plan_steps_make_no_calls_and_are_granted_none(cloudformation: dict, ec2) -> None:
+    world = build_vpc(ec2)
+    inventory = steps.discover_vpc({"vpc_id": world.vpc_id}, context("discover"))["inventory"]
+    calls = _AllCalls()
+    target = steps.plan_target({"inventory": inventory}, context("target"))["target"]
+    steps.assemble_plan({"inventory": inventory, "target": target, "services": []}, context("assemble"))
+    assert calls.actions == set()
+    for function in ("MigrationTargetFunction", "MigrationServiceFunction", "MigrationAssembleFunction"):
+        assert _role_grants(cloudformation, function) == set(), function
+
+
+def test_the_state_machine_is_the_asl_file_with_every_substitution_wired(cloudformation: dict) -> None:
+    [machine] = [v["Properties"] for v in cloudformation.values() if v["Type"] == "AWS::StepFunctions::StateMachine"]
+    # The translator inlines DefinitionUri (as `sam package` uploads it): the deployed definition is the file.
+    joined = machine["DefinitionString"]["Fn::Join"]
+    assert json.loads(joined[0].join(joined[1])) == json.loads(ASL.read_text())
+    subs = machine["DefinitionSubstitutions"]
+    for key, function in (
+        ("DiscoverFunctionArn", "MigrationDiscoverFunction"),
+        ("TargetFunctionArn", "MigrationTargetFunction"),
+        ("ServiceFunctionArn", "MigrationServiceFunction"),
+        ("AssembleFunctionArn", "MigrationAssembleFunction"),
+    ):
+        assert subs[key] == {"Fn::GetAtt": [function, "Arn"]}
+    assert subs["PlanBucket"] == {"Ref": "PlanBucket"} and subs["PlanTopicArn"] == {"Ref": "PlanTopic"}
+    bucket = cloudformation["PlanBucket"]["Properties"]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    worker = cloudformation["EnsureEndpointsFunction"]["Properties"]["Environment"]["Variables"]
+    assert worker["ENDPOINT_GUARD_MIGRATION_STATE_MACHINE_ARN"] == {"Ref": "MigrationPlanStateMachine"}
