@@ -142,16 +142,22 @@ def drain_fifo(
                 if result["response"]
                 else {m["MessageId"] for m in messages}
             )
-            for message in messages:
-                if message["MessageId"] in failed:
-                    sqs.change_message_visibility(
-                        QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                    )
-                else:
-                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            settle(sqs, queue_url, messages, failed)
         if not received and not running and _empty(sqs, queue_url):
             return invocations
     raise TimeoutError(f"{queue_url} not drained in {deadline_seconds} s")
+
+
+def settle(sqs: Any, queue_url: str, messages: list[dict], failed: set[str]) -> None:
+    """What the event source mapping does after an invocation: delete the messages that succeeded; the
+    batch item failures come back (at once here, after the visibility timeout in AWS)."""
+    for message in messages:
+        if message["MessageId"] in failed:
+            sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        else:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def _empty(sqs: Any, queue_url: str) -> bool:

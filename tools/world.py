@@ -61,20 +61,28 @@ def build_vpc(
     return world
 
 
-def run_fargate_tasks(ecs: Any, ec2: Any, subnet_id: str, *, cluster: str = "web", count: int = 2) -> list[str]:
-    """Start Fargate tasks in ``subnet_id`` (each gets an in-use ENI there). Returns the task ARNs."""
-    vpc_id = ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"][0]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})  # moto's run_task needs it
-    ecs.create_cluster(clusterName=cluster)
-    family = f"{cluster}-app"
+def fargate_task_definition(ecs: Any, family: str, *, port: int | None = None) -> str:
+    """A one-container awsvpc task definition (moto wants each container's memory). Returns the family."""
+    container: dict = {"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27", "memory": 512}
+    if port:
+        container["portMappings"] = [{"containerPort": port}]
     ecs.register_task_definition(
         family=family,
         networkMode="awsvpc",
         requiresCompatibilities=["FARGATE"],
         cpu="256",
         memory="512",
-        containerDefinitions=[{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27", "memory": 512}],
+        containerDefinitions=[container],
     )
+    return family
+
+
+def run_fargate_tasks(ecs: Any, ec2: Any, subnet_id: str, *, cluster: str = "web", count: int = 2) -> list[str]:
+    """Start Fargate tasks in ``subnet_id`` (each gets an in-use ENI there). Returns the task ARNs."""
+    vpc_id = ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"][0]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})  # moto's run_task needs it
+    ecs.create_cluster(clusterName=cluster)
+    family = fargate_task_definition(ecs, f"{cluster}-app")
     tasks = ecs.run_task(
         cluster=cluster,
         taskDefinition=family,
@@ -85,24 +93,29 @@ def run_fargate_tasks(ecs: Any, ec2: Any, subnet_id: str, *, cluster: str = "web
     return [t["taskArn"] for t in tasks]
 
 
-def awsvpc_service(ecs: Any, subnet_ids: list[str], *, cluster: str = "payments", name: str = "checkout") -> str:
-    """A cluster with one Fargate service in ``subnet_ids`` (moto starts no tasks for it). Returns the
-    cluster ARN."""
+def awsvpc_service(
+    ecs: Any,
+    subnet_ids: list[str],
+    *,
+    cluster: str = "payments",
+    name: str = "checkout",
+    desired: int = 1,
+    target_group: str | None = None,
+) -> str:
+    """A cluster with one Fargate service in ``subnet_ids`` (moto starts no tasks for it), behind
+    ``target_group`` when given. Returns the cluster ARN."""
     arn = ecs.create_cluster(clusterName=cluster)["cluster"]["clusterArn"]
-    ecs.register_task_definition(
-        family=name,
-        networkMode="awsvpc",
-        requiresCompatibilities=["FARGATE"],
-        cpu="256",
-        memory="512",
-        containerDefinitions=[{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27", "memory": 512}],
+    fargate_task_definition(ecs, name, port=8080 if target_group else None)
+    balancers = (
+        [{"targetGroupArn": target_group, "containerName": "app", "containerPort": 8080}] if target_group else []
     )
     ecs.create_service(
         cluster=cluster,
         serviceName=name,
         taskDefinition=name,
-        desiredCount=1,
+        desiredCount=desired,
         launchType="FARGATE",
+        loadBalancers=balancers,
         networkConfiguration={"awsvpcConfiguration": {"subnets": subnet_ids, "securityGroups": []}},
     )
     return arn
@@ -120,31 +133,5 @@ def load_balanced_service(ecs: Any, elbv2: Any, world: World, *, cluster: str = 
     elbv2.create_listener(
         LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": group}]
     )
-    ecs.create_cluster(clusterName=cluster)
-    ecs.register_task_definition(
-        family=name,
-        networkMode="awsvpc",
-        requiresCompatibilities=["FARGATE"],
-        cpu="256",
-        memory="512",
-        containerDefinitions=[
-            {
-                "name": "app",
-                "image": "public.ecr.aws/nginx/nginx:1.27",
-                "memory": 512,
-                "portMappings": [{"containerPort": 8080}],
-            }
-        ],
-    )
-    ecs.create_service(
-        cluster=cluster,
-        serviceName=name,
-        taskDefinition=name,
-        desiredCount=2,
-        launchType="FARGATE",
-        loadBalancers=[{"targetGroupArn": group, "containerName": "app", "containerPort": 8080}],
-        networkConfiguration={
-            "awsvpcConfiguration": {"subnets": list(world.private_subnets.values()), "securityGroups": []}
-        },
-    )
+    awsvpc_service(ecs, list(world.private_subnets.values()), cluster=cluster, name=name, desired=2, target_group=group)
     return group

@@ -16,7 +16,7 @@ from endpoint_guard.pipeline import WorkItem
 
 from tests.app.test_handler import emf
 from tests.conftest import REGION, REPO, CallRecorder, load_event, with_vpc
-from tools.esm import context, sqs_event
+from tools.esm import context, settle, sqs_event
 from tools.world import build_vpc, run_fargate_tasks
 
 INTAKE = context("endpoint-guard-intake")
@@ -72,14 +72,7 @@ def run_worker(sqs, queue_url: str) -> tuple[dict, list[dict]]:
     response = handlers.ensure_endpoints(
         sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:work.fifo", REGION), WORKER
     )
-    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
-    for message in messages:
-        if message["MessageId"] in failed:
-            sqs.change_message_visibility(
-                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-            )
-        else:
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    settle(sqs, queue_url, messages, {f["itemIdentifier"] for f in response["batchItemFailures"]})
     return response, messages
 
 
