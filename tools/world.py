@@ -61,9 +61,12 @@ def build_vpc(
     return world
 
 
-def fargate_task_definition(ecs: Any, family: str, *, port: int | None = None) -> str:
+PUBLIC_IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+
+
+def fargate_task_definition(ecs: Any, family: str, *, port: int | None = None, image: str = PUBLIC_IMAGE) -> str:
     """A one-container awsvpc task definition (moto wants each container's memory). Returns the family."""
-    container: dict = {"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27", "memory": 512}
+    container: dict = {"name": "app", "image": image, "memory": 512}
     if port:
         container["portMappings"] = [{"containerPort": port}]
     ecs.register_task_definition(
@@ -101,11 +104,12 @@ def awsvpc_service(
     name: str = "checkout",
     desired: int = 1,
     target_group: str | None = None,
+    image: str = PUBLIC_IMAGE,
 ) -> str:
     """A cluster with one Fargate service in ``subnet_ids`` (moto starts no tasks for it), behind
     ``target_group`` when given. Returns the cluster ARN."""
     arn = ecs.create_cluster(clusterName=cluster)["cluster"]["clusterArn"]
-    fargate_task_definition(ecs, name, port=8080 if target_group else None)
+    fargate_task_definition(ecs, name, port=8080 if target_group else None, image=image)
     balancers = (
         [{"targetGroupArn": target_group, "containerName": "app", "containerPort": 8080}] if target_group else []
     )
@@ -135,3 +139,24 @@ def load_balanced_service(ecs: Any, elbv2: Any, world: World, *, cluster: str = 
     )
     awsvpc_service(ecs, list(world.private_subnets.values()), cluster=cluster, name=name, desired=2, target_group=group)
     return group
+
+
+def ecr_image(ecr: Any, repository: str, tag: str, size_bytes: int) -> str:
+    """An image in this account's ECR. moto reports the manifest's config size as the image size, so the
+    size goes there. Returns the image URI."""
+    import json
+
+    ecr.create_repository(repositoryName=repository)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": size_bytes,
+            "digest": "sha256:" + "c" * 64,
+        },
+        "layers": [],
+    }
+    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+    region = ecr.meta.region_name
+    return f"123456789012.dkr.ecr.{region}.amazonaws.com/{repository}:{tag}"

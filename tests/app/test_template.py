@@ -22,7 +22,7 @@ from tests.app.test_pipeline import create_stack, run_worker, subnet_event
 from tests.conftest import EVENTS, REGION, REPO, CallRecorder, load_event, with_vpc
 from tests.statemachine.test_migration_plan import ASL
 from tools.esm import context
-from tools.world import awsvpc_service, build_vpc, load_balanced_service, run_fargate_tasks
+from tools.world import awsvpc_service, build_vpc, ecr_image, load_balanced_service, run_fargate_tasks
 
 SAM_VENV = REPO / ".venv-sam" / "bin"
 
@@ -189,7 +189,17 @@ class _AllCalls:
     def __init__(self) -> None:
         self.recorders = {
             service: CallRecorder(aws.client(service))
-            for service in ("ec2", "ecs", "autoscaling", "sqs", "dynamodb", "stepfunctions", "elbv2")
+            for service in (
+                "ec2",
+                "ecs",
+                "autoscaling",
+                "sqs",
+                "dynamodb",
+                "stepfunctions",
+                "elbv2",
+                "cloudwatch",
+                "ecr",
+            )
         }
 
     @property
@@ -293,8 +303,9 @@ def _check(granted: set[str], called: set[str], implied: set[str]) -> None:
 
 def test_iam_grants_the_intake_exactly_the_calls_it_makes(cloudformation: dict, ec2, ecs) -> None:
     called = _exercise_the_intake(ec2, ecs)
-    # The scenario must keep covering them (cluster_arns and services are discovery's, tested below).
-    assert len(_adapter_methods(EcsAdapter, AutoScalingAdapter)) == 7
+    # The scenario must keep covering them (cluster_arns, services, task_definition_images and task_count
+    # are discovery's, tested below).
+    assert len(_adapter_methods(EcsAdapter, AutoScalingAdapter)) == 9
     # Powertools idempotency reads a record with GetItem only when a conditional put cannot return it.
     _check(_role_grants(cloudformation, "IntakeFunction"), called, implied={"dynamodb:GetItem"})
 
@@ -313,6 +324,10 @@ def test_iam_grants_the_worker_exactly_the_calls_it_makes(cloudformation: dict, 
 def test_iam_grants_migration_discovery_exactly_the_calls_it_makes(cloudformation: dict, ec2, ecs) -> None:
     world = build_vpc(ec2)
     load_balanced_service(ecs, boto3.client("elbv2", region_name=REGION), world)
+    eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    ec2.create_nat_gateway(SubnetId=world.public_subnets["us-east-1a"], AllocationId=eip)  # no metrics: images next
+    image = ecr_image(boto3.client("ecr", region_name=REGION), "shop/api", "v3", 250_000_000)
+    awsvpc_service(ecs, [world.private_subnets["us-east-1b"]], cluster="api", name="api", image=image)
     calls = _AllCalls()
     steps.discover_vpc({"vpc_id": world.vpc_id}, context("discover"))
     _check(_role_grants(cloudformation, "MigrationDiscoverFunction"), calls.actions, implied=set())

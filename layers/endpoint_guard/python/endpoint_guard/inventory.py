@@ -17,6 +17,7 @@ from endpoint_guard.model import (
     subnets_from_api,
     vpc_cidrs,
 )
+from endpoint_guard.traffic import TrafficAdapters, measure
 
 INVENTORY_SCHEMA_VERSION = 1
 
@@ -26,10 +27,19 @@ class DiscoveryAdapters:
     ec2: Ec2Adapter = field(default_factory=Ec2Adapter)
     ecs: EcsAdapter = field(default_factory=EcsAdapter)
     elbv2: LoadBalancingAdapter = field(default_factory=LoadBalancingAdapter)
+    traffic: TrafficAdapters = field(default_factory=TrafficAdapters)
 
 
-def discover(vpc_id: str, adapters: DiscoveryAdapters, deferred_route_tables: list[dict] | None = None) -> dict:
-    """The inventory of ``vpc_id``. ECS services count when their awsvpc subnets are in the VPC."""
+def discover(
+    vpc_id: str,
+    adapters: DiscoveryAdapters,
+    deferred_route_tables: list[dict] | None = None,
+    *,
+    default_gb: float = 100.0,
+    override_gb: float | None = None,
+) -> dict:
+    """The inventory of ``vpc_id``, with its measured image-pull traffic. ECS services count when their
+    awsvpc subnets are in the VPC."""
     ec2 = adapters.ec2
     vpc = ec2.describe_vpc(vpc_id)
     subnets = ec2.subnets(vpc_id)
@@ -43,12 +53,13 @@ def discover(vpc_id: str, adapters: DiscoveryAdapters, deferred_route_tables: li
     target_group_arns = [
         lb["targetGroupArn"] for s in services for lb in s.get("loadBalancers", []) if lb.get("targetGroupArn")
     ]
-    return build_inventory(
+    nat_gateways = ec2.nat_gateways(vpc_id)
+    inventory = build_inventory(
         vpc=vpc,
         region=ec2.region,
         subnets=subnets,
         route_tables=ec2.route_tables(vpc_id),
-        nat_gateways=ec2.nat_gateways(vpc_id),
+        nat_gateways=nat_gateways,
         endpoints=ec2.vpc_endpoints(vpc_id),
         peerings=ec2.peering_connections(vpc_id),
         transit_gateway_attachments=ec2.transit_gateway_attachments(vpc_id),
@@ -59,6 +70,17 @@ def discover(vpc_id: str, adapters: DiscoveryAdapters, deferred_route_tables: li
         region_vpc_cidrs=ec2.all_vpc_cidrs(),
         deferred_route_tables=deferred_route_tables or [],
     )
+    traffic = measure(
+        nat_gateway_ids=[n["NatGatewayId"] for n in nat_gateways],
+        services=inventory["services"],
+        region=ec2.region,
+        account=vpc.get("OwnerId"),
+        adapters=adapters.traffic,
+        override_gb=override_gb,
+        default_gb=default_gb,
+    )
+    inventory["traffic"] = {"gb_per_month": traffic.gb_per_month, "source": traffic.source, "detail": traffic.detail}
+    return inventory
 
 
 def build_inventory(
@@ -210,6 +232,7 @@ def _service(service: dict, groups_by_arn: dict[str, Any]) -> dict:
         "cluster_arn": service.get("clusterArn"),
         "service": service["serviceName"],
         "service_arn": service["serviceArn"],
+        "task_definition": service.get("taskDefinition"),
         "launch_type": service.get("launchType")
         or ("capacity-provider" if service.get("capacityProviderStrategy") else None),
         "desired_count": service.get("desiredCount", 0),

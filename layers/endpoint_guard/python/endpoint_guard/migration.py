@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 
+from endpoint_guard.cost import Traffic, estimate, load_prices
 from endpoint_guard.errors import PlanError
 
 PLAN_SCHEMA_VERSION = 1
@@ -357,8 +358,9 @@ def safe_alternative(inventory: dict) -> dict | None:
     }
 
 
-def assemble(inventory: dict, target: dict, services: list[dict]) -> dict:
-    """The plan document (``schema_version`` 1)."""
+def assemble(inventory: dict, target: dict, services: list[dict], prices: dict | None = None) -> dict:
+    """The plan document (``schema_version`` 1). ``cost`` is what the target's interface endpoints cost
+    against the NAT processing they avoid, at the source's measured traffic."""
     ordered = {(s["cluster"], s["service"]): n for n, s in enumerate(order_services(inventory.get("services", [])))}
     services = sorted(services, key=lambda s: ordered.get((s["cluster"], s["service"]), len(ordered)))
     return {
@@ -379,8 +381,18 @@ def assemble(inventory: dict, target: dict, services: list[dict]) -> dict:
         "services": [{**s, "position": n + 1} for n, s in enumerate(services)],
         "risks": risks(inventory, target),
         "alternative": safe_alternative(inventory),
-        "cost": {"status": "not estimated", "note": "filled in by the cost report"},
+        "cost": _target_cost(inventory, target, prices or load_prices()),
     }
+
+
+def _target_cost(inventory: dict, target: dict, prices: dict) -> dict:
+    measured = inventory.get("traffic") or {}
+    traffic = Traffic(
+        float(measured.get("gb_per_month", 0.0)), measured.get("source", "default"), measured.get("detail", "")
+    )
+    interfaces = sum(1 for e in target["endpoints"] if e["type"] == "Interface")
+    azs = len({s["az"] for s in target["subnets"]})
+    return estimate(interfaces, azs, traffic, inventory.get("region"), prices)
 
 
 def render_markdown(plan: dict) -> str:
@@ -433,12 +445,12 @@ def render_markdown(plan: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plan(inventory: dict, interface_services: list[str]) -> dict:
+def plan(inventory: dict, interface_services: list[str], prices: dict | None = None) -> dict:
     """The whole plan in one go (the CLI). The state machine runs the same steps one task at a time:
     plan_target, service_steps per service (a Map), assemble."""
     target = plan_target(inventory, interface_services)
     services = [service_steps(s, target) for s in inventory.get("services", [])]
-    return assemble(inventory, target, services)
+    return assemble(inventory, target, services, prices)
 
 
 def execution_name(vpc_id: str, deferred_route_tables: list[dict]) -> str:

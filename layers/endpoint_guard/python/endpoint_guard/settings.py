@@ -40,6 +40,19 @@ def _list(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in environ.get(name, "").split(",") if item.strip())
 
 
+def _gb(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise ConfigurationError(f"{name}={raw!r} is not a number of GB (0 or more)")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the deployer chose. Every field has a template Parameter of the same meaning."""
@@ -50,6 +63,8 @@ class Settings:
     s3_policy: str = S3_POLICY_FULL
     s3_allowed_buckets: tuple[str, ...] = ()
     extra_services: tuple[str, ...] = ()
+    default_gb_per_month: float = 100.0
+    prices_file: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +76,8 @@ class Settings:
             s3_policy=_choice(env, "ENDPOINT_GUARD_S3_POLICY", S3_POLICY_FULL, (S3_POLICY_FULL, S3_POLICY_RESTRICTIVE)),
             s3_allowed_buckets=_list(env, "ENDPOINT_GUARD_S3_ALLOWED_BUCKETS"),
             extra_services=_list(env, "ENDPOINT_GUARD_EXTRA_SERVICES"),
+            default_gb_per_month=_gb(env, "ENDPOINT_GUARD_DEFAULT_GB_PER_MONTH", 100.0),
+            prices_file=env.get("ENDPOINT_GUARD_PRICES_FILE") or None,
         )
 
 

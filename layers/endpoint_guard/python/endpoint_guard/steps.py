@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from endpoint_guard import migration
+from endpoint_guard.cost import load_prices
 from endpoint_guard.errors import InvalidEventError
 from endpoint_guard.events import VPC_ID
 from endpoint_guard.handlers import logger, tracer
@@ -33,7 +34,10 @@ def discover_vpc(event: dict, context: Any) -> dict:
     if not isinstance(vpc_id, str) or not VPC_ID.match(vpc_id):
         raise InvalidEventError(f"{vpc_id!r} is not a VPC id")
     logger.append_keys(vpc_id=vpc_id)
-    inventory = discover(vpc_id, DiscoveryAdapters(), event.get("deferred_route_tables") or [])
+    settings = Settings.from_env()
+    inventory = discover(
+        vpc_id, DiscoveryAdapters(), event.get("deferred_route_tables") or [], default_gb=settings.default_gb_per_month
+    )
     logger.info("discovered", extra={"services": len(inventory["services"]), "workloads": len(inventory["workloads"])})
     return {"inventory": inventory}
 
@@ -60,7 +64,8 @@ def plan_service(event: dict, context: Any) -> dict:
 def assemble_plan(event: dict, context: Any) -> dict:
     """{inventory, target, services, execution_name} -> {plan, markdown, summary, json_key, markdown_key}"""
     _need(event, "inventory", "target", "services")
-    plan = migration.assemble(event["inventory"], event["target"], event["services"])
+    prices = load_prices(Settings.from_env().prices_file)
+    plan = migration.assemble(event["inventory"], event["target"], event["services"], prices)
     prefix = f"plans/{plan['source_vpc_id']}/{event.get('execution_name') or 'manual'}"
     return {
         "plan": plan,

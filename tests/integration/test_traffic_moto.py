@@ -1,0 +1,98 @@
+"""Where the cost estimate's traffic comes from, on moto: NAT gateway metrics, ECR image sizes x tasks
+started, a default, or the command line, in that order."""
+
+from __future__ import annotations
+
+import datetime
+
+import boto3
+import pytest
+from endpoint_guard.traffic import TrafficAdapters, measure
+
+from tests.conftest import REGION
+from tools.world import awsvpc_service, build_vpc, ecr_image, run_fargate_tasks
+
+
+@pytest.fixture
+def cloudwatch(moto: None):
+    return boto3.client("cloudwatch", region_name=REGION)
+
+
+@pytest.fixture
+def ecr(moto: None):
+    return boto3.client("ecr", region_name=REGION)
+
+
+def nat_traffic(cloudwatch, nat_id: str, gb_per_day: float, days: int) -> None:
+    now = datetime.datetime.now(datetime.UTC)
+    for day in range(days):
+        for metric in ("BytesInFromDestination", "BytesOutToDestination"):
+            cloudwatch.put_metric_data(
+                Namespace="AWS/NATGateway",
+                MetricData=[
+                    {
+                        "MetricName": metric,
+                        "Dimensions": [{"Name": "NatGatewayId", "Value": nat_id}],
+                        "Timestamp": now - datetime.timedelta(days=day, hours=2),
+                        "Value": gb_per_day * 1e9 / 2,
+                        "Unit": "Bytes",
+                    }
+                ],
+            )
+
+
+def services_of(ecs, cluster_arn: str) -> list[dict]:
+    described = ecs.describe_services(
+        cluster=cluster_arn, services=ecs.list_services(cluster=cluster_arn)["serviceArns"]
+    )
+    return [
+        {"cluster_arn": cluster_arn, "service": s["serviceName"], "task_definition": s["taskDefinition"]}
+        for s in described["services"]
+    ]
+
+
+def run(nat_ids: list[str], services: list[dict], override: float | None = None):
+    return measure(
+        nat_gateway_ids=nat_ids,
+        services=services,
+        region=REGION,
+        account="123456789012",
+        adapters=TrafficAdapters(),
+        override_gb=override,
+        default_gb=25.0,
+    )
+
+
+def test_nat_gateway_metrics_come_first(ec2, ecs, ecr, cloudwatch) -> None:
+    nat_traffic(cloudwatch, "nat-0123456789abcdef0", gb_per_day=20, days=14)
+    world = build_vpc(ec2)
+    arn = awsvpc_service(
+        ecs, [world.private_subnets["us-east-1a"]], image=ecr_image(ecr, "shop/web", "v1", 300_000_000)
+    )
+    traffic = run(["nat-0123456789abcdef0"], services_of(ecs, arn))
+    assert traffic.source == "nat-gateway-metrics"
+    assert traffic.gb_per_month == pytest.approx(20 * 30, rel=0.08)  # 14 days of 20 GB, as a 30-day month
+    assert "NAT gateway" in traffic.detail
+
+
+def test_without_nat_metrics_ecr_image_sizes_times_tasks_started(ec2, ecs, ecr) -> None:
+    world = build_vpc(ec2)
+    image = ecr_image(ecr, "shop/web", "v1", 300_000_000)
+    arn = awsvpc_service(ecs, [world.private_subnets["us-east-1a"]], cluster="shop", image=image)
+    run_fargate_tasks(ecs, ec2, world.private_subnets["us-east-1a"], cluster="shop", count=3)
+    traffic = run(["nat-without-metrics"], services_of(ecs, arn))
+    assert traffic.source == "ecr-image-sizes"
+    assert traffic.gb_per_month == pytest.approx(0.3 * 3)
+    assert "1 ECR image(s), 300 MB" in traffic.detail
+
+
+def test_images_from_other_registries_do_not_count_and_the_default_is_used(ec2, ecs) -> None:
+    world = build_vpc(ec2)
+    arn = awsvpc_service(ecs, [world.private_subnets["us-east-1a"]])  # a public.ecr.aws image
+    traffic = run([], services_of(ecs, arn))
+    assert (traffic.source, traffic.gb_per_month) == ("default", 25.0)
+
+
+def test_the_command_line_overrides_everything(cloudwatch) -> None:
+    nat_traffic(cloudwatch, "nat-0123456789abcdef0", gb_per_day=20, days=2)
+    assert run(["nat-0123456789abcdef0"], [], override=3.5).source == "command-line"
