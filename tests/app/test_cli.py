@@ -13,6 +13,7 @@ import pytest
 from endpoint_guard.cli import main
 
 from tests.conftest import EVENTS, REGION, REPO, load_event, with_vpc
+from tests.unit.test_cost import REQUIRED as REQUIRED_COST_FIELDS
 from tools.world import awsvpc_service, build_vpc, run_fargate_tasks
 
 
@@ -95,6 +96,16 @@ def test_installed_script_against_a_moto_server(moto_server: str) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["compliant"] is True
     assert len(ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"]) == 4
+    server = ["--endpoint-url", moto_server, "--region", REGION]
+    checked = subprocess.run(
+        [str(script), "check", world.vpc_id, "--json", *server], capture_output=True, text=True, env=script_env()
+    )
+    assert checked.returncode == 0 and json.loads(checked.stdout)["cost"]["traffic_source"] == "default"
+    reported = subprocess.run(
+        [str(script), "report", "--json", *server], capture_output=True, text=True, env=script_env()
+    )
+    assert reported.returncode == 0, reported.stderr
+    assert world.vpc_id in {row["vpc_id"] for row in json.loads(reported.stdout)}
 
 
 def test_installed_script_reports_an_unknown_vpc_in_one_line(moto_server: str) -> None:
@@ -140,3 +151,71 @@ def test_plan_of_a_bad_vpc_is_one_line_and_exit_2(moto, capsys, vpc_id: str, mes
     assert main(["plan", vpc_id]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+# --- check, ensure, report ---------------------------------------------------------------------------
+
+
+def test_check_is_read_only_and_exits_1_when_not_compliant(ec2, capsys) -> None:
+    world = build_vpc(ec2)
+    assert main(["check", world.vpc_id, "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["vpc_id"] == world.vpc_id and document["compliant"] is False and document["dry_run"] is True
+    cost = document["cost"]
+    assert set(cost) >= REQUIRED_COST_FIELDS
+    assert (cost["interface_endpoints"], cost["availability_zones"]) == (3, 3)
+    assert ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"] == []
+
+
+def test_ensure_then_check_exit_0_and_the_cost_says_whether_it_pays(ec2, capsys) -> None:
+    world = build_vpc(ec2)
+    assert main(["ensure", world.vpc_id]) == 0
+    assert "compliant" in capsys.readouterr().out
+    assert main(["check", world.vpc_id, "--gb-per-month", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "traffic 40.0 GB/month from command-line" in out
+    assert "endpoints do NOT pay off at 40 GB/month" in out and "break-even is 1,877 GB/month" in out
+
+
+def test_ensure_dry_run_changes_nothing(ec2, capsys) -> None:
+    world = build_vpc(ec2)
+    assert main(["ensure", world.vpc_id, "--dry-run", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["dry_run"] is True
+    assert ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"] == []
+
+
+def test_report_covers_every_vpc_with_its_cost(ec2, ecs, capsys) -> None:
+    fresh = build_vpc(ec2)
+    busy = build_vpc(ec2, cidr="10.41.0.0/16")
+    run_fargate_tasks(ecs, ec2, busy.private_subnets["us-east-1a"], count=3)
+    main(["ensure", busy.vpc_id])
+    capsys.readouterr()
+
+    assert main(["report", "--json", "--gb-per-month", "3000"]) == 0
+    rows = {row["vpc_id"]: row for row in json.loads(capsys.readouterr().out)}
+    assert {fresh.vpc_id, busy.vpc_id} <= set(rows)  # and moto's default VPC
+    assert rows[fresh.vpc_id]["compliant"] is False and rows[fresh.vpc_id]["running_tasks"] == 0
+    assert rows[busy.vpc_id]["deferred_route_tables"] == [busy.private_route_tables["us-east-1a"]]
+    assert rows[busy.vpc_id]["running_tasks"] == 3 and rows[busy.vpc_id]["endpoints"]["s3"] == "deferred"
+    assert rows[busy.vpc_id]["cost"]["pays_off"] is True
+
+    assert main(["report"]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0].split()[:6] == ["VPC", "compliant", "ecr.api", "ecr.dkr", "logs", "s3"]
+    assert any(line.startswith(busy.vpc_id) and " deferred " in line for line in table.splitlines())
+
+
+def test_report_shows_a_progress_bar_on_a_terminal_when_there_are_many_vpcs(ec2, capsys, monkeypatch) -> None:
+    for n in range(5):
+        build_vpc(ec2, cidr=f"10.{50 + n}.0.0/16", azs=())
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["report"]) == 0
+    err = capsys.readouterr().err
+    assert "VPCs" in err and "[" in err and err.rstrip().endswith("6/6 VPCs")
+
+
+@pytest.mark.parametrize("command", ["check", "ensure"])
+def test_check_and_ensure_of_an_unknown_vpc_exit_2_in_one_line(moto, capsys, command: str) -> None:
+    assert main([command, "vpc-0123456789abcdef0"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "does not exist" in err

@@ -177,12 +177,18 @@ class Ec2Adapter(_Adapter):
         )
         return tuple(sorted({i["VpcId"] for r in reservations for i in r.get("Instances", []) if i.get("VpcId")}))
 
+    def all_vpcs(self) -> list[dict]:
+        return self._pages("describe_vpcs", "Vpcs")
+
+    def all_subnets(self) -> list[dict]:
+        return self._pages("describe_subnets", "Subnets")
+
     def all_vpc_cidrs(self) -> list[str]:
         """Every IPv4 CIDR of every VPC in the region (a new VPC must overlap none of them)."""
         return sorted(
             {
                 a["CidrBlock"]
-                for vpc in self._pages("describe_vpcs", "Vpcs")
+                for vpc in self.all_vpcs()
                 for a in vpc.get("CidrBlockAssociationSet", [])
                 if a.get("CidrBlockState", {}).get("State", "associated") in ("associated", "associating")
             }

@@ -16,7 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from endpoint_guard.errors import EndpointGuardError
 
 EXIT_OK = 0
+EXIT_NOT_COMPLIANT = 1
 EXIT_ERROR = 2
+PROGRESS_FROM = 5  # VPCs; fewer finish before a progress bar would help
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,6 +34,24 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true", help="show the function's log lines on stderr")
 
 
+def _traffic(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--gb-per-month",
+        type=_gb,
+        help="image-pull traffic to assume for the cost estimate (overrides NAT metrics and ECR image sizes)",
+    )
+
+
+def _gb(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of GB (0 or more)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="endpoint-guard", description="Keep the VPC endpoints ECS image pulls need.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -40,13 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     invoke.add_argument("event_file", help="a JSON event (see events/)")
     invoke.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
-    _common(invoke)
+    check = sub.add_parser("check", help="is a VPC compliant, and do its endpoints pay? (read-only; exit 0, 1 or 2)")
+    check.add_argument("vpc_id", help="the VPC")
+    _traffic(check)
+    ensure = sub.add_parser("ensure", help="make a VPC compliant (exit 0 compliant, 1 not, 2 error)")
+    ensure.add_argument("vpc_id", help="the VPC")
+    ensure.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
     plan = sub.add_parser(
         "plan",
         help="plan the move of a VPC's ECS services into a new VPC that has the S3 gateway (Markdown; --json)",
     )
     plan.add_argument("vpc_id", help="the source VPC")
-    _common(plan)
+    _traffic(plan)
+    report = sub.add_parser("report", help="every VPC of the region: compliance, deferred route tables, tasks, cost")
+    _traffic(report)
+    for command in (invoke, check, ensure, plan, report):
+        _common(command)
     return parser
 
 
@@ -113,29 +142,136 @@ def _invoke(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _plan(args: argparse.Namespace) -> int:
-    """The migration workflow's steps, run here: what the deferred gateway would disrupt (a dry-run
-    reconcile), the inventory, and the plan."""
-    _configure_environment(args)
-    from endpoint_guard import handlers, migration, steps
+def _vpc_id(text: str) -> str:
     from endpoint_guard.events import VPC_ID
-    from endpoint_guard.inventory import DiscoveryAdapters, discover
-    from endpoint_guard.reconcile import reconcile
+
+    if not VPC_ID.match(text):
+        raise EndpointGuardError(f"{text!r} is not a VPC id (vpc- followed by 8 or 17 hex digits)")
+    return text
+
+
+def _start(args: argparse.Namespace) -> Any:
+    """Environment, logs and settings for a subcommand that talks to AWS."""
+    _configure_environment(args)
+    from endpoint_guard import handlers
     from endpoint_guard.settings import Settings
 
     _route_logs(handlers.logger, args.verbose)
-    if not VPC_ID.match(args.vpc_id):
-        raise EndpointGuardError(f"{args.vpc_id!r} is not a VPC id")
+    return Settings.from_env()
+
+
+def _check(args: argparse.Namespace) -> int:
+    vpc_id = _vpc_id(args.vpc_id)
+    settings = _start(args)
+    from endpoint_guard.survey import SurveyAdapters, check
+
+    result = check(vpc_id, settings, SurveyAdapters(), args.gb_per_month)
+    print(json.dumps(result, indent=2) if args.json else render(result) + "\n" + render_cost(result["cost"]))
+    return EXIT_OK if result["compliant"] else EXIT_NOT_COMPLIANT
+
+
+def _ensure(args: argparse.Namespace) -> int:
+    vpc_id = _vpc_id(args.vpc_id)
+    _start(args)
+    from endpoint_guard import handlers
+
+    [result] = handlers.intake({"vpc_id": vpc_id}, _context())["results"]
+    print(json.dumps(result, indent=2) if args.json else render(result))
+    return EXIT_OK if result["compliant"] else EXIT_NOT_COMPLIANT
+
+
+def _plan(args: argparse.Namespace) -> int:
+    """The migration workflow's steps, run here: what the deferred gateway would disrupt (a dry-run
+    reconcile), the inventory with its measured traffic, and the plan."""
+    vpc_id = _vpc_id(args.vpc_id)
+    settings = _start(args)
+    from endpoint_guard import migration, steps
+    from endpoint_guard.cost import load_prices
+    from endpoint_guard.inventory import DiscoveryAdapters, discover
+    from endpoint_guard.reconcile import reconcile
+
     adapters = DiscoveryAdapters()
-    settings = Settings.from_env()
-    looked = reconcile(args.vpc_id, adapter=adapters.ec2, settings=dataclasses.replace(settings, dry_run=True))
-    inventory = discover(args.vpc_id, adapters, looked["deferred_route_tables"])
-    document = migration.plan(inventory, steps.interface_services())
-    print(
-        json.dumps(document, indent=2) if args.json else migration.render_markdown(document),
-        end="" if not args.json else "\n",
+    looked = reconcile(vpc_id, adapter=adapters.ec2, settings=dataclasses.replace(settings, dry_run=True))
+    inventory = discover(
+        vpc_id,
+        adapters,
+        looked["deferred_route_tables"],
+        default_gb=settings.default_gb_per_month,
+        override_gb=args.gb_per_month,
     )
+    document = migration.plan(inventory, steps.interface_services(), load_prices(settings.prices_file))
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        print(migration.render_markdown(document) + "\n## Cost\n\n" + render_cost(document["cost"]))
     return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    settings = _start(args)
+    from endpoint_guard.survey import SurveyAdapters, report
+
+    rows = report(settings, SurveyAdapters(), args.gb_per_month, _progress_bar(sys.stderr))
+    print(json.dumps(rows, indent=2) if args.json else render_report(rows))
+    return EXIT_OK
+
+
+def _progress_bar(stream: Any) -> Any:
+    """A one-line progress bar on ``stream`` (a terminal) once there are enough VPCs to wait for."""
+
+    def show(done: int, total: int) -> None:
+        if total < PROGRESS_FROM or not stream.isatty():
+            return
+        width = 30
+        filled = width * done // total
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} VPCs")
+        if done == total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def render_cost(cost: dict) -> str:
+    lines = [
+        f"cost: endpoints ${cost['endpoints_monthly_usd']:,.2f}/month ({cost['interface_endpoints']} interface "
+        f"endpoint(s) x {cost['availability_zones']} AZ(s)), NAT processing avoided "
+        f"${cost['nat_processing_avoided_monthly_usd']:,.2f}/month",
+        f"  traffic {cost['traffic_gb_per_month']:,.1f} GB/month from {cost['traffic_source']}"
+        + (f" ({cost['traffic_detail']})" if cost.get("traffic_detail") else ""),
+        f"  {cost['verdict']}",
+        f"  prices as of {cost['prices_as_of']}" + (f"; {cost['prices_note']}" if cost.get("prices_note") else ""),
+    ]
+    return "\n".join(lines)
+
+
+def render_report(rows: list[dict]) -> str:
+    services = sorted({s for row in rows for s in row["endpoints"]}, key=lambda s: (s == "s3", s))
+    header = ["VPC", "compliant", *services, "deferred", "tasks", "endpoints $/mo", "NAT avoided $/mo", "pays off"]
+    table = [header]
+    for row in rows:
+        cost = row["cost"]
+        table.append(
+            [
+                row["vpc_id"] + (f" ({row['name']})" if row.get("name") else ""),
+                "yes" if row["compliant"] else "NO",
+                *[row["endpoints"].get(s, "-") for s in services],
+                str(len(row["deferred_route_tables"])),
+                str(row["running_tasks"]),
+                f"{cost['endpoints_monthly_usd']:,.2f}",
+                f"{cost['nat_processing_avoided_monthly_usd']:,.2f}",
+                ("yes" if cost["pays_off"] else f"no (break-even {cost['break_even_gb_per_month'] or 0:,.0f} GB)"),
+            ]
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if rows:
+        as_of = rows[0]["cost"]["prices_as_of"]
+        lines.append(f"\n{len(rows)} VPC(s); costs a month at each VPC's measured traffic, prices as of {as_of}")
+    else:
+        lines.append("no VPCs in this region")
+    return "\n".join(lines)
 
 
 def render(result: dict) -> str:
@@ -173,7 +309,8 @@ def render(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"invoke": _invoke, "plan": _plan}[args.command](args)
+        commands = {"invoke": _invoke, "check": _check, "ensure": _ensure, "plan": _plan, "report": _report}
+        return commands[args.command](args)
     except EndpointGuardError as err:
         print(f"endpoint-guard: {type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_ERROR

@@ -170,7 +170,7 @@ def build_inventory(
             }
             for g in sorted(security_groups, key=lambda g: g["GroupId"])
         ],
-        "services": [_service(s, groups_by_arn) for s in sorted(services, key=lambda s: s["serviceArn"])],
+        "services": [service_summary(s, groups_by_arn) for s in sorted(services, key=lambda s: s["serviceArn"])],
         "workloads": sorted(workloads, key=lambda w: w["eni_id"]),
         "region_vpc_cidrs": sorted(set(region_vpc_cidrs)),
         "deferred_route_tables": deferred_route_tables,
@@ -211,7 +211,8 @@ def _peering(pcx: dict, vpc_id: str) -> dict:
     return {"peering_id": pcx["VpcPeeringConnectionId"], "peer_vpc_id": other.get("VpcId"), "peer_cidrs": sorted(cidrs)}
 
 
-def _service(service: dict, groups_by_arn: dict[str, Any]) -> dict:
+def service_summary(service: dict, groups_by_arn: dict[str, Any]) -> dict:
+    """An ECS service as the plan and the cost estimate read it (target groups by ARN, when known)."""
     awsvpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
     cluster = service.get("clusterArn", "").rsplit("/", 1)[-1]
     balancers = []

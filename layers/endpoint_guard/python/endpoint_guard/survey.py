@@ -1,0 +1,114 @@
+"""What ops ask by hand: is this VPC compliant, what do its endpoints cost against the NAT they replace,
+and the same for every VPC of the region. Read-only: every reconcile here is a dry run."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from endpoint_guard.aws import Ec2Adapter, EcsAdapter
+from endpoint_guard.cost import estimate, load_prices
+from endpoint_guard.decide import workload_kind
+from endpoint_guard.inventory import service_summary
+from endpoint_guard.model import eni_from_api
+from endpoint_guard.reconcile import reconcile
+from endpoint_guard.settings import Settings
+from endpoint_guard.traffic import TrafficAdapters, measure
+
+
+@dataclass
+class SurveyAdapters:
+    ec2: Ec2Adapter = field(default_factory=Ec2Adapter)
+    ecs: EcsAdapter = field(default_factory=EcsAdapter)
+    traffic: TrafficAdapters = field(default_factory=TrafficAdapters)
+
+
+def services_by_vpc(ecs: EcsAdapter, subnet_vpc: dict[str, str]) -> dict[str, list[dict]]:
+    """Every ECS service of the region, under the VPC of its awsvpc subnets (one scan for all VPCs)."""
+    found: dict[str, list[dict]] = {}
+    for cluster_arn in ecs.cluster_arns():
+        for service in ecs.services(cluster_arn):
+            awsvpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+            for vpc_id in sorted({subnet_vpc[s] for s in awsvpc.get("subnets", []) if s in subnet_vpc}):
+                found.setdefault(vpc_id, []).append(service_summary(service, {}))
+    return found
+
+
+def vpc_cost(result: dict, services: list[dict], nat_ids: list[str], account: str | None, **options) -> dict:
+    """The cost object of a reconciled (or dry-run) VPC: its interface endpoints in the AZs they span."""
+    settings: Settings = options["settings"]
+    interfaces = [e for e in result["endpoints"] if e["type"] == "Interface"]
+    azs = {az for e in interfaces for az in e.get("availability_zones") or []}
+    traffic = measure(
+        nat_gateway_ids=nat_ids,
+        services=services,
+        region=result["region"],
+        account=account,
+        adapters=options["adapters"].traffic,
+        override_gb=options.get("override_gb"),
+        default_gb=settings.default_gb_per_month,
+    )
+    return estimate(len(interfaces), len(azs), traffic, result["region"], load_prices(settings.prices_file))
+
+
+def running_tasks(ec2: Ec2Adapter, vpc_id: str) -> int:
+    """ECS task ENIs in use in the VPC (one call)."""
+    return sum(
+        1 for raw in ec2.network_interfaces(vpc_id) if workload_kind(eni_from_api(raw), frozenset()) == "ecs-task"
+    )
+
+
+def check(vpc_id: str, settings: Settings, adapters: SurveyAdapters, override_gb: float | None = None) -> dict:
+    """The dry-run result document of a VPC, with ``running_tasks`` and ``cost``."""
+    dry = dataclasses.replace(settings, dry_run=True)
+    result = reconcile(vpc_id, adapter=adapters.ec2, settings=dry)
+    vpc = adapters.ec2.describe_vpc(vpc_id)
+    subnet_vpc = {s["SubnetId"]: vpc_id for s in adapters.ec2.subnets(vpc_id)}
+    services = services_by_vpc(adapters.ecs, subnet_vpc).get(vpc_id, [])
+    nats = [n["NatGatewayId"] for n in adapters.ec2.nat_gateways(vpc_id)]
+    result["running_tasks"] = running_tasks(adapters.ec2, vpc_id)
+    result["cost"] = vpc_cost(
+        result, services, nats, vpc.get("OwnerId"), settings=settings, adapters=adapters, override_gb=override_gb
+    )
+    return result
+
+
+def report(
+    settings: Settings,
+    adapters: SurveyAdapters,
+    override_gb: float | None = None,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> list[dict]:
+    """One row per VPC of the region: compliance per endpoint, deferred route tables, running tasks, cost."""
+    ec2 = adapters.ec2
+    vpcs = sorted(ec2.all_vpcs(), key=lambda v: v["VpcId"])
+    subnet_vpc = {s["SubnetId"]: s["VpcId"] for s in ec2.all_subnets()}
+    services = services_by_vpc(adapters.ecs, subnet_vpc)
+    dry = dataclasses.replace(settings, dry_run=True)
+    rows = []
+    for n, vpc in enumerate(vpcs):
+        vpc_id = vpc["VpcId"]
+        result = reconcile(vpc_id, adapter=ec2, settings=dry)
+        nats = [g["NatGatewayId"] for g in ec2.nat_gateways(vpc_id)]
+        rows.append(
+            {
+                "vpc_id": vpc_id,
+                "name": next((t["Value"] for t in vpc.get("Tags", []) if t["Key"] == "Name"), ""),
+                "compliant": result["compliant"],
+                "endpoints": {e["service"]: e["status"] for e in result["endpoints"]},
+                "deferred_route_tables": [t["route_table_id"] for t in result["deferred_route_tables"]],
+                "running_tasks": running_tasks(ec2, vpc_id),
+                "cost": vpc_cost(
+                    result,
+                    services.get(vpc_id, []),
+                    nats,
+                    vpc.get("OwnerId"),
+                    settings=settings,
+                    adapters=adapters,
+                    override_gb=override_gb,
+                ),
+            }
+        )
+        progress(n + 1, len(vpcs))
+    return rows
