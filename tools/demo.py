@@ -1,8 +1,12 @@
 """make demo: endpoint-guard end to end on an embedded AWS emulator, no account and no Docker.
 
-Starts a moto server on 127.0.0.1, builds a VPC in three AZs (a public and a private subnet in each),
-sends events/create-vpc.json (pointed at that VPC) through the real CLI and handler, shows what was
-created, and runs again to show that a compliant VPC needs nothing.
+1. A moto server on 127.0.0.1 and a VPC in three AZs: events/create-vpc.json, pointed at it, goes through
+   the real CLI and handler (dry run, for real, and again to show a compliant VPC needs nothing).
+2. A second VPC whose private subnet runs Fargate tasks, through the deployed path: intake -> SQS FIFO ->
+   the reconcile worker. Its interface endpoints are created, the S3 gateway is deferred, and the worker
+   starts the migration-plan state machine (the deployed ASL, run by moto; its Lambda tasks are the real
+   handlers, in this process). The plan lands in the plan bucket.
+3. endpoint-guard report: every VPC with its compliance and what its endpoints cost against the NAT.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from moto.server import ThreadedMotoServer
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from tools.world import build_vpc  # noqa: E402
+from tools.world import awsvpc_service, build_vpc, run_fargate_tasks  # noqa: E402
 
 REGION = "us-east-1"
 
@@ -80,9 +84,114 @@ def main() -> int:
         banner("the same event again: a compliant VPC needs nothing")
         subprocess.run(cli, env=env, check=True)
         os.unlink(handle.name)
+
+        deployed_path(endpoint, port)
+
+        banner("endpoint-guard report   (every VPC of the region, with the cost column)")
+        report = [str(Path(sys.executable).parent / "endpoint-guard"), "report", "--endpoint-url", endpoint]
+        subprocess.run([*report, "--region", REGION], env=env, check=True)
     finally:
         server.stop()
     return 0
+
+
+def deployed_path(endpoint: str, port: int) -> None:
+    """Part 2: the stack's own path, with its two functions called as Lambda would call them."""
+    import urllib.request
+
+    import moto.awslambda.models as moto_lambda
+
+    from tools import esm, workflow
+
+    os.environ.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="demo",
+        AWS_SECRET_ACCESS_KEY="demo",
+        AWS_REGION=REGION,
+        AWS_DEFAULT_REGION=REGION,
+        MOTO_PORT=str(port),  # moto's Step Functions calls its own services through the server
+        POWERTOOLS_METRICS_DISABLED="true",
+    )
+    config = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/config", data=config, method="POST"))
+    moto_lambda.LambdaBackend.invoke = workflow.invoke_in_process
+    names = ("iam", "lambda", "s3", "sns", "sqs", "stepfunctions", "ec2", "ecs", "dynamodb")
+    clients = {n: boto3.client(n, region_name=REGION) for n in names}
+    plans = workflow.deploy(clients)
+    stack = esm.create_stack(clients["sqs"], clients["dynamodb"])
+    os.environ.update(stack.env, ENDPOINT_GUARD_MIGRATION_STATE_MACHINE_ARN=plans.machine)
+
+    from endpoint_guard import handlers
+
+    handlers.logger.setLevel("CRITICAL")
+    busy = build_vpc(clients["ec2"], cidr="10.41.0.0/16")
+    tasks = run_fargate_tasks(clients["ecs"], clients["ec2"], busy.private_subnets["us-east-1a"], cluster="checkout")
+    awsvpc_service(clients["ecs"], list(busy.private_subnets.values()), cluster="checkout", name="cart", desired=2)
+    nat = busy_nat_gateway(clients, busy, gb_per_day=100)
+    banner(
+        f"second VPC {busy.vpc_id}: {len(tasks)} Fargate tasks running in its private subnet in us-east-1a, "
+        f"service checkout/cart in all three AZs, NAT gateway {nat} moving 100 GB a day"
+    )
+    event = json.loads((REPO / "events" / "create-subnet.json").read_text())
+    event["detail"]["responseElements"]["subnet"]["vpcId"] = event["detail"]["requestParameters"]["vpcId"] = busy.vpc_id
+    queued = handlers.intake(event, esm.context("endpoint-guard-intake"))["queued"]
+    print(f"  intake: CreateSubnet event -> {len(queued)} message on the FIFO work queue (group {busy.vpc_id})")
+    messages = clients["sqs"].receive_message(
+        QueueUrl=stack.work, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+    )["Messages"]
+    arn = clients["sqs"].get_queue_attributes(QueueUrl=stack.work, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    handlers.ensure_endpoints(esm.sqs_event(messages, arn, REGION), esm.context("endpoint-guard-ensure-endpoints"))
+    esm.settle(clients["sqs"], stack.work, messages, set())
+    found = clients["ec2"].describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [busy.vpc_id]}])["VpcEndpoints"]
+    for ep in found:
+        where = (
+            f"{len(ep['RouteTableIds'])} route tables"
+            if ep["VpcEndpointType"] == "Gateway"
+            else f"{len(ep['SubnetIds'])} subnets"
+        )
+        print(f"  worker: {ep['ServiceName']:<34} {ep['VpcEndpointType']:<9} on {where}")
+    print(f"  worker: the S3 gateway is deferred on {busy.private_route_tables['us-east-1a']} (tasks would lose S3)")
+    [execution] = clients["stepfunctions"].list_executions(stateMachineArn=plans.machine)["executions"]
+    banner(f"migration-plan state machine: execution {execution['name']}")
+    ended = workflow.wait(clients["stepfunctions"], execution["executionArn"])
+    print(f"  status {ended['status']}")
+    keys = sorted(o["Key"] for o in clients["s3"].list_objects_v2(Bucket=plans.bucket).get("Contents", []))
+    for key in keys:
+        print(f"  s3://{plans.bucket}/{key}")
+    markdown = next((k for k in keys if k.endswith(".md")), None)
+    if markdown:
+        text = clients["s3"].get_object(Bucket=plans.bucket, Key=markdown)["Body"].read().decode()
+        print("\n".join("  | " + line for line in text.splitlines()))
+
+
+def busy_nat_gateway(clients: dict, world, gb_per_day: float) -> str:
+    """A NAT gateway in the first public subnet, the private route tables' default route, and 14 days
+    of CloudWatch bytes: what the cost estimate reads first."""
+    import datetime
+
+    ec2 = clients["ec2"]
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = ec2.create_nat_gateway(SubnetId=world.public_subnets["us-east-1a"], AllocationId=allocation)["NatGateway"]
+    for table in world.private_route_tables.values():
+        ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat["NatGatewayId"])
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    now = datetime.datetime.now(datetime.UTC)
+    cloudwatch.put_metric_data(
+        Namespace="AWS/NATGateway",
+        MetricData=[
+            {
+                "MetricName": "BytesInFromDestination",
+                "Dimensions": [{"Name": "NatGatewayId", "Value": nat["NatGatewayId"]}],
+                "Timestamp": now - datetime.timedelta(days=day, hours=2),
+                "Value": gb_per_day * 1e9,
+                "Unit": "Bytes",
+            }
+            for day in range(14)
+        ],
+    )
+    return nat["NatGatewayId"]
 
 
 if __name__ == "__main__":

@@ -17,6 +17,32 @@ from multiprocessing import get_context
 from types import SimpleNamespace
 from typing import Any
 
+# --- the stack's queues and table -------------------------------------------------------------------
+
+
+def create_stack(sqs: Any, dynamodb: Any, *, delay: int = 0) -> SimpleNamespace:
+    """The template's work queue, dead-letter queue and state table, and the environment that points the
+    functions at them."""
+    work = sqs.create_queue(
+        QueueName="endpoint-guard-work.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false", "DelaySeconds": str(delay)},
+    )["QueueUrl"]
+    dead = sqs.create_queue(QueueName="endpoint-guard-dlq")["QueueUrl"]
+    dynamodb.create_table(
+        TableName="endpoint-guard-state",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    env = {
+        "ENDPOINT_GUARD_QUEUE_URL": work,
+        "ENDPOINT_GUARD_STATE_TABLE": "endpoint-guard-state",
+        "ENDPOINT_GUARD_DEAD_LETTER_QUEUE_URL": dead,
+        "ENDPOINT_GUARD_MAX_ATTEMPTS": "2",
+    }
+    return SimpleNamespace(work=work, dead=dead, env=env)
+
+
 # --- the event Lambda builds from a received batch ---------------------------------------------------
 
 

@@ -16,33 +16,11 @@ from endpoint_guard.pipeline import WorkItem
 
 from tests.app.test_handler import emf
 from tests.conftest import REGION, REPO, CallRecorder, load_event, with_vpc
-from tools.esm import context, settle, sqs_event
+from tools.esm import context, create_stack, settle, sqs_event
 from tools.world import build_vpc, run_fargate_tasks
 
 INTAKE = context("endpoint-guard-intake")
 WORKER = context("endpoint-guard-ensure-endpoints")
-
-
-def create_stack(sqs, dynamodb, *, delay: int = 0) -> SimpleNamespace:
-    """The template's queues and table, as the functions see them through their environment."""
-    work = sqs.create_queue(
-        QueueName="endpoint-guard-work.fifo",
-        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false", "DelaySeconds": str(delay)},
-    )["QueueUrl"]
-    dead = sqs.create_queue(QueueName="endpoint-guard-dlq")["QueueUrl"]
-    dynamodb.create_table(
-        TableName="endpoint-guard-state",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    env = {
-        "ENDPOINT_GUARD_QUEUE_URL": work,
-        "ENDPOINT_GUARD_STATE_TABLE": "endpoint-guard-state",
-        "ENDPOINT_GUARD_DEAD_LETTER_QUEUE_URL": dead,
-        "ENDPOINT_GUARD_MAX_ATTEMPTS": "2",
-    }
-    return SimpleNamespace(work=work, dead=dead, env=env)
 
 
 @pytest.fixture

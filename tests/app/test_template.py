@@ -20,8 +20,8 @@ from endpoint_guard.settings import Settings
 
 from tests.app.test_pipeline import create_stack, run_worker, subnet_event
 from tests.conftest import EVENTS, REGION, REPO, CallRecorder, load_event, with_vpc
-from tests.statemachine.test_migration_plan import ASL
 from tools.esm import context
+from tools.workflow import ASL
 from tools.world import awsvpc_service, build_vpc, ecr_image, load_balanced_service, run_fargate_tasks
 
 SAM_VENV = REPO / ".venv-sam" / "bin"

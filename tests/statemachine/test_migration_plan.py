@@ -4,11 +4,8 @@ without Docker) and its S3 and SNS tasks hitting moto."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import time
-import zipfile
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -16,88 +13,31 @@ import boto3
 import moto.awslambda.models as moto_lambda
 import moto.s3.models as moto_s3
 import pytest
-from endpoint_guard import steps
 from endpoint_guard.migration import execution_name
 from moto import mock_aws
 
 from tests.app.test_events_folder import SAMPLE_ROUTE_TABLE, SAMPLE_VPC
-from tests.conftest import EVENTS, REGION, REPO
-from tools.esm import context
+from tests.conftest import EVENTS, REGION
+from tools import workflow as workflow_tools
 from tools.world import build_vpc, load_balanced_service, run_fargate_tasks
 
-ASL = REPO / "statemachines" / "migration-plan.asl.json"
-# The template's DefinitionSubstitutions, pointed at this test's resources.
-FUNCTIONS = {
-    "DiscoverFunctionArn": ("migration-discover", steps.discover_vpc),
-    "TargetFunctionArn": ("migration-target", steps.plan_target),
-    "ServiceFunctionArn": ("migration-service", steps.plan_service),
-    "AssembleFunctionArn": ("migration-assemble", steps.assemble_plan),
-}
-BUCKET = "endpoint-guard-plans"
-
-
-def _invoke_in_process(self, function_name, qualifier, body, headers, response_headers):
-    """moto's Lambda invoke, answered by the real handler, with Lambda's error shape on failure."""
-    name = function_name.rsplit(":", 1)[-1]
-    handler = next(h for n, h in FUNCTIONS.values() if n == name)
-    try:
-        return json.dumps(handler(json.loads(body or "{}"), context(name)))
-    except Exception as err:  # noqa: BLE001 (Lambda reports any exception as a function error)
-        response_headers["x-amz-function-error"] = "Unhandled"
-        return json.dumps({"errorType": type(err).__name__, "errorMessage": str(err)})
+BUCKET = workflow_tools.BUCKET
 
 
 @pytest.fixture
 def workflow(monkeypatch) -> Iterator[SimpleNamespace]:
-    monkeypatch.setattr(moto_lambda.LambdaBackend, "invoke", _invoke_in_process)
+    monkeypatch.setattr(moto_lambda.LambdaBackend, "invoke", workflow_tools.invoke_in_process)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        clients = {
-            n: boto3.client(n, region_name=REGION)
-            for n in ("iam", "lambda", "s3", "sns", "sqs", "stepfunctions", "ec2", "ecs", "elbv2")
-        }
-        role = clients["iam"].create_role(RoleName="plan", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        archive = io.BytesIO()
-        with zipfile.ZipFile(archive, "w") as z:
-            z.writestr("app.py", "")
-        substitutions = {"PlanBucket": BUCKET}
-        for key, (name, _) in FUNCTIONS.items():
-            created = clients["lambda"].create_function(
-                FunctionName=name,
-                Runtime="python3.13",
-                Role=role,
-                Handler="app.lambda_handler",
-                Code={"ZipFile": archive.getvalue()},
-            )
-            substitutions[key] = created["FunctionArn"]
-        clients["s3"].create_bucket(Bucket=BUCKET)
-        topic = clients["sns"].create_topic(Name="plans")["TopicArn"]
-        substitutions["PlanTopicArn"] = topic
-        inbox = clients["sqs"].create_queue(QueueName="inbox")["QueueUrl"]
-        inbox_arn = clients["sqs"].get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        clients["sns"].subscribe(
-            TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"}
-        )
-        definition = ASL.read_text()
-        for key, value in substitutions.items():
-            definition = definition.replace("${" + key + "}", value)
-        machine = clients["stepfunctions"].create_state_machine(
-            name="migration-plan", definition=definition, roleArn=role
-        )
-        yield SimpleNamespace(machine=machine["stateMachineArn"], inbox=inbox, **clients)
+        names = ("iam", "lambda", "s3", "sns", "sqs", "stepfunctions", "ec2", "ecs", "elbv2")
+        clients = {n: boto3.client(n, region_name=REGION) for n in names}
+        deployed = workflow_tools.deploy(clients)
+        yield SimpleNamespace(machine=deployed.machine, inbox=deployed.inbox, **clients)
 
 
 def run(workflow: SimpleNamespace, document: dict, name: str) -> dict:
     sfn = workflow.stepfunctions
     arn = sfn.start_execution(stateMachineArn=workflow.machine, name=name, input=json.dumps(document))["executionArn"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        described = sfn.describe_execution(executionArn=arn)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.05)
-    raise TimeoutError(arn)
+    return workflow_tools.wait(sfn, arn)
 
 
 def objects(workflow: SimpleNamespace) -> list[str]:

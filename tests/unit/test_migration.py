@@ -312,3 +312,14 @@ def test_execution_name_is_stable_across_task_churn_and_changes_with_the_deferre
     assert execution_name("vpc-0c4f7a1e9b2d3c5a6", more) != execution_name("vpc-0c4f7a1e9b2d3c5a6", deferred)
     name = execution_name("vpc-0c4f7a1e9b2d3c5a6", deferred)
     assert len(name) <= 80 and name.replace("-", "").isalnum()
+
+
+def test_alternative_for_standalone_tasks_waits_for_them() -> None:
+    inv = inventory(services=[])
+    [first, _] = safe_alternative(inv)["route_tables"]
+    assert first["services"] == [] and first["steps"][0].startswith("wait until the standalone tasks behind rtb-a")
+
+
+def test_markdown_ends_with_the_cost_of_the_target() -> None:
+    text = render_markdown(plan(inventory(), INTERFACES))
+    assert "## Cost of the target's endpoints" in text and "prices as of" in text

@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from endpoint_guard.cost import describe as describe_cost
 from endpoint_guard.errors import EndpointGuardError
 
 EXIT_OK = 0
@@ -166,7 +167,7 @@ def _check(args: argparse.Namespace) -> int:
     from endpoint_guard.survey import SurveyAdapters, check
 
     result = check(vpc_id, settings, SurveyAdapters(), args.gb_per_month)
-    print(json.dumps(result, indent=2) if args.json else render(result) + "\n" + render_cost(result["cost"]))
+    print(json.dumps(result, indent=2) if args.json else render(result) + "\n" + describe_cost(result["cost"]))
     return EXIT_OK if result["compliant"] else EXIT_NOT_COMPLIANT
 
 
@@ -203,7 +204,7 @@ def _plan(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(document, indent=2))
     else:
-        print(migration.render_markdown(document) + "\n## Cost\n\n" + render_cost(document["cost"]))
+        print(migration.render_markdown(document), end="")
     return EXIT_OK
 
 
@@ -230,19 +231,6 @@ def _progress_bar(stream: Any) -> Any:
         stream.flush()
 
     return show
-
-
-def render_cost(cost: dict) -> str:
-    lines = [
-        f"cost: endpoints ${cost['endpoints_monthly_usd']:,.2f}/month ({cost['interface_endpoints']} interface "
-        f"endpoint(s) x {cost['availability_zones']} AZ(s)), NAT processing avoided "
-        f"${cost['nat_processing_avoided_monthly_usd']:,.2f}/month",
-        f"  traffic {cost['traffic_gb_per_month']:,.1f} GB/month from {cost['traffic_source']}"
-        + (f" ({cost['traffic_detail']})" if cost.get("traffic_detail") else ""),
-        f"  {cost['verdict']}",
-        f"  prices as of {cost['prices_as_of']}" + (f"; {cost['prices_note']}" if cost.get("prices_note") else ""),
-    ]
-    return "\n".join(lines)
 
 
 def render_report(rows: list[dict]) -> str:

@@ -115,3 +115,17 @@ def choose_traffic(
     if image_gb is not None:
         return Traffic(image_gb, "ecr-image-sizes", detail.get("images", ""))
     return Traffic(default_gb, "default", "ENDPOINT_GUARD_DEFAULT_GB_PER_MONTH")
+
+
+def describe(cost: dict) -> str:
+    """The cost object for a human, in four lines."""
+    lines = [
+        f"cost: endpoints ${cost['endpoints_monthly_usd']:,.2f}/month ({cost['interface_endpoints']} interface "
+        f"endpoint(s) x {cost['availability_zones']} AZ(s)), NAT processing avoided "
+        f"${cost['nat_processing_avoided_monthly_usd']:,.2f}/month",
+        f"  traffic {cost['traffic_gb_per_month']:,.1f} GB/month from {cost['traffic_source']}"
+        + (f" ({cost['traffic_detail']})" if cost.get("traffic_detail") else ""),
+        f"  {cost['verdict']}",
+        f"  prices as of {cost['prices_as_of']}" + (f"; {cost['prices_note']}" if cost.get("prices_note") else ""),
+    ]
+    return "\n".join(lines)

@@ -13,6 +13,7 @@ import hashlib
 import ipaddress
 
 from endpoint_guard.cost import Traffic, estimate, load_prices
+from endpoint_guard.cost import describe as describe_cost
 from endpoint_guard.errors import PlanError
 
 PLAN_SCHEMA_VERSION = 1
@@ -340,17 +341,18 @@ def safe_alternative(inventory: dict) -> dict | None:
         if any({rt_of.get(x) for x in s.get("subnet_ids", [])} <= {rtb} for s in affected):
             return None  # a service that lives only behind this route table cannot be kept serving
         names = [f"{s['cluster']}/{s['service']}" for s in affected]
-        steps.append(
-            {
-                "route_table_id": rtb,
-                "services": names,
-                "steps": [
-                    f"update {', '.join(names) or 'no service'} to leave out the subnets of {rtb}; wait for steady state",
-                    f"add {rtb} to the S3 gateway endpoint",
-                    f"update {', '.join(names) or 'no service'} back to their subnets",
-                ],
-            }
-        )
+        if names:
+            moves = [
+                f"update {', '.join(names)} to leave out the subnets of {rtb}; wait for steady state",
+                f"add {rtb} to the S3 gateway endpoint",
+                f"update {', '.join(names)} back to their subnets",
+            ]
+        else:  # only tasks that belong to no service (RunTask, scheduled jobs)
+            moves = [
+                f"wait until the standalone tasks behind {rtb} have finished (or stop them)",
+                f"add {rtb} to the S3 gateway endpoint before new ones start there",
+            ]
+        steps.append({"route_table_id": rtb, "services": names, "steps": moves})
     return {
         "kind": "gateway-route-table-by-route-table",
         "summary": "no new VPC: add the S3 gateway to one route table at a time while its subnets are quiet",
@@ -442,6 +444,7 @@ def render_markdown(plan: dict) -> str:
         f"- **{r['kind']}**{' (maintenance window)' if r['maintenance_window'] else ''}: {r['detail']}"
         for r in plan["risks"]
     ] or ["- none found"]
+    lines += ["", "## Cost of the target's endpoints", "", describe_cost(plan["cost"])]
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,86 @@
+"""The migration-plan workflow on moto, for the tests and the demo: the deployed ASL file with the
+template's substitutions pointed at moto resources, and moto's Lambda invoke answered by the real task
+handlers in-process (moto runs no Lambda code without Docker)."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from endpoint_guard import steps
+
+from tools.esm import context
+
+ASL = Path(__file__).resolve().parents[1] / "statemachines" / "migration-plan.asl.json"
+# The template's DefinitionSubstitutions for the task functions: moto function name and handler.
+FUNCTIONS = {
+    "DiscoverFunctionArn": ("migration-discover", steps.discover_vpc),
+    "TargetFunctionArn": ("migration-target", steps.plan_target),
+    "ServiceFunctionArn": ("migration-service", steps.plan_service),
+    "AssembleFunctionArn": ("migration-assemble", steps.assemble_plan),
+}
+BUCKET = "endpoint-guard-plans"
+
+
+def invoke_in_process(
+    self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+) -> str:
+    """Stands in for moto's LambdaBackend.invoke: the real handler answers, with Lambda's error shape
+    (the exception's class name as errorType) on failure."""
+    name = function_name.rsplit(":", 1)[-1]
+    handler = next(h for n, h in FUNCTIONS.values() if n == name)
+    try:
+        return json.dumps(handler(json.loads(body or "{}"), context(name)))
+    except Exception as err:  # noqa: BLE001 (Lambda reports any exception as a function error)
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps({"errorType": type(err).__name__, "errorMessage": str(err)})
+
+
+def deploy(clients: dict[str, Any]) -> SimpleNamespace:
+    """The workflow's resources: task functions, plan bucket, topic (with a queue subscribed, to read the
+    notifications), and the state machine. ``clients``: iam, lambda, s3, sns, sqs, stepfunctions."""
+    role = clients["iam"].create_role(RoleName="migration-plan", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("app.py", "")
+    substitutions = {"PlanBucket": BUCKET}
+    for key, (name, _) in FUNCTIONS.items():
+        created = clients["lambda"].create_function(
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=role,
+            Handler="app.lambda_handler",
+            Code={"ZipFile": archive.getvalue()},
+        )
+        substitutions[key] = created["FunctionArn"]
+    clients["s3"].create_bucket(Bucket=BUCKET)
+    topic = clients["sns"].create_topic(Name="migration-plans")["TopicArn"]
+    substitutions["PlanTopicArn"] = topic
+    inbox = clients["sqs"].create_queue(QueueName="plan-notifications")["QueueUrl"]
+    inbox_arn = clients["sqs"].get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    clients["sns"].subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    definition = ASL.read_text()
+    for key, value in substitutions.items():
+        definition = definition.replace("${" + key + "}", value)
+    machine = clients["stepfunctions"].create_state_machine(name="migration-plan", definition=definition, roleArn=role)
+    return SimpleNamespace(machine=machine["stateMachineArn"], inbox=inbox, bucket=BUCKET, topic=topic)
+
+
+def wait(stepfunctions: Any, execution_arn: str, timeout: float = 60) -> dict:
+    """The execution once it has ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = stepfunctions.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.05)
+    raise TimeoutError(execution_arn)
