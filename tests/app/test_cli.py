@@ -156,9 +156,10 @@ def test_plan_of_a_bad_vpc_is_one_line_and_exit_2(moto, capsys, vpc_id: str, mes
 # --- check, ensure, report ---------------------------------------------------------------------------
 
 
-def test_check_is_read_only_and_exits_1_when_not_compliant(ec2, capsys) -> None:
+def test_check_is_read_only_and_exits_1_when_not_compliant(ec2, calls, capsys) -> None:
     world = build_vpc(ec2)
-    assert main(["check", world.vpc_id, "--json"]) == 1
+    assert main(["check", world.vpc_id, "--json", "--region", REGION]) == 1
+    assert calls.operations and calls.mutating == []
     document = json.loads(capsys.readouterr().out)
     assert document["vpc_id"] == world.vpc_id and document["compliant"] is False and document["dry_run"] is True
     cost = document["cost"]
