@@ -16,6 +16,7 @@ help:
 	@echo "make test   - unit, moto integration, handler, CLI and template tests"
 	@echo "make lint   - ruff and sam validate --lint"
 	@echo "make build  - sam build (no Docker)"
+	@echo "make bench  - AWS calls, cold start, sizes, scale; writes BENCHMARKS.md"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +42,9 @@ lint: venv sam-venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/statelint --ignore=URI,FLOAT statemachines/*.asl.json
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint
+
+bench: venv sam-venv
+	$(PY) tools/bench.py
 
 build: sam-venv
 	$(SAM) build

@@ -114,3 +114,24 @@ def test_dry_run_setting_reaches_the_handler(ec2, logs, monkeypatch) -> None:
     [result] = handlers.intake({"vpc_id": world.vpc_id}, CONTEXT)["results"]
     assert result["dry_run"] is True
     assert ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"] == []
+
+
+def test_the_tracer_is_built_only_when_tracing_is_on(monkeypatch) -> None:
+    import aws_lambda_powertools
+
+    built = []
+
+    class Recording:
+        def __init__(self, **kwargs) -> None:
+            built.append(kwargs)
+
+        def capture_lambda_handler(self, handler, capture_response):
+            return handler
+
+    monkeypatch.setattr(aws_lambda_powertools, "Tracer", Recording)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    assert handlers.traced(lambda event, context: event)(1, None) == 1
+    assert built == []
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
+    assert handlers.traced(lambda event, context: event)(2, None) == 2
+    assert built == [{"service": "endpoint-guard"}]

@@ -74,6 +74,7 @@ def test_sam_build_produces_an_artifact_that_imports_and_runs_on_its_own(sam: Pa
     layer = build / "CoreLayer" / "python"
     assert (layer / "endpoint_guard" / "catalog.json").exists()
     assert (layer / "aws_xray_sdk").is_dir()  # the Tracer's dependency: the Lambda runtime does not have it
+    assert not (layer / "botocore").exists() and not (layer / "boto3").exists()  # the runtime's, never shadowed
     functions = [
         "IntakeFunction",
         "EnsureEndpointsFunction",
@@ -150,7 +151,10 @@ def test_functions_are_wired_to_the_queue_table_and_dead_letter_queue(cloudforma
     assert worker_env["ENDPOINT_GUARD_MAX_ATTEMPTS"] == {"Ref": "ReconcileAttempts"}
     for name, function in (("Intake", intake), ("EnsureEndpoints", worker)):
         assert function["Runtime"] == "python3.13" and function["Handler"] == "app.lambda_handler"
-        assert function["TracingConfig"] == {"Mode": "Active"}
+        assert function["TracingConfig"] == {"Mode": {"Ref": "Tracing"}}
+        assert function["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == {
+            "Fn::If": ["TracingOn", "false", "true"]
+        }
         assert function["LoggingConfig"]["LogGroup"] == {"Ref": f"{name}LogGroup"}
         assert cloudformation[f"{name}LogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
         assert len(function["Layers"]) == 1

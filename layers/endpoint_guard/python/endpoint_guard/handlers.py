@@ -9,13 +9,15 @@ Without a queue configured (the CLI, the demo) the intake reconciles in-process 
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -35,7 +37,26 @@ NAMESPACE = "EndpointGuard"
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 reasons = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)  # its own dimension set: Reason
-tracer = Tracer(service=SERVICE)
+
+
+def traced(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """The Powertools Tracer around a handler, built on the first invocation and only when tracing is
+    on (template parameter Tracing=Active). Its aws_xray_sdk import is most of a cold start (see
+    BENCHMARKS.md), so a stack that does not trace does not pay for it."""
+    built: list[Callable[[Any, Any], Any]] = []
+
+    @functools.wraps(handler)
+    def invoke(event: Any, context: Any) -> Any:
+        if not built:
+            if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in ("1", "true", "yes", "on"):
+                built.append(handler)
+            else:
+                from aws_lambda_powertools import Tracer
+
+                built.append(Tracer(service=SERVICE).capture_lambda_handler(handler, capture_response=False))
+        return built[0](event, context)
+
+    return invoke
 
 
 def _count(name: str, value: int = 1) -> None:
@@ -64,7 +85,7 @@ def _failed(message: str, err: EndpointGuardError) -> None:
 
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=False, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@traced
 def intake(event: Any, context: Any) -> dict:
     """Turn an event into one work item per VPC and queue them (or, with no queue configured, reconcile
     them here). Raises on invalid input, unusable settings and failed AWS calls, so Lambda retries and
@@ -200,7 +221,7 @@ def _own_account(context: Any) -> str | None:
 
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=False, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@traced
 def ensure_endpoints(event: dict, context: Any) -> dict:
     """Reconcile the VPCs of a batch from the FIFO queue. A failed message is reported as a batch item
     failure (with the rest of its VPC's messages behind it), so SQS redelivers it; on its last attempt,

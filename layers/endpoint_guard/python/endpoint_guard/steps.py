@@ -10,7 +10,7 @@ from endpoint_guard import migration
 from endpoint_guard.cost import load_prices
 from endpoint_guard.errors import InvalidEventError
 from endpoint_guard.events import VPC_ID
-from endpoint_guard.handlers import logger, tracer
+from endpoint_guard.handlers import logger, traced
 from endpoint_guard.inventory import DiscoveryAdapters, discover
 from endpoint_guard.profile import INTERFACE, load_profile
 from endpoint_guard.settings import Settings
@@ -27,7 +27,7 @@ def interface_services() -> list[str]:
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@traced
 def discover_vpc(event: dict, context: Any) -> dict:
     """{vpc_id, deferred_route_tables?} -> {inventory}"""
     vpc_id = _need(event, "vpc_id")["vpc_id"]
@@ -43,7 +43,7 @@ def discover_vpc(event: dict, context: Any) -> dict:
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@traced
 def plan_target(event: dict, context: Any) -> dict:
     """{inventory} -> {target}"""
     inventory = _need(_need(event, "inventory")["inventory"], "vpc_id", "cidrs", "subnets")
@@ -52,7 +52,7 @@ def plan_target(event: dict, context: Any) -> dict:
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@traced
 def plan_service(event: dict, context: Any) -> dict:
     """{service, target} -> the service's cutover steps (one Map iteration)"""
     _need(event, "service", "target")
@@ -60,7 +60,7 @@ def plan_service(event: dict, context: Any) -> dict:
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@traced
 def assemble_plan(event: dict, context: Any) -> dict:
     """{inventory, target, services, execution_name} -> {plan, markdown, summary, json_key, markdown_key}"""
     _need(event, "inventory", "target", "services")

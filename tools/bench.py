@@ -1,0 +1,346 @@
+"""make bench: AWS calls, cold start, package sizes, scale and warm latency. Prints a table and writes
+BENCHMARKS.md. A measurement, not a test: nothing here fails on a number.
+
+Calls are counted exactly with botocore's before-call event on endpoint-guard's own clients, on moto.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+REGION = "us-east-1"
+os.environ.update(
+    AWS_ACCESS_KEY_ID="bench",
+    AWS_SECRET_ACCESS_KEY="bench",
+    AWS_REGION=REGION,
+    AWS_DEFAULT_REGION=REGION,
+    MOTO_EC2_LOAD_DEFAULT_AMIS="false",
+    POWERTOOLS_METRICS_DISABLED="true",
+)
+for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(key, None)
+
+import boto3  # noqa: E402
+from endpoint_guard import aws  # noqa: E402
+from endpoint_guard.aws import Ec2Adapter  # noqa: E402
+from endpoint_guard.reconcile import reconcile  # noqa: E402
+from endpoint_guard.settings import Settings  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from tools.world import build_vpc, fargate_task_definition  # noqa: E402
+
+MUTATING = ("Create", "Modify", "Authorize", "Revoke", "Delete", "Associate", "Replace")
+
+
+class Calls:
+    """Every call endpoint-guard's EC2 client makes, by operation."""
+
+    def __init__(self) -> None:
+        self.ops: collections.Counter[str] = collections.Counter()
+        aws.client("ec2").meta.events.register("before-call.*.*", self._record)
+
+    def _record(self, model, **_: object) -> None:
+        self.ops[model.name] += 1
+
+    def take(self) -> collections.Counter[str]:
+        taken, self.ops = self.ops, collections.Counter()
+        return taken
+
+
+def by_operation(ops: collections.Counter[str]) -> str:
+    return ", ".join(f"{name} {n}" if n > 1 else name for name, n in sorted(ops.items()))
+
+
+def mutating(ops: collections.Counter[str]) -> int:
+    return sum(n for name, n in ops.items() if name.startswith(MUTATING))
+
+
+def run(vpc_id: str) -> dict:
+    return reconcile(vpc_id, adapter=Ec2Adapter(), settings=Settings())
+
+
+# --- AWS calls -----------------------------------------------------------------------------------------
+
+
+def call_scenarios() -> list[tuple[str, int, str, str]]:
+    rows = []
+    with mock_aws():
+        aws.clear_caches()
+        ec2 = boto3.client("ec2", region_name=REGION)
+        calls = Calls()
+        run(build_vpc(ec2, cidr="10.99.0.0/16").vpc_id)  # warms the container: service offers are cached
+        calls.take()
+
+        fresh = build_vpc(ec2)
+        result = run(fresh.vpc_id)
+        ops = calls.take()
+        made = sum(1 for e in result["endpoints"] if e["status"] == "created")
+        rows.append(
+            (
+                "fresh VPC, 3 AZs, warm container",
+                sum(ops.values()),
+                "<= 14",
+                f"{made} endpoints made; {by_operation(ops)}",
+            )
+        )
+        run(fresh.vpc_id)
+        ops = calls.take()
+        rows.append(("the same VPC again (compliant)", sum(ops.values()), "<= 3", by_operation(ops)))
+        rows.append(("  of which mutating", mutating(ops), "0", ""))
+
+        ecs = boto3.client("ecs", region_name=REGION)
+        from moto.moto_api import state_manager
+
+        state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})
+        for clusters in (1, 10, 50):
+            world = build_vpc(ec2, cidr=f"10.{100 + clusters}.0.0/16")
+            ec2.modify_vpc_attribute(VpcId=world.vpc_id, EnableDnsHostnames={"Value": True})
+            subnet = world.private_subnets["us-east-1a"]
+            tasks = 0
+            for n in range(clusters):
+                name = f"c{clusters}-{n}"
+                ecs.create_cluster(clusterName=name)
+                fargate_task_definition(ecs, name)
+                count = max(1, 300 // clusters) if clusters > 1 else 300
+                for start in range(0, count, 10):
+                    ecs.run_task(
+                        cluster=name,
+                        taskDefinition=name,
+                        launchType="FARGATE",
+                        count=min(10, count - start),
+                        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": []}},
+                    )
+                tasks += count
+            calls.take()
+            run(world.vpc_id)
+            ops = calls.take()
+            rows.append(
+                (
+                    f"{clusters} ECS cluster(s), {tasks} tasks",
+                    ops["DescribeNetworkInterfaces"],
+                    "flat (pages only)",
+                    f"DescribeNetworkInterfaces calls; total {sum(ops.values())}",
+                )
+            )
+    return rows
+
+
+# --- scale and warm latency ------------------------------------------------------------------------------
+
+
+def scale() -> list[tuple[str, str, str]]:
+    rows = []
+    with mock_aws():
+        aws.clear_caches()
+        ec2 = boto3.client("ec2", region_name=REGION)
+        calls = Calls()
+        run(build_vpc(ec2, cidr="10.99.0.0/16").vpc_id)
+        for count in (1, 10, 100):
+            vpcs = [
+                build_vpc(ec2, cidr=f"10.{n % 200}.0.0/16", azs=("us-east-1a", "us-east-1b")).vpc_id
+                for n in range(count)
+            ]
+            calls.take()
+            start = time.perf_counter()
+            for vpc_id in vpcs:
+                run(vpc_id)
+            elapsed = time.perf_counter() - start
+            ops = calls.take()
+            rows.append((f"{count} VPC(s)", f"{sum(ops.values()) / count:.1f}", f"{elapsed / count * 1000:.0f} ms"))
+    return rows
+
+
+def warm_latency(runs: int = 7) -> float:
+    samples = []
+    with mock_aws():
+        aws.clear_caches()
+        ec2 = boto3.client("ec2", region_name=REGION)
+        run(build_vpc(ec2, cidr="10.99.0.0/16").vpc_id)
+        for n in range(runs):
+            vpc_id = build_vpc(ec2, cidr=f"10.{n}.0.0/16").vpc_id
+            start = time.perf_counter()
+            run(vpc_id)
+            samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000
+
+
+# --- cold start ------------------------------------------------------------------------------------------
+
+FLOOR = "import boto3; boto3.client('ec2', region_name='us-east-1')"
+FUNCTION = (
+    "import sys; sys.path[:0] = [{function!r}, {layer!r}]\n"
+    "import app\n"
+    "from endpoint_guard import aws, settings\n"
+    "settings.Settings.from_env(); settings.Wiring.from_env(); aws.client('ec2')\n"
+)
+# VmHWM, not ru_maxrss: ru_maxrss carries the forking parent's peak over into the child.
+PEAK = "\nprint(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
+
+
+def cold_start(runs: int = 9) -> dict:
+    env = {
+        **os.environ,
+        "AWS_LAMBDA_FUNCTION_NAME": "endpoint-guard-ensure-endpoints",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "POWERTOOLS_SERVICE_NAME": "endpoint-guard",
+    }
+    tracer = "from aws_lambda_powertools import Tracer; Tracer(service='endpoint-guard')\n"
+    layer = REPO / "layers" / "endpoint_guard" / "python"
+    results = {}
+    variants = (("ensure_endpoints", False), ("intake", False), ("ensure_endpoints", True))
+    for name, tracing in variants:
+        code = FUNCTION.format(function=str(REPO / "functions" / name), layer=str(layer)) + (tracer if tracing else "")
+        env["POWERTOOLS_TRACE_DISABLED"] = "false" if tracing else "true"
+        floor_t, fn_t, floor_rss, fn_rss = [], [], [], []
+        for _ in range(runs):  # interleaved, so both see the same machine
+            for script, times, rss in ((FLOOR, floor_t, floor_rss), (code, fn_t, fn_rss)):
+                start = time.perf_counter()
+                out = subprocess.run(
+                    [sys.executable, "-c", script + PEAK], capture_output=True, text=True, env=env, check=True
+                )
+                times.append(time.perf_counter() - start)
+                rss.append(int(out.stdout.strip().splitlines()[-1]))
+        results[name + (" (Tracing=Active)" if tracing else " (default: Tracing=PassThrough)")] = {
+            "floor_ms": statistics.median(floor_t) * 1000,
+            "function_ms": statistics.median(fn_t) * 1000,
+            "ratio": statistics.median(f / b for f, b in zip(fn_t, floor_t, strict=True)),
+            "floor_rss_mb": max(floor_rss) / 1024,
+            "function_rss_mb": max(fn_rss) / 1024,
+        }
+    return results
+
+
+def import_costs() -> list[tuple[str, float]]:
+    """What each Powertools utility adds on the cold path, over boto3 alone (median of 5)."""
+    modules = {
+        "Logger": "from aws_lambda_powertools import Logger; Logger(service='x')",
+        "Metrics": "from aws_lambda_powertools import Metrics; Metrics(namespace='x')",
+        "Tracer": "from aws_lambda_powertools import Tracer; Tracer(service='x')",
+        "Batch": "from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor",
+        "Idempotency": "from aws_lambda_powertools.utilities.idempotency import idempotent_function",
+        "event_source data classes": "from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent",
+    }
+    base = "import boto3\n"
+    rows = []
+    for name, statement in modules.items():
+        samples = []
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", base + statement], check=True, capture_output=True)
+            with_it = time.perf_counter() - start
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", base], check=True, capture_output=True)
+            samples.append(with_it - (time.perf_counter() - start))
+        rows.append((name, statistics.median(samples) * 1000))
+    return rows
+
+
+# --- sizes ----------------------------------------------------------------------------------------------
+
+
+def sizes() -> dict:
+    sam = REPO / ".venv-sam" / "bin" / "sam"
+    with tempfile.TemporaryDirectory() as tmp:
+        build = Path(tmp) / "build"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(SAM_CLI_TELEMETRY="0", AWS_DEFAULT_REGION=REGION)
+        subprocess.run(
+            [str(sam), "build", "--build-dir", str(build), "--cache-dir", str(Path(tmp) / "cache")],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        found = {}
+        for artifact in sorted(p for p in build.iterdir() if p.is_dir()):
+            zipped = Path(tmp) / f"{artifact.name}.zip"
+            with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as z:
+                for f in artifact.rglob("*"):
+                    if f.is_file():
+                        z.write(f, f.relative_to(artifact))
+            found[artifact.name] = zipped.stat().st_size
+        layer = build / "CoreLayer" / "python"
+        parts = collections.Counter()
+        for f in layer.rglob("*"):
+            if f.is_file():
+                parts[f.relative_to(layer).parts[0]] += f.stat().st_size
+        return {"zips": found, "layer_parts": parts.most_common(5)}
+
+
+# --- report ---------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"`make bench` on {os.cpu_count()} cores, Python {sys.version.split()[0]}, moto in-process.",
+        "",
+    ]
+    lines += [
+        "## AWS calls per reconcile (counted exactly)",
+        "",
+        "| Scenario | Calls | Target | By operation |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in call_scenarios()]
+    lines += [
+        "",
+        "## Scale: reconcile of many fresh 2-AZ VPCs",
+        "",
+        "| VPCs | Calls per VPC | Wall time per VPC |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in scale()]
+    lines += [
+        "",
+        f"Warm reconcile of a fresh 3-AZ VPC, in-process on moto: median {warm_latency():.0f} ms (relative figure).",
+        "",
+    ]
+    cold = cold_start()
+    lines += [
+        "## Cold start (fresh process, Lambda-like environment; median of interleaved runs)",
+        "",
+        "| Function | Floor (import boto3, one client) | Function | Ratio | Peak RSS floor / function |",
+        "|---|---|---|---|---|",
+    ]
+    for name, c in cold.items():
+        lines.append(
+            f"| {name} | {c['floor_ms']:.0f} ms | {c['function_ms']:.0f} ms | {c['ratio']:.2f}x (target <= 1.3x) | "
+            f"{c['floor_rss_mb']:.0f} MB / {c['function_rss_mb']:.0f} MB |"
+        )
+    lines += [
+        "",
+        "What each Powertools utility adds to `import boto3` on its own:",
+        "",
+        "| Utility | Added |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {ms:.0f} ms |" for name, ms in import_costs()]
+    built = sizes()
+    lines += ["", "## Package sizes (sam build output, zipped)", "", "| Artifact | Bytes |", "|---|---|"]
+    lines += [f"| {name} | {size:,} |" for name, size in built["zips"].items()]
+    lines += [
+        "",
+        "The layer, unzipped, by top-level entry: "
+        + ", ".join(f"{n} {s / 1e6:.1f} MB" for n, s in built["layer_parts"]),
+    ]
+    text = "\n".join(lines) + "\n"
+    (REPO / "BENCHMARKS.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
