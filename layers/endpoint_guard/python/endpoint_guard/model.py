@@ -134,6 +134,22 @@ def vpc_cidrs(vpc: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(sorted(set(v4))), tuple(sorted(set(v6)))
 
 
+def cidrs_from_route_tables(route_tables: Iterable[dict]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The VPC's IPv4 and IPv6 CIDR blocks, from the ``local`` routes every route table of a VPC has for
+    each associated block. Saves a DescribeVpcs on every reconcile."""
+    v4: set[str] = set()
+    v6: set[str] = set()
+    for rt in route_tables:
+        for route in rt.get("Routes", []):
+            if route.get("GatewayId") != "local":
+                continue
+            if route.get("DestinationCidrBlock"):
+                v4.add(route["DestinationCidrBlock"])
+            if route.get("DestinationIpv6CidrBlock"):
+                v6.add(route["DestinationIpv6CidrBlock"])
+    return tuple(sorted(v4)), tuple(sorted(v6))
+
+
 def route_tables_from_api(route_tables: Iterable[dict], subnets: Iterable[dict]) -> tuple[RouteTable, ...]:
     """Route tables with the subnets each one routes for (the main table takes the unassociated ones).
 

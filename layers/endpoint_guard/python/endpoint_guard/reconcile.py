@@ -8,14 +8,14 @@ from typing import Any
 
 from endpoint_guard import decide
 from endpoint_guard.decide import SECURITY_GROUP_REF, Action, Plan
-from endpoint_guard.errors import EndpointGuardError
+from endpoint_guard.errors import EndpointGuardError, VpcNotFoundError
 from endpoint_guard.model import (
     Snapshot,
+    cidrs_from_route_tables,
     endpoint_from_api,
     eni_from_api,
     route_tables_from_api,
     subnets_from_api,
-    vpc_cidrs,
 )
 from endpoint_guard.profile import ServiceSpec, load_profile
 from endpoint_guard.settings import Settings
@@ -27,13 +27,16 @@ STATUS_OK = frozenset({"compliant", "created", "updated", "waiting"})
 
 
 def read_snapshot(adapter: Any, vpc_id: str, profile: tuple[ServiceSpec, ...], settings: Settings) -> Snapshot:
-    """The core read (VPC, endpoints, subnets, route tables, service offers), then only the facts the
-    decision says it needs."""
-    vpc = adapter.describe_vpc(vpc_id)
+    """The core read (route tables, endpoints, subnets, service offers), then only the facts the decision
+    says it needs. The VPC itself is not described: every VPC has a main route table (none means the VPC
+    does not exist), and the route tables' local routes name its CIDR blocks."""
+    raw_route_tables = adapter.route_tables(vpc_id)
+    if not raw_route_tables:
+        raise VpcNotFoundError(vpc_id)
     endpoints = adapter.vpc_endpoints(vpc_id)
     raw_subnets = adapter.subnets(vpc_id)
-    route_tables = route_tables_from_api(adapter.route_tables(vpc_id), raw_subnets)
-    v4, v6 = vpc_cidrs(vpc)
+    route_tables = route_tables_from_api(raw_route_tables, raw_subnets)
+    v4, v6 = cidrs_from_route_tables(raw_route_tables)
     snapshot = Snapshot(
         vpc_id=vpc_id,
         region=adapter.region,
