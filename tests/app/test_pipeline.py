@@ -103,9 +103,11 @@ def test_a_burst_for_one_vpc_collapses_into_one_reconcile(ec2, sqs, stack, capsy
     for n in range(6):
         handlers.intake(subnet_event(world, n), INTAKE)
     capsys.readouterr()
+    state = CallRecorder(aws.client("dynamodb"))
 
     response, messages = run_worker(sqs, stack.work)
     assert len(messages) == 6 and response["batchItemFailures"] == []
+    assert state.operations == ["GetItem", "UpdateItem"]  # the VPC's mark, read once for the whole batch
     metrics = emf(capsys.readouterr().out)
     assert metrics["VpcsReconciled"] == 1.0 and metrics["EndpointsCreated"] == 4.0
     assert metrics["EventsSkippedByReason"] == 5.0  # covered by the first reconcile

@@ -244,6 +244,13 @@ class _Worker:
         self.wiring, self.settings = wiring, settings
         self.ec2 = Ec2Adapter()
         self.state = StateTable(wiring.state_table) if wiring.state_table else None
+        self.marks: dict[str, int | None] = {}  # per VPC, its mark as this batch knows it
+
+    def _reconciled_from(self, vpc_id: str) -> int | None:
+        """The VPC's mark: read once per batch, then kept up to date here (a burst comes in one batch)."""
+        if vpc_id not in self.marks and self.state:
+            self.marks[vpc_id] = self.state.reconciled_from(vpc_id)
+        return self.marks.get(vpc_id)
 
     def handle(self, record: SQSRecord) -> dict:
         logger.remove_keys(["vpc_id"])
@@ -256,7 +263,7 @@ class _Worker:
         logger.append_keys(vpc_id=item.vpc_id)
         sent_ms = int(record.attributes.sent_timestamp)
         try:
-            if self.state and covered(sent_ms, self.state.reconciled_from(item.vpc_id)):
+            if self.state and covered(sent_ms, self._reconciled_from(item.vpc_id)):
                 return _skipped(
                     Skip.COVERED, "a later reconcile of this VPC already covered this event", vpc_id=item.vpc_id
                 )
@@ -268,6 +275,7 @@ class _Worker:
                 result["migration_execution_arn"] = self._plan_migration(result)
             if self.state and not self.settings.dry_run:
                 self.state.mark_reconciled(item.vpc_id, started_ms, started_ms // 1000 + self.wiring.watermark_seconds)
+                self.marks[item.vpc_id] = started_ms
         except EndpointGuardError as err:
             _failed("reconcile failed", err)
             attempt = int(record.attributes.approximate_receive_count)

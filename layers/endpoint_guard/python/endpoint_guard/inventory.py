@@ -43,13 +43,7 @@ def discover(
     ec2 = adapters.ec2
     vpc = ec2.describe_vpc(vpc_id)
     subnets = ec2.subnets(vpc_id)
-    subnet_ids = {s["SubnetId"] for s in subnets}
-    services = []
-    for cluster_arn in adapters.ecs.cluster_arns():
-        for service in adapters.ecs.services(cluster_arn):
-            awsvpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
-            if set(awsvpc.get("subnets", [])) & subnet_ids and service.get("status") != "INACTIVE":
-                services.append(service)
+    services = services_by_vpc(adapters.ecs, {s["SubnetId"]: vpc_id for s in subnets}).get(vpc_id, [])
     target_group_arns = [
         lb["targetGroupArn"] for s in services for lb in s.get("loadBalancers", []) if lb.get("targetGroupArn")
     ]
@@ -81,6 +75,20 @@ def discover(
     )
     inventory["traffic"] = {"gb_per_month": traffic.gb_per_month, "source": traffic.source, "detail": traffic.detail}
     return inventory
+
+
+def services_by_vpc(ecs: EcsAdapter, subnet_vpc: dict[str, str]) -> dict[str, list[dict]]:
+    """Every live ECS service of the region (as DescribeServices returns it), under the VPC(s) of its
+    awsvpc subnets: one scan of the clusters serves any number of VPCs."""
+    found: dict[str, list[dict]] = {}
+    for cluster_arn in ecs.cluster_arns():
+        for service in ecs.services(cluster_arn):
+            if service.get("status") == "INACTIVE":
+                continue
+            awsvpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+            for vpc_id in sorted({subnet_vpc[s] for s in awsvpc.get("subnets", []) if s in subnet_vpc}):
+                found.setdefault(vpc_id, []).append(service)
+    return found
 
 
 def build_inventory(

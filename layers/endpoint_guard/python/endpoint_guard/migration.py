@@ -161,7 +161,7 @@ def copy_security_groups(groups: list[dict]) -> list[dict]:
     """The source VPC's security groups, for the target. A rule that references a group of the source
     VPC references its copy instead; a reference to any other group is kept (and only works across a
     peering that allows it, which is reported)."""
-    copies = {g["group_id"]: f"{g['name']}" for g in groups if g.get("name") != "default"}
+    copies = {g["group_id"]: g["name"] for g in groups if g.get("name") != "default"}
     result = []
     for group in groups:
         if group["group_id"] not in copies:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from endpoint_guard.aws import Ec2Adapter, EcsAdapter
 from endpoint_guard.cost import estimate, load_prices
 from endpoint_guard.decide import workload_kind
-from endpoint_guard.inventory import service_summary
+from endpoint_guard.inventory import service_summary, services_by_vpc
 from endpoint_guard.model import eni_from_api
 from endpoint_guard.reconcile import reconcile
 from endpoint_guard.settings import Settings
@@ -24,15 +24,9 @@ class SurveyAdapters:
     traffic: TrafficAdapters = field(default_factory=TrafficAdapters)
 
 
-def services_by_vpc(ecs: EcsAdapter, subnet_vpc: dict[str, str]) -> dict[str, list[dict]]:
-    """Every ECS service of the region, under the VPC of its awsvpc subnets (one scan for all VPCs)."""
-    found: dict[str, list[dict]] = {}
-    for cluster_arn in ecs.cluster_arns():
-        for service in ecs.services(cluster_arn):
-            awsvpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
-            for vpc_id in sorted({subnet_vpc[s] for s in awsvpc.get("subnets", []) if s in subnet_vpc}):
-                found.setdefault(vpc_id, []).append(service_summary(service, {}))
-    return found
+def summaries_by_vpc(ecs: EcsAdapter, subnet_vpc: dict[str, str]) -> dict[str, list[dict]]:
+    """The region's ECS services per VPC, summarised as the cost estimate reads them."""
+    return {vpc: [service_summary(s, {}) for s in found] for vpc, found in services_by_vpc(ecs, subnet_vpc).items()}
 
 
 def vpc_cost(result: dict, services: list[dict], nat_ids: list[str], account: str | None, **options) -> dict:
@@ -65,7 +59,7 @@ def check(vpc_id: str, settings: Settings, adapters: SurveyAdapters, override_gb
     result = reconcile(vpc_id, adapter=adapters.ec2, settings=dry)
     vpc = adapters.ec2.describe_vpc(vpc_id)
     subnet_vpc = {s["SubnetId"]: vpc_id for s in adapters.ec2.subnets(vpc_id)}
-    services = services_by_vpc(adapters.ecs, subnet_vpc).get(vpc_id, [])
+    services = summaries_by_vpc(adapters.ecs, subnet_vpc).get(vpc_id, [])
     nats = [n["NatGatewayId"] for n in adapters.ec2.nat_gateways(vpc_id)]
     result["running_tasks"] = running_tasks(adapters.ec2, vpc_id)
     result["cost"] = vpc_cost(
@@ -84,7 +78,7 @@ def report(
     ec2 = adapters.ec2
     vpcs = sorted(ec2.all_vpcs(), key=lambda v: v["VpcId"])
     subnet_vpc = {s["SubnetId"]: s["VpcId"] for s in ec2.all_subnets()}
-    services = services_by_vpc(adapters.ecs, subnet_vpc)
+    services = summaries_by_vpc(adapters.ecs, subnet_vpc)
     dry = dataclasses.replace(settings, dry_run=True)
     rows = []
     for n, vpc in enumerate(vpcs):
