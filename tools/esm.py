@@ -85,9 +85,9 @@ def _start_environment(env: dict[str, str], hold_seconds: float) -> None:
     """Runs once per process: the function's environment, and a probe around each reconcile that
     records when it ran. ``hold_seconds`` stretches every reconcile so any overlap is visible."""
     os.environ.update(env)
-    from endpoint_guard import handlers
+    from endpoint_guard import handlers, reconcile
 
-    real = handlers.reconcile
+    real = reconcile.reconcile
 
     def probed(vpc_id: str, **kwargs: Any) -> dict:
         start = time.time()
@@ -97,7 +97,7 @@ def _start_environment(env: dict[str, str], hold_seconds: float) -> None:
         finally:
             _SPANS.append((vpc_id, start, time.time()))
 
-    handlers.reconcile = probed
+    reconcile.reconcile = probed  # the handler imports it on first use, from the module
     handlers.logger.setLevel("CRITICAL")
 
 

@@ -222,3 +222,70 @@ def test_a_deferred_gateway_starts_one_migration_plan_per_deferred_state(
     # Both reconciles name the one execution (whether AWS answers the second start with the running
     # execution or with ExecutionAlreadyExists).
     assert [line["execution_arn"] for line in logged] == [execution["executionArn"]] * 2
+
+
+# --- the managed group: read, then trusted while nothing says otherwise --------------------------------
+
+
+def managed_group(ec2, vpc_id: str) -> dict:
+    [group] = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["endpoint-guard-endpoints"]}]
+    )["SecurityGroups"]
+    return group
+
+
+def ingress(group: dict) -> list[tuple]:
+    return sorted(
+        (p["IpProtocol"], p.get("FromPort"), r["CidrIp"]) for p in group["IpPermissions"] for r in p["IpRanges"]
+    )
+
+
+def test_a_compliant_vpc_costs_the_worker_three_ec2_reads(ec2, sqs, stack) -> None:
+    world = build_vpc(ec2)
+    handlers.intake(subnet_event(world, 1), INTAKE)
+    run_worker(sqs, stack.work)  # creates everything and reads the new group's rules
+    handlers.intake(subnet_event(world, 2), INTAKE)
+    calls = CallRecorder(aws.client("ec2"))
+
+    response, _ = run_worker(sqs, stack.work)
+    assert response["batchItemFailures"] == []
+    assert sorted(calls.operations) == ["DescribeRouteTables", "DescribeSubnets", "DescribeVpcEndpoints"]
+
+
+def test_a_hand_edit_of_the_group_is_undone_once_the_last_read_is_too_old(ec2, sqs, stack, monkeypatch) -> None:
+    world = build_vpc(ec2)
+    handlers.intake(subnet_event(world, 1), INTAKE)
+    run_worker(sqs, stack.work)
+    group = managed_group(ec2, world.vpc_id)
+    ec2.authorize_security_group_ingress(
+        GroupId=group["GroupId"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+
+    handlers.intake(subnet_event(world, 2), INTAKE)
+    run_worker(sqs, stack.work)  # within GroupRecheckSeconds: the edit is not seen (the documented trade)
+    assert ("tcp", 22, "0.0.0.0/0") in ingress(managed_group(ec2, world.vpc_id))
+
+    monkeypatch.setenv("ENDPOINT_GUARD_GROUP_RECHECK_SECONDS", "0")  # the last read is now too old
+    handlers.intake(subnet_event(world, 3), INTAKE)
+    calls = CallRecorder(aws.client("ec2"))
+    response, _ = run_worker(sqs, stack.work)
+    assert response["batchItemFailures"] == []
+    assert "DescribeSecurityGroups" in calls.operations and "RevokeSecurityGroupIngress" in calls.operations
+    assert ingress(managed_group(ec2, world.vpc_id)) == [("tcp", 443, "10.40.0.0/16")]
+
+
+def test_a_new_cidr_block_makes_the_worker_read_the_group_and_let_it_in(ec2, sqs, stack) -> None:
+    world = build_vpc(ec2)
+    handlers.intake(subnet_event(world, 1), INTAKE)
+    run_worker(sqs, stack.work)
+    ec2.associate_vpc_cidr_block(VpcId=world.vpc_id, CidrBlock="10.77.0.0/16")
+
+    handlers.intake(subnet_event(world, 2), INTAKE)
+    run_worker(sqs, stack.work)
+    assert ingress(managed_group(ec2, world.vpc_id)) == [("tcp", 443, "10.40.0.0/16"), ("tcp", 443, "10.77.0.0/16")]
+
+    handlers.intake(subnet_event(world, 3), INTAKE)
+    calls = CallRecorder(aws.client("ec2"))
+    run_worker(sqs, stack.work)
+    assert "DescribeSecurityGroups" not in calls.operations  # the read with both blocks is the one kept

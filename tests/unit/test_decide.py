@@ -8,6 +8,7 @@ import json
 import pytest
 from endpoint_guard import decide
 from endpoint_guard.model import (
+    CheckedGroup,
     Endpoint,
     IngressRule,
     NetworkInterface,
@@ -339,6 +340,43 @@ def test_compliant_vpc_plans_nothing() -> None:
     plan = decide.plan(snapshot(endpoints=endpoints, security_group=GROUP), PROFILE, Settings())
     assert plan.actions == []
     assert {d.outcome for d in plan.endpoints} == {decide.COMPLIANT}
+
+
+# --- trusting an earlier read of the managed group -------------------------------------------------
+
+
+def ours(*, group: str = "sg-1", without: str = "") -> tuple[Endpoint, ...]:
+    return tuple(
+        dkr(endpoint_id=f"vpce-{s}", service_name=f"com.amazonaws.us-east-1.{s}", managed=True, group_ids=(group,))
+        for s in ("ecr.dkr", "ecr.api", "logs")
+        if s != without
+    )
+
+
+CHECKED = CheckedGroup("sg-1", ("10.0.0.0/16",), 1_700_000_000)
+
+
+def test_an_earlier_read_stands_for_the_group_while_the_vpc_gives_no_reason_to_doubt_it() -> None:
+    trusted = decide.trusted_group(snapshot(endpoints=ours()), PROFILE, CHECKED)
+    assert trusted == GROUP  # the desired rules: TCP 443 from the VPC's block
+    unmanaged = (dkr(managed=False, group_ids=("sg-default",)), *ours(without="ecr.dkr"))
+    assert decide.trusted_group(snapshot(endpoints=unmanaged), PROFILE, CHECKED) == GROUP
+
+
+@pytest.mark.parametrize(
+    ("endpoints", "changes", "why"),
+    [
+        (ours(), {"cidrs_v4": ("10.0.0.0/16", "10.1.0.0/16")}, "a CIDR block was added: the rules must grow"),
+        (ours(without="logs"), {}, "an endpoint is to be created: it needs a group that surely exists"),
+        (ours(group="sg-other"), {}, "our endpoints do not carry the group the read was of"),
+    ],
+)
+def test_the_group_is_read_when_the_vpc_gives_a_reason(endpoints, changes, why) -> None:
+    assert decide.trusted_group(snapshot(endpoints=endpoints, **changes), PROFILE, CHECKED) is None, why
+
+
+def test_without_an_earlier_read_the_group_is_read() -> None:
+    assert decide.trusted_group(snapshot(endpoints=ours()), PROFILE, None) is None
 
 
 # --- service availability and VPC shape -------------------------------------------------------------

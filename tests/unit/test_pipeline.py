@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 from endpoint_guard.errors import InvalidEventError
-from endpoint_guard.pipeline import WorkItem, covered
+from endpoint_guard.model import CheckedGroup
+from endpoint_guard.pipeline import Mark, WorkItem, checked_group, covered
 
 VPC = "vpc-0c4f7a1e9b2d3c5a6"
 
@@ -38,3 +39,33 @@ def test_a_message_is_covered_only_by_a_reconcile_that_started_after_it_was_sent
     sent: int, reconciled_from: int | None, expected: bool
 ) -> None:
     assert covered(sent, reconciled_from) is expected
+
+
+GROUP = CheckedGroup("sg-1", ("10.0.0.0/16",), 10_000)
+
+
+@pytest.mark.parametrize(
+    ("now", "recheck", "trusted"),
+    [(10_000, 3600, True), (13_599, 3600, True), (13_600, 3600, False), (10_000, 0, False)],
+)
+def test_the_last_read_of_the_group_is_trusted_only_while_it_is_young(now: int, recheck: int, trusted: bool) -> None:
+    assert Mark(1, GROUP).group_to_trust(now, recheck) == (GROUP if trusted else None)
+    assert Mark(1, None).group_to_trust(now, recheck) is None
+
+
+def document(**changes) -> dict:
+    base = {
+        "dry_run": False,
+        "security_group_rules": "read",
+        "security_group_id": "sg-1",
+        "vpc_cidrs": ["10.0.0.0/16"],
+    }
+    return {**base, **changes}
+
+
+def test_only_a_real_read_of_the_group_is_kept_for_later() -> None:
+    assert checked_group(document(), 10_000) == GROUP
+    assert checked_group(document(security_group_rules="trusted"), 10_000) is None  # keeps the old one
+    assert checked_group(document(security_group_rules=None), 10_000) is None
+    assert checked_group(document(dry_run=True), 10_000) is None  # a dry run changed nothing
+    assert checked_group(document(security_group_id=None), 10_000) is None  # the create failed

@@ -76,3 +76,10 @@ def test_wiring_reads_the_stack_and_refuses_a_bad_attempt_count() -> None:
     assert (wiring.queue_url, wiring.state_table, wiring.max_attempts) == ("https://sqs/q.fifo", "t", 5)
     with pytest.raises(ConfigurationError, match="ENDPOINT_GUARD_MAX_ATTEMPTS"):
         Wiring.from_env({"ENDPOINT_GUARD_MAX_ATTEMPTS": "0"})
+
+
+def test_the_group_recheck_may_be_zero_but_not_negative() -> None:
+    assert Wiring.from_env({}).group_recheck_seconds == 21600
+    assert Wiring.from_env({"ENDPOINT_GUARD_GROUP_RECHECK_SECONDS": "0"}).group_recheck_seconds == 0
+    with pytest.raises(ConfigurationError, match="not a whole number"):
+        Wiring.from_env({"ENDPOINT_GUARD_GROUP_RECHECK_SECONDS": "-1"})

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from endpoint_guard import MANAGED_BY_TAG, MANAGED_BY_VALUE
 from endpoint_guard.errors import AwsCallError, ConfigurationError, InvalidEventError, VpcNotFoundError
-from endpoint_guard.model import SecurityGroup, ServiceOffer, offer_from_api, security_group_from_api
+from endpoint_guard.model import CheckedGroup, SecurityGroup, ServiceOffer, offer_from_api, security_group_from_api
+from endpoint_guard.pipeline import Mark
 
 if TYPE_CHECKING:  # pragma: no cover
     from mypy_boto3_ec2 import EC2Client  # noqa: F401
@@ -546,20 +547,41 @@ class StateTable(_Adapter):
     def _key(vpc_id: str) -> dict:
         return {"id": {"S": f"vpc#{vpc_id}"}}
 
-    def reconciled_from(self, vpc_id: str) -> int | None:
+    def mark(self, vpc_id: str) -> Mark:
+        """The VPC's mark; an empty one when there is none (never reconciled, or expired)."""
         item = self._call("get_item", TableName=self.table_name, Key=self._key(vpc_id), ConsistentRead=True).get("Item")
-        return int(item["reconciled_from"]["N"]) if item and "reconciled_from" in item else None
+        if not item:
+            return Mark()
+        group = None
+        if {"group_id", "group_cidrs", "group_checked_at"} <= item.keys():
+            group = CheckedGroup(
+                item["group_id"]["S"], tuple(item["group_cidrs"]["S"].split()), int(item["group_checked_at"]["N"])
+            )
+        reconciled_from = int(item["reconciled_from"]["N"]) if "reconciled_from" in item else None
+        return Mark(reconciled_from, group)
 
-    def mark_reconciled(self, vpc_id: str, started_ms: int, expires_at: int) -> None:
-        """Record that a reconcile which started at ``started_ms`` succeeded. Never moves the mark back."""
+    def mark_reconciled(self, vpc_id: str, started_ms: int, expires_at: int, group: CheckedGroup | None = None) -> None:
+        """Record that a reconcile which started at ``started_ms`` succeeded, and what it read of the
+        managed group (``None`` keeps the last read). Never moves the mark back."""
+        update = "SET reconciled_from = :t, expiration = :e"
+        values = {":t": {"N": str(started_ms)}, ":e": {"N": str(expires_at)}}
+        if group is not None:
+            update += ", group_id = :g, group_cidrs = :c, group_checked_at = :a"
+            values.update(
+                {
+                    ":g": {"S": group.group_id},
+                    ":c": {"S": " ".join(group.cidrs)},
+                    ":a": {"N": str(group.checked_at)},
+                }
+            )
         try:
             self._call(
                 "update_item",
                 TableName=self.table_name,
                 Key=self._key(vpc_id),
-                UpdateExpression="SET reconciled_from = :t, expiration = :e",
+                UpdateExpression=update,
                 ConditionExpression="attribute_not_exists(reconciled_from) OR reconciled_from < :t",
-                ExpressionAttributeValues={":t": {"N": str(started_ms)}, ":e": {"N": str(expires_at)}},
+                ExpressionAttributeValues=values,
             )
         except AwsCallError as err:
             if err.code != "ConditionalCheckFailedException":

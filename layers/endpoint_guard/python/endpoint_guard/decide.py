@@ -12,7 +12,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from endpoint_guard import MANAGED_BY_TAG, MANAGED_BY_VALUE
-from endpoint_guard.model import Endpoint, IngressRule, NetworkInterface, RouteTable, ServiceOffer, Snapshot, Subnet
+from endpoint_guard.model import (
+    CheckedGroup,
+    Endpoint,
+    IngressRule,
+    NetworkInterface,
+    RouteTable,
+    SecurityGroup,
+    ServiceOffer,
+    Snapshot,
+    Subnet,
+)
 from endpoint_guard.profile import GATEWAY, INTERFACE, ServiceSpec
 from endpoint_guard.settings import ADOPT_MODIFY, S3_POLICY_RESTRICTIVE, Settings
 
@@ -239,7 +249,7 @@ def same_policy(a: str | None, b: str | None) -> bool:
 
 def desired_ingress(snapshot: Snapshot) -> frozenset[IngressRule]:
     """TCP 443 from each of the VPC's CIDR blocks, and nothing else."""
-    return frozenset(IngressRule("tcp", 443, 443, c) for c in snapshot.cidrs_v4 + snapshot.cidrs_v6)
+    return frozenset(IngressRule("tcp", 443, 443, c) for c in snapshot.cidrs)
 
 
 def _live(snapshot: Snapshot, service_name: str, type_: str) -> list[Endpoint]:
@@ -315,6 +325,29 @@ def facts_needed(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: S
             if any(rt.route_table_id not in covered for rt in snapshot.route_tables):
                 needed.add(FACT_ENIS)
     return needed
+
+
+def trusted_group(
+    snapshot: Snapshot, profile: Iterable[ServiceSpec], checked: CheckedGroup | None
+) -> SecurityGroup | None:
+    """The managed security group without a DescribeSecurityGroups, or None when it must be read.
+
+    ``checked`` is what an earlier reconcile read (the caller decides how old it may be). It stands for
+    the group while nothing this snapshot shows can have made it wrong: the VPC has the same CIDR blocks,
+    and every interface endpoint of the profile exists, and carries the group when it is ours (AWS does
+    not delete a group that endpoints use). What it cannot see is a hand edit of the group's rules; a
+    read, at the latest when ``checked`` is too old, repairs that.
+    """
+    if checked is None or checked.cidrs != snapshot.cidrs:
+        return None
+    for spec in profile:
+        offer = snapshot.offers.get(spec.short)
+        if spec.type != INTERFACE or offer is None:
+            continue
+        existing = _live(snapshot, offer.service_name, INTERFACE)
+        if not existing or (existing[0].managed and checked.group_id not in existing[0].group_ids):
+            return None
+    return SecurityGroup(checked.group_id, desired_ingress(snapshot))
 
 
 # --- the plan ---------------------------------------------------------------------------------------

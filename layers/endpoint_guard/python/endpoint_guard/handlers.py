@@ -15,22 +15,22 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from endpoint_guard import aws
 from endpoint_guard.aws import Ec2Adapter, QueueAdapter, StateTable, StepFunctionsAdapter
 from endpoint_guard.errors import EndpointGuardError, InvalidEventError, ReconcileFailedError
 from endpoint_guard.events import Skip, Trigger, parse_event
-from endpoint_guard.migration import execution_name
-from endpoint_guard.pipeline import WorkItem, covered
-from endpoint_guard.reconcile import failures, reconcile
+from endpoint_guard.model import CheckedGroup
+from endpoint_guard.pipeline import Mark, WorkItem, checked_group, covered
 from endpoint_guard.resolve import Adapters, resolve
 from endpoint_guard.settings import Settings, Wiring
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 SERVICE = "endpoint-guard"
 NAMESPACE = "EndpointGuard"
@@ -180,8 +180,8 @@ def _reconcile_now(items: list[WorkItem], ec2: Ec2Adapter, settings: Settings) -
     results, problems = [], []
     try:
         for vpc_id in dict.fromkeys(item.vpc_id for item in items):
-            result = _reconcile_vpc(vpc_id, ec2, settings)
-            problems += [f"{vpc_id} {line}" for line in failures(result)]
+            result, failed = _reconcile_vpc(vpc_id, ec2, settings)
+            problems += [f"{vpc_id} {line}" for line in failed]
             results.append(result)
         if problems:
             raise ReconcileFailedError(",".join(r["vpc_id"] for r in results), problems)
@@ -191,9 +191,15 @@ def _reconcile_now(items: list[WorkItem], ec2: Ec2Adapter, settings: Settings) -
     return results
 
 
-def _reconcile_vpc(vpc_id: str, ec2: Ec2Adapter, settings: Settings) -> dict:
+def _reconcile_vpc(
+    vpc_id: str, ec2: Ec2Adapter, settings: Settings, checked: CheckedGroup | None = None
+) -> tuple[dict, list[str]]:
+    """Reconcile one VPC and count what happened: (the result document, its failed actions)."""
+    # The decisions are imported on first use: the intake only needs them when it runs without a queue.
+    from endpoint_guard.reconcile import failures, reconcile
+
     logger.append_keys(vpc_id=vpc_id)
-    result = reconcile(vpc_id, adapter=ec2, settings=settings)
+    result = reconcile(vpc_id, adapter=ec2, settings=settings, checked_group=checked)
     statuses = [e["status"] for e in result["endpoints"]]
     _count("VpcsReconciled")
     _count("EndpointsCreated", statuses.count("created"))
@@ -208,7 +214,7 @@ def _reconcile_vpc(vpc_id: str, ec2: Ec2Adapter, settings: Settings) -> dict:
             "dry_run": result["dry_run"],
         },
     )
-    return result
+    return result, failures(result)
 
 
 def _own_account(context: Any) -> str | None:
@@ -230,6 +236,10 @@ def ensure_endpoints(event: dict, context: Any) -> dict:
         err = InvalidEventError("expected an SQS batch from the work queue (a hand-run goes through the intake)")
         _failed("rejected input", err)
         raise err
+    # Imported here, not at the top: the intake shares this module and never needs Batch (~25 ms of
+    # a cold start, see BENCHMARKS.md).
+    from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+
     wiring, settings = Wiring.from_env(), Settings.from_env()
     worker = _Worker(wiring, settings)
     processor = SqsFifoPartialProcessor(skip_group_on_error=True)
@@ -244,13 +254,13 @@ class _Worker:
         self.wiring, self.settings = wiring, settings
         self.ec2 = Ec2Adapter()
         self.state = StateTable(wiring.state_table) if wiring.state_table else None
-        self.marks: dict[str, int | None] = {}  # per VPC, its mark as this batch knows it
+        self.marks: dict[str, Mark] = {}  # per VPC, its mark as this batch knows it
 
-    def _reconciled_from(self, vpc_id: str) -> int | None:
+    def _mark(self, vpc_id: str) -> Mark:
         """The VPC's mark: read once per batch, then kept up to date here (a burst comes in one batch)."""
-        if vpc_id not in self.marks and self.state:
-            self.marks[vpc_id] = self.state.reconciled_from(vpc_id)
-        return self.marks.get(vpc_id)
+        if vpc_id not in self.marks:
+            self.marks[vpc_id] = self.state.mark(vpc_id) if self.state else Mark()
+        return self.marks[vpc_id]
 
     def handle(self, record: SQSRecord) -> dict:
         logger.remove_keys(["vpc_id"])
@@ -263,19 +273,24 @@ class _Worker:
         logger.append_keys(vpc_id=item.vpc_id)
         sent_ms = int(record.attributes.sent_timestamp)
         try:
-            if self.state and covered(sent_ms, self._reconciled_from(item.vpc_id)):
+            mark = self._mark(item.vpc_id)
+            if covered(sent_ms, mark.reconciled_from):
                 return _skipped(
                     Skip.COVERED, "a later reconcile of this VPC already covered this event", vpc_id=item.vpc_id
                 )
             started_ms = int(time.time() * 1000)
-            result = _reconcile_vpc(item.vpc_id, self.ec2, self.settings)
-            if problems := failures(result):
+            trusted = mark.group_to_trust(started_ms // 1000, self.wiring.group_recheck_seconds)
+            result, problems = _reconcile_vpc(item.vpc_id, self.ec2, self.settings, trusted)
+            if problems:
                 raise ReconcileFailedError(item.vpc_id, problems)
             if result["deferred_route_tables"] and self.wiring.migration_state_machine_arn and not result["dry_run"]:
                 result["migration_execution_arn"] = self._plan_migration(result)
             if self.state and not self.settings.dry_run:
-                self.state.mark_reconciled(item.vpc_id, started_ms, started_ms // 1000 + self.wiring.watermark_seconds)
-                self.marks[item.vpc_id] = started_ms
+                group = checked_group(result, started_ms // 1000)
+                self.state.mark_reconciled(
+                    item.vpc_id, started_ms, started_ms // 1000 + self.wiring.watermark_seconds, group
+                )
+                self.marks[item.vpc_id] = Mark(started_ms, group or mark.group)
         except EndpointGuardError as err:
             _failed("reconcile failed", err)
             attempt = int(record.attributes.approximate_receive_count)
@@ -291,6 +306,8 @@ class _Worker:
     def _plan_migration(self, result: dict) -> str:
         """The S3 gateway was deferred because workloads would be disrupted: start the workflow that plans
         the move to a new VPC, once per VPC and deferred state (the execution name says which)."""
+        from endpoint_guard.migration import execution_name  # the planner is rarely needed here
+
         name = execution_name(result["vpc_id"], result["deferred_route_tables"])
         arn, started = StepFunctionsAdapter().start_once(
             self.wiring.migration_state_machine_arn,

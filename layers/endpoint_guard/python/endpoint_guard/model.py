@@ -76,6 +76,16 @@ class SecurityGroup:
 
 
 @dataclass(frozen=True)
+class CheckedGroup:
+    """The managed security group as a reconcile that read it left it: its ingress was exactly TCP 443
+    from ``cidrs`` (the VPC's CIDR blocks then) at ``checked_at`` (epoch seconds)."""
+
+    group_id: str
+    cidrs: tuple[str, ...]
+    checked_at: int
+
+
+@dataclass(frozen=True)
 class ServiceOffer:
     """A service as DescribeVpcEndpointServices reports it: the real name and the AZs it is offered in."""
 
@@ -105,10 +115,16 @@ class Snapshot:
     dns_hostnames: bool | None = None
     security_group_read: bool = False
     security_group: SecurityGroup | None = None
+    # True when the group's rules were not read but taken from an earlier read (decide.trusted_group).
+    security_group_trusted: bool = False
     enis: tuple[NetworkInterface, ...] | None = None
 
     def subnet(self, subnet_id: str) -> Subnet | None:
         return next((s for s in self.subnets if s.subnet_id == subnet_id), None)
+
+    @property
+    def cidrs(self) -> tuple[str, ...]:
+        return self.cidrs_v4 + self.cidrs_v6
 
 
 def tags_of(resource: dict) -> dict[str, str]:

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 
 from endpoint_guard.errors import InvalidEventError
+from endpoint_guard.model import CheckedGroup
 
 MESSAGE_VERSION = 1
 
@@ -67,3 +68,27 @@ def covered(sent_ms: int, reconciled_from_ms: int | None) -> bool:
     nothing left to do. This is what collapses a burst of events for one VPC into one reconcile.
     """
     return reconciled_from_ms is not None and sent_ms < reconciled_from_ms
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What the state table keeps per VPC: when its last successful reconcile started, and what the last
+    read of its managed security group found."""
+
+    reconciled_from: int | None = None  # epoch milliseconds
+    group: CheckedGroup | None = None
+
+    def group_to_trust(self, now: int, recheck_seconds: int) -> CheckedGroup | None:
+        """The group's last read, while it is younger than ``recheck_seconds``: an older one (or 0 to
+        always read) makes the reconcile read the group again and repair its rules if they drifted."""
+        if self.group is None or now - self.group.checked_at >= recheck_seconds:
+            return None
+        return self.group
+
+
+def checked_group(result: dict, started_s: int) -> CheckedGroup | None:
+    """What a successful reconcile proved about the managed group: when it read the group's rules (and
+    fixed them), they were TCP 443 from the VPC's CIDR blocks. None when it did not read them."""
+    if result["dry_run"] or result["security_group_rules"] != "read" or not result["security_group_id"]:
+        return None
+    return CheckedGroup(result["security_group_id"], tuple(result["vpc_cidrs"]), started_s)

@@ -10,6 +10,7 @@ from endpoint_guard import decide
 from endpoint_guard.decide import SECURITY_GROUP_REF, Action, Plan
 from endpoint_guard.errors import EndpointGuardError, VpcNotFoundError
 from endpoint_guard.model import (
+    CheckedGroup,
     Snapshot,
     cidrs_from_route_tables,
     endpoint_from_api,
@@ -26,10 +27,17 @@ SCHEMA_VERSION = 1
 STATUS_OK = frozenset({"compliant", "created", "updated", "waiting"})
 
 
-def read_snapshot(adapter: Any, vpc_id: str, profile: tuple[ServiceSpec, ...], settings: Settings) -> Snapshot:
+def read_snapshot(
+    adapter: Any,
+    vpc_id: str,
+    profile: tuple[ServiceSpec, ...],
+    settings: Settings,
+    checked_group: CheckedGroup | None = None,
+) -> Snapshot:
     """The core read (route tables, endpoints, subnets, service offers), then only the facts the decision
     says it needs. The VPC itself is not described: every VPC has a main route table (none means the VPC
-    does not exist), and the route tables' local routes name its CIDR blocks."""
+    does not exist), and the route tables' local routes name its CIDR blocks. The security group is not
+    read when ``checked_group`` (an earlier read) still stands for it (decide.trusted_group)."""
     raw_route_tables = adapter.route_tables(vpc_id)
     if not raw_route_tables:
         raise VpcNotFoundError(vpc_id)
@@ -53,8 +61,9 @@ def read_snapshot(adapter: Any, vpc_id: str, profile: tuple[ServiceSpec, ...], s
     if decide.FACT_DNS in needed:
         extra["dns_support"], extra["dns_hostnames"] = adapter.dns_attributes(vpc_id)
     if decide.FACT_SECURITY_GROUP in needed:
-        extra["security_group"] = adapter.managed_security_group(vpc_id)
-        extra["security_group_read"] = True
+        trusted = decide.trusted_group(snapshot, profile, checked_group)
+        extra["security_group"] = trusted or adapter.managed_security_group(vpc_id)
+        extra["security_group_read"], extra["security_group_trusted"] = True, trusted is not None
     if decide.FACT_ENIS in needed:
         extra["enis"] = tuple(eni_from_api(e) for e in adapter.network_interfaces(vpc_id))
     return dataclasses.replace(snapshot, **extra)
@@ -158,6 +167,12 @@ def result_document(snapshot: Snapshot, plan: Plan, applied: Applied | None, dry
         "compliant": not findings and all(e["status"] in STATUS_OK for e in endpoints),
         "findings": findings,
         "security_group_id": group_id,
+        # How the group's rules are known: "read" this run (and repaired if they had drifted), "trusted"
+        # from an earlier read (see decide.trusted_group), or None when no interface endpoint needed them.
+        "security_group_rules": (
+            ("trusted" if snapshot.security_group_trusted else "read") if snapshot.security_group_read else None
+        ),
+        "vpc_cidrs": list(snapshot.cidrs),
         "endpoints": endpoints,
         "deferred_route_tables": [
             {
@@ -183,10 +198,18 @@ def _action_entry(action: Action, error: str | None, dry_run: bool) -> dict:
     return entry
 
 
-def reconcile(vpc_id: str, *, adapter: Any, settings: Settings, profile: tuple[ServiceSpec, ...] | None = None) -> dict:
-    """Make ``vpc_id`` hold the profile's endpoints (or, with ``settings.dry_run``, say what that takes)."""
+def reconcile(
+    vpc_id: str,
+    *,
+    adapter: Any,
+    settings: Settings,
+    profile: tuple[ServiceSpec, ...] | None = None,
+    checked_group: CheckedGroup | None = None,
+) -> dict:
+    """Make ``vpc_id`` hold the profile's endpoints (or, with ``settings.dry_run``, say what that takes).
+    ``checked_group``: what an earlier run read of the managed group, if it is recent enough to trust."""
     profile = profile or load_profile(settings.extra_services)
-    snapshot = read_snapshot(adapter, vpc_id, profile, settings)
+    snapshot = read_snapshot(adapter, vpc_id, profile, settings, checked_group)
     the_plan = decide.plan(snapshot, profile, settings)
     applied = None if settings.dry_run else apply(the_plan, adapter)
     return result_document(snapshot, the_plan, applied, settings.dry_run)

@@ -81,13 +81,18 @@ class Settings:
         )
 
 
-def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+def _whole_number(environ: Mapping[str, str], name: str, default: int, *, least: int = 0) -> int:
     raw = environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigurationError(f"{name}={raw!r} is not a positive whole number")
+    if not raw.isdigit() or int(raw) < least:
+        kind = "a positive" if least else "a"
+        raise ConfigurationError(f"{name}={raw!r} is not {kind} whole number")
     return int(raw)
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    return _whole_number(environ, name, default, least=1)
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,9 @@ class Wiring:
     max_attempts: int = 3
     idempotency_seconds: int = 3600
     watermark_seconds: int = 86400
+    # How long the worker trusts its last read of a VPC's managed security group (decide.trusted_group);
+    # 0 reads it on every reconcile.
+    group_recheck_seconds: int = 21600
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Wiring:
@@ -113,4 +121,5 @@ class Wiring:
             migration_state_machine_arn=env.get("ENDPOINT_GUARD_MIGRATION_STATE_MACHINE_ARN") or None,
             max_attempts=_positive_int(env, "ENDPOINT_GUARD_MAX_ATTEMPTS", 3),
             idempotency_seconds=_positive_int(env, "ENDPOINT_GUARD_IDEMPOTENCY_SECONDS", 3600),
+            group_recheck_seconds=_whole_number(env, "ENDPOINT_GUARD_GROUP_RECHECK_SECONDS", 21600),
         )
