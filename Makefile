@@ -43,7 +43,20 @@ lint: venv sam-venv
 	$(VENV)/bin/statelint --ignore=URI,FLOAT statemachines/*.asl.json
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint
 
-bench: venv sam-venv
+# The cold start is measured under the Lambda runtime's Python (3.13) when this machine has one: a
+# venv with only boto3, as the runtime provides it. Without one, make bench says so and uses .venv.
+BENCH_VENV := .venv-bench
+LAMBDA_PYTHON ?= $(shell $(MAKE) -s -C layers/endpoint_guard lambda-python)
+
+$(BENCH_VENV)/.installed: constraints.txt
+	@if [ -n "$(LAMBDA_PYTHON)" ]; then \
+		"$(LAMBDA_PYTHON)" -m venv $(BENCH_VENV) && \
+		$(BENCH_VENV)/bin/pip install --quiet -c constraints.txt boto3 && touch $@; \
+	else \
+		echo "note: no Python 3.13 found (LAMBDA_PYTHON): the cold start is measured with .venv's Python"; \
+	fi
+
+bench: venv sam-venv $(BENCH_VENV)/.installed
 	$(PY) tools/bench.py
 
 build: sam-venv

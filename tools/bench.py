@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,28 +27,33 @@ os.environ.update(
     AWS_DEFAULT_REGION=REGION,
     MOTO_EC2_LOAD_DEFAULT_AMIS="false",
     POWERTOOLS_METRICS_DISABLED="true",
+    POWERTOOLS_TRACE_DISABLED="true",
+    POWERTOOLS_LOG_LEVEL="ERROR",
 )
 for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(key, None)
 
 import boto3  # noqa: E402
-from endpoint_guard import aws  # noqa: E402
+from endpoint_guard import aws, handlers  # noqa: E402
 from endpoint_guard.aws import Ec2Adapter  # noqa: E402
+from endpoint_guard.pipeline import WorkItem  # noqa: E402
 from endpoint_guard.reconcile import reconcile  # noqa: E402
 from endpoint_guard.settings import Settings  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from tools.esm import context, create_stack, settle, sqs_event  # noqa: E402
 from tools.world import build_vpc, fargate_task_definition  # noqa: E402
 
 MUTATING = ("Create", "Modify", "Authorize", "Revoke", "Delete", "Associate", "Replace")
 
 
 class Calls:
-    """Every call endpoint-guard's EC2 client makes, by operation."""
+    """Every call endpoint-guard's clients of these services make, by operation."""
 
-    def __init__(self) -> None:
+    def __init__(self, *services: str) -> None:
         self.ops: collections.Counter[str] = collections.Counter()
-        aws.client("ec2").meta.events.register("before-call.*.*", self._record)
+        for service in services or ("ec2",):
+            aws.client(service).meta.events.register("before-call.*.*", self._record)
 
     def _record(self, model, **_: object) -> None:
         self.ops[model.name] += 1
@@ -69,7 +75,40 @@ def run(vpc_id: str) -> dict:
     return reconcile(vpc_id, adapter=Ec2Adapter(), settings=Settings())
 
 
+class Worker:
+    """The deployed path: a message on the FIFO work queue, one event source mapping poll, the real
+    ensure_endpoints handler with its state table."""
+
+    def __init__(self) -> None:
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        stack = create_stack(self.sqs, boto3.client("dynamodb", region_name=REGION))
+        os.environ.update(stack.env)
+        self.queue, self.sent = stack.work, 0
+
+    def run(self, vpc_id: str) -> None:
+        self.sent += 1
+        item = WorkItem(vpc_id, f"bench-{self.sent}", "CreateSubnet")
+        self.sqs.send_message(
+            QueueUrl=self.queue,
+            MessageBody=item.to_message(),
+            MessageGroupId=item.group_id,
+            MessageDeduplicationId=item.deduplication_id("bench"),
+        )
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+        )["Messages"]
+        event = sqs_event(messages, f"arn:aws:sqs:{REGION}:123456789012:endpoint-guard-work.fifo", REGION)
+        response = handlers.ensure_endpoints(event, context("endpoint-guard-ensure-endpoints"))
+        if response["batchItemFailures"]:
+            raise RuntimeError(f"the worker failed: {response}")
+        settle(self.sqs, self.queue, messages, set())
+
+
 # --- AWS calls -----------------------------------------------------------------------------------------
+
+
+def worker_state(ops: collections.Counter[str]) -> tuple[str, int, str, str]:
+    return ("  and the worker's state table (its mark of the VPC)", sum(ops.values()), "", by_operation(ops))
 
 
 def call_scenarios() -> list[tuple[str, int, str, str]]:
@@ -77,14 +116,15 @@ def call_scenarios() -> list[tuple[str, int, str, str]]:
     with mock_aws():
         aws.clear_caches()
         ec2 = boto3.client("ec2", region_name=REGION)
-        calls = Calls()
-        run(build_vpc(ec2, cidr="10.99.0.0/16").vpc_id)  # warms the container: service offers are cached
-        calls.take()
+        worker = Worker()
+        calls, state = Calls("ec2"), Calls("dynamodb")
+        worker.run(build_vpc(ec2, cidr="10.99.0.0/16").vpc_id)  # warms the container: service offers cached
+        calls.take(), state.take()
 
         fresh = build_vpc(ec2)
-        result = run(fresh.vpc_id)
+        worker.run(fresh.vpc_id)
         ops = calls.take()
-        made = sum(1 for e in result["endpoints"] if e["status"] == "created")
+        made = len(ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [fresh.vpc_id]}])["VpcEndpoints"])
         rows.append(
             (
                 "fresh VPC, 3 AZs, warm container",
@@ -93,10 +133,17 @@ def call_scenarios() -> list[tuple[str, int, str, str]]:
                 f"{made} endpoints made; {by_operation(ops)}",
             )
         )
-        run(fresh.vpc_id)
+        rows.append(worker_state(state.take()))
+        worker.run(fresh.vpc_id)
         ops = calls.take()
         rows.append(("the same VPC again (compliant)", sum(ops.values()), "<= 3", by_operation(ops)))
         rows.append(("  of which mutating", mutating(ops), "0", ""))
+        rows.append(worker_state(state.take()))
+        run(fresh.vpc_id)
+        ops = calls.take()
+        rows.append(
+            ("the same VPC, `endpoint-guard check` (reads the group)", sum(ops.values()), "", by_operation(ops))
+        )
 
         ecs = boto3.client("ecs", region_name=REGION)
         from moto.moto_api import state_manager
@@ -175,43 +222,97 @@ def warm_latency(runs: int = 7) -> float:
 
 
 # --- cold start ------------------------------------------------------------------------------------------
+#
+# Measured on what `sam build` makes, as Lambda runs it: the function's folder and the layer on the path,
+# under the runtime's Python (3.13, from .venv-bench) when this machine has it, and with
+# PYTHONDONTWRITEBYTECODE (Lambda's /opt is read-only: what has no bytecode in the layer is compiled on
+# every cold start).
 
 FLOOR = "import boto3; boto3.client('ec2', region_name='us-east-1')"
 FUNCTION = (
     "import sys; sys.path[:0] = [{function!r}, {layer!r}]\n"
     "import app\n"
     "from endpoint_guard import aws, settings\n"
-    "settings.Settings.from_env(); settings.Wiring.from_env(); aws.client('ec2')\n"
+    "settings.Settings.from_env(); settings.Wiring.from_env()\n"
 )
+# What a first invocation builds besides: the imports its handler defers, and its clients. The worker
+# always reads the VPC (EC2) and its mark (DynamoDB). The intake always records the event (DynamoDB) and
+# queues (SQS); only some events need EC2 lookups (a route table association, ECS calls).
+FIRST_INVOCATION = {
+    "ensure_endpoints": (
+        "EnsureEndpointsFunction",
+        "from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor\n"
+        "from endpoint_guard import reconcile\n"
+        "aws.client('ec2'); aws.client('dynamodb')\n",
+    ),
+    "intake": (
+        "IntakeFunction",
+        "from aws_lambda_powertools.utilities.idempotency import idempotent_function\n"
+        "aws.client('dynamodb'); aws.client('sqs')\n",
+    ),
+    "intake, an event that needs EC2 lookups": (
+        "IntakeFunction",
+        "from aws_lambda_powertools.utilities.idempotency import idempotent_function\n"
+        "aws.client('dynamodb'); aws.client('sqs'); aws.client('ec2')\n",
+    ),
+}
 # VmHWM, not ru_maxrss: ru_maxrss carries the forking parent's peak over into the child.
 PEAK = "\nprint(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
 
 
-def cold_start(runs: int = 9) -> dict:
-    env = {
+def runtime_python() -> tuple[str, str]:
+    """The interpreter that stands in for the Lambda runtime, and how to describe it."""
+    bench = REPO / ".venv-bench" / "bin" / "python"
+    python = str(bench) if bench.exists() else sys.executable
+    version = subprocess.run(
+        [python, "-c", "import sys, boto3; print(sys.version.split()[0], boto3.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    where = "a venv with only boto3" if bench.exists() else "the project's .venv (no Python 3.13 found)"
+    return python, f"Python {version[0]}, boto3 {version[1]}, {where}"
+
+
+def lambda_env(function: str, tracing: bool) -> dict[str, str]:
+    return {
         **os.environ,
-        "AWS_LAMBDA_FUNCTION_NAME": "endpoint-guard-ensure-endpoints",
+        "AWS_LAMBDA_FUNCTION_NAME": function,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
         "POWERTOOLS_SERVICE_NAME": "endpoint-guard",
+        "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
+        "PYTHONDONTWRITEBYTECODE": "1",
     }
+
+
+def cold_start(build: Path, python: str, runs: int = 15) -> dict:
     tracer = "from aws_lambda_powertools import Tracer; Tracer(service='endpoint-guard')\n"
-    layer = REPO / "layers" / "endpoint_guard" / "python"
+    layer = build / "CoreLayer" / "python"
+    # The same layer as it was built before it carried bytecode: what that saves each cold start.
+    bare = build.parent / "layer-without-bytecode"
+    shutil.copytree(layer, bare, ignore=shutil.ignore_patterns("__pycache__"))
     results = {}
-    variants = (("ensure_endpoints", False), ("intake", False), ("ensure_endpoints", True))
-    for name, tracing in variants:
-        code = FUNCTION.format(function=str(REPO / "functions" / name), layer=str(layer)) + (tracer if tracing else "")
-        env["POWERTOOLS_TRACE_DISABLED"] = "false" if tracing else "true"
+    variants = (
+        ("ensure_endpoints", False, layer, ""),
+        ("intake", False, layer, ""),
+        ("intake, an event that needs EC2 lookups", False, layer, ""),
+        ("ensure_endpoints", True, layer, " (Tracing=Active)"),
+        ("ensure_endpoints", False, bare, " (a layer without bytecode)"),
+    )
+    for name, tracing, path, note in variants:
+        function, first = FIRST_INVOCATION[name]
+        code = FUNCTION.format(function=str(build / function), layer=str(path)) + first + (tracer if tracing else "")
+        env = lambda_env(function, tracing)
         floor_t, fn_t, floor_rss, fn_rss = [], [], [], []
-        for _ in range(runs):  # interleaved, so both see the same machine
-            for script, times, rss in ((FLOOR, floor_t, floor_rss), (code, fn_t, fn_rss)):
+        for n in range(runs):  # interleaved, so both see the same machine, and in turns which goes first
+            pair = [(FLOOR, floor_t, floor_rss), (code, fn_t, fn_rss)]
+            for script, times, rss in pair if n % 2 else reversed(pair):
                 start = time.perf_counter()
-                out = subprocess.run(
-                    [sys.executable, "-c", script + PEAK], capture_output=True, text=True, env=env, check=True
-                )
+                out = subprocess.run([python, "-c", script + PEAK], capture_output=True, text=True, env=env, check=True)
                 times.append(time.perf_counter() - start)
                 rss.append(int(out.stdout.strip().splitlines()[-1]))
-        results[name + (" (Tracing=Active)" if tracing else " (default: Tracing=PassThrough)")] = {
+        results[name + (note or " (as deployed by default)")] = {
             "floor_ms": statistics.median(floor_t) * 1000,
             "function_ms": statistics.median(fn_t) * 1000,
             "ratio": statistics.median(f / b for f, b in zip(fn_t, floor_t, strict=True)),
@@ -221,8 +322,9 @@ def cold_start(runs: int = 9) -> dict:
     return results
 
 
-def import_costs() -> list[tuple[str, float]]:
-    """What each Powertools utility adds on the cold path, over boto3 alone (median of 5)."""
+def import_costs(build: Path, python: str) -> list[tuple[str, float]]:
+    """What each Powertools utility (from the built layer) adds on the cold path, timed inside a fresh
+    process that has already imported boto3 (median of 7 processes)."""
     modules = {
         "Logger": "from aws_lambda_powertools import Logger; Logger(service='x')",
         "Metrics": "from aws_lambda_powertools import Metrics; Metrics(namespace='x')",
@@ -231,17 +333,15 @@ def import_costs() -> list[tuple[str, float]]:
         "Idempotency": "from aws_lambda_powertools.utilities.idempotency import idempotent_function",
         "event_source data classes": "from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent",
     }
-    base = "import boto3\n"
+    base = f"import sys, time; sys.path.insert(0, {str(build / 'CoreLayer' / 'python')!r})\nimport boto3\n"
+    env = lambda_env("bench", tracing=True)
     rows = []
     for name, statement in modules.items():
-        samples = []
-        for _ in range(5):
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-c", base + statement], check=True, capture_output=True)
-            with_it = time.perf_counter() - start
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-c", base], check=True, capture_output=True)
-            samples.append(with_it - (time.perf_counter() - start))
+        script = base + f"start = time.perf_counter()\n{statement}\nprint(time.perf_counter() - start)"
+        samples = [
+            float(subprocess.run([python, "-c", script], check=True, capture_output=True, text=True, env=env).stdout)
+            for _ in range(7)
+        ]
         rows.append((name, statistics.median(samples) * 1000))
     return rows
 
@@ -249,33 +349,39 @@ def import_costs() -> list[tuple[str, float]]:
 # --- sizes ----------------------------------------------------------------------------------------------
 
 
-def sizes() -> dict:
+def sam_build(into: Path) -> Path:
+    """`sam build` of the template, as deployed; returns the build folder."""
     sam = REPO / ".venv-sam" / "bin" / "sam"
-    with tempfile.TemporaryDirectory() as tmp:
-        build = Path(tmp) / "build"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(SAM_CLI_TELEMETRY="0", AWS_DEFAULT_REGION=REGION)
-        subprocess.run(
-            [str(sam), "build", "--build-dir", str(build), "--cache-dir", str(Path(tmp) / "cache")],
-            cwd=REPO,
-            check=True,
-            capture_output=True,
-            env=env,
-        )
-        found = {}
-        for artifact in sorted(p for p in build.iterdir() if p.is_dir()):
-            zipped = Path(tmp) / f"{artifact.name}.zip"
-            with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as z:
-                for f in artifact.rglob("*"):
-                    if f.is_file():
-                        z.write(f, f.relative_to(artifact))
-            found[artifact.name] = zipped.stat().st_size
-        layer = build / "CoreLayer" / "python"
-        parts = collections.Counter()
-        for f in layer.rglob("*"):
-            if f.is_file():
-                parts[f.relative_to(layer).parts[0]] += f.stat().st_size
-        return {"zips": found, "layer_parts": parts.most_common(5)}
+    build = into / "build"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(SAM_CLI_TELEMETRY="0", AWS_DEFAULT_REGION=REGION)
+    subprocess.run(
+        [str(sam), "build", "--build-dir", str(build), "--cache-dir", str(into / "cache")],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    return build
+
+
+def sizes(build: Path, into: Path) -> dict:
+    found = {}
+    for artifact in sorted(p for p in build.iterdir() if p.is_dir()):
+        zipped = into / f"{artifact.name}.zip"
+        with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as z:
+            for f in artifact.rglob("*"):
+                if f.is_file():
+                    z.write(f, f.relative_to(artifact))
+        found[artifact.name] = zipped.stat().st_size
+    layer = build / "CoreLayer" / "python"
+    parts = collections.Counter()
+    bytecode = 0
+    for f in layer.rglob("*"):
+        if f.is_file():
+            parts[f.relative_to(layer).parts[0]] += f.stat().st_size
+            bytecode += f.stat().st_size if f.suffix == ".pyc" else 0
+    return {"zips": found, "layer_parts": parts.most_common(5), "bytecode": bytecode}
 
 
 # --- report ---------------------------------------------------------------------------------------------
@@ -308,9 +414,15 @@ def main() -> int:
         f"Warm reconcile of a fresh 3-AZ VPC, in-process on moto: median {warm_latency():.0f} ms (relative figure).",
         "",
     ]
-    cold = cold_start()
+    tmp = tempfile.TemporaryDirectory()
+    into = Path(tmp.name)
+    build = sam_build(into)
+    python, described = runtime_python()
+    cold = cold_start(build, python)
     lines += [
         "## Cold start (fresh process, Lambda-like environment; median of interleaved runs)",
+        "",
+        f"The `sam build` output, under {described}; no bytecode is written (Lambda's /opt is read-only).",
         "",
         "| Function | Floor (import boto3, one client) | Function | Ratio | Peak RSS floor / function |",
         "|---|---|---|---|---|",
@@ -327,14 +439,16 @@ def main() -> int:
         "| Utility | Added |",
         "|---|---|",
     ]
-    lines += [f"| {name} | {ms:.0f} ms |" for name, ms in import_costs()]
-    built = sizes()
+    lines += [f"| {name} | {ms:.0f} ms |" for name, ms in import_costs(build, python)]
+    built = sizes(build, into)
+    tmp.cleanup()
     lines += ["", "## Package sizes (sam build output, zipped)", "", "| Artifact | Bytes |", "|---|---|"]
     lines += [f"| {name} | {size:,} |" for name, size in built["zips"].items()]
     lines += [
         "",
         "The layer, unzipped, by top-level entry: "
-        + ", ".join(f"{n} {s / 1e6:.1f} MB" for n, s in built["layer_parts"]),
+        + ", ".join(f"{n} {s / 1e6:.1f} MB" for n, s in built["layer_parts"])
+        + f"; of all that, bytecode for Python 3.13: {built['bytecode'] / 1e6:.1f} MB.",
     ]
     text = "\n".join(lines) + "\n"
     (REPO / "BENCHMARKS.md").write_text(text)

@@ -75,6 +75,13 @@ def test_sam_build_produces_an_artifact_that_imports_and_runs_on_its_own(sam: Pa
     assert (layer / "endpoint_guard" / "catalog.json").exists()
     assert (layer / "aws_xray_sdk").is_dir()  # the Tracer's dependency: the Lambda runtime does not have it
     assert not (layer / "botocore").exists() and not (layer / "boto3").exists()  # the runtime's, never shadowed
+    lambda_python = subprocess.run(
+        ["make", "-s", "-C", str(REPO / "layers" / "endpoint_guard"), "lambda-python"], capture_output=True, text=True
+    ).stdout.strip()
+    if lambda_python:  # Lambda's /opt is read-only: bytecode must ship, for the runtime's Python, unchecked
+        pyc = (layer / "endpoint_guard" / "__pycache__" / "handlers.cpython-313.pyc").read_bytes()
+        assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, source never checked
+        assert (layer / "aws_lambda_powertools" / "__pycache__" / "__init__.cpython-313.pyc").exists()
     functions = [
         "IntakeFunction",
         "EnsureEndpointsFunction",
