@@ -41,6 +41,7 @@ from endpoint_guard.reconcile import reconcile  # noqa: E402
 from endpoint_guard.settings import Settings  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from tools import peer  # noqa: E402
 from tools.esm import context, create_stack, settle, sqs_event  # noqa: E402
 from tools.world import build_vpc, fargate_task_definition  # noqa: E402
 
@@ -179,6 +180,37 @@ def call_scenarios() -> list[tuple[str, int, str, str]]:
                     f"DescribeNetworkInterfaces calls; total {sum(ops.values())}",
                 )
             )
+    return rows
+
+
+# --- against the peer: the blog's manual steps, scripted -------------------------------------------------
+
+
+def peer_comparison() -> list[tuple[str, int, int]]:
+    """The same scenarios for endpoint-guard's worker and for tools/peer.py, each on its own fresh VPC."""
+    rows = []
+    with mock_aws():
+        aws.clear_caches()
+        ec2 = boto3.client("ec2", region_name=REGION)
+        worker = Worker()
+        ours, theirs = Calls("ec2"), collections.Counter()
+        ec2.meta.events.register("before-call.*.*", lambda model, **_: theirs.update([model.name]))
+        worker.run(build_vpc(ec2, cidr="10.99.0.0/16").vpc_id)  # a warm container, as above
+        mine, peers = build_vpc(ec2, cidr="10.41.0.0/16").vpc_id, build_vpc(ec2, cidr="10.42.0.0/16").vpc_id
+        for scenario in ("fresh VPC, 3 AZs", "the same VPC again (compliant)"):
+            ours.take(), theirs.clear()
+            worker.run(mine)
+            counted = ours.take()
+            peer.ensure(ec2, peers)
+            rows.append((scenario, sum(counted.values()), sum(theirs.values())))
+        vpcs = [build_vpc(ec2, cidr=f"10.{60 + n}.0.0/16").vpc_id for n in range(20)]
+        ours.take(), theirs.clear()
+        for vpc_id in vpcs[:10]:
+            worker.run(vpc_id)
+        counted = ours.take()
+        for vpc_id in vpcs[10:]:
+            peer.ensure(ec2, vpc_id)
+        rows.append(("10 fresh VPCs, per VPC", sum(counted.values()) // 10, sum(theirs.values()) // 10))
     return rows
 
 
@@ -401,6 +433,16 @@ def main() -> int:
         "|---|---|---|---|",
     ]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in call_scenarios()]
+    lines += [
+        "",
+        "## Against a script of the blog's manual steps (tools/peer.py)",
+        "",
+        "EC2 calls; the script does less (no DNS attributes, no check of running workloads, no repair).",
+        "",
+        "| Scenario | endpoint-guard | the script |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in peer_comparison()]
     lines += [
         "",
         "## Scale: reconcile of many fresh 2-AZ VPCs",

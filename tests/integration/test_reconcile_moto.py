@@ -274,3 +274,15 @@ def test_a_failed_create_fails_that_endpoint_and_the_rest_still_happen(ec2, call
     assert result["compliant"] is False
     failed = [a for a in result["actions"] if a["status"] == "failed"]
     assert [a["target"] for a in failed] == ["logs"]
+
+
+def test_the_benchmarks_peer_script_does_make_the_four_endpoints(ec2) -> None:
+    """make bench compares endpoint-guard with tools/peer.py: the comparison means something only if the
+    script does the job (and, run again, creates nothing)."""
+    from tools import peer
+
+    world = build_vpc(ec2)
+    assert len(peer.ensure(ec2, world.vpc_id)) == 4
+    assert peer.ensure(ec2, world.vpc_id) == []
+    found = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"]
+    assert sorted(e["ServiceName"].rsplit(".", 1)[-1] for e in found) == ["api", "dkr", "logs", "s3"]
