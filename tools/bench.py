@@ -435,6 +435,15 @@ def sizes(build: Path, into: Path) -> dict:
 # --- report ---------------------------------------------------------------------------------------------
 
 
+def table(headers: tuple[str, ...], rows: list[tuple]) -> list[str]:
+    """A Markdown table."""
+    return [
+        "| " + " | ".join(headers) + " |",
+        "|" + "---|" * len(headers),
+        *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows),
+    ]
+
+
 def main() -> int:
     lines = [
         "# Benchmarks",
@@ -442,31 +451,18 @@ def main() -> int:
         f"`make bench` on {os.cpu_count()} cores, Python {sys.version.split()[0]}, moto in-process.",
         "",
     ]
-    lines += [
-        "## AWS calls per reconcile (counted exactly)",
-        "",
-        "| Scenario | Calls | Target | By operation |",
-        "|---|---|---|---|",
-    ]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in call_scenarios()]
+    lines += ["## AWS calls per reconcile (counted exactly)", ""]
+    lines += table(("Scenario", "Calls", "Target", "By operation"), call_scenarios())
     lines += [
         "",
         "## Against a script of the blog's manual steps (tools/peer.py)",
         "",
         "EC2 calls; the script does less (no DNS attributes, no check of running workloads, no repair).",
         "",
-        "| Scenario | endpoint-guard | the script |",
-        "|---|---|---|",
     ]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in peer_comparison()]
-    lines += [
-        "",
-        "## Scale: reconcile of many fresh 2-AZ VPCs",
-        "",
-        "| VPCs | Calls per VPC | Wall time per VPC | Of which outside the AWS calls |",
-        "|---|---|---|---|",
-    ]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in scale()]
+    lines += table(("Scenario", "endpoint-guard", "the script"), peer_comparison())
+    lines += ["", "## Scale: reconcile of many fresh 2-AZ VPCs", ""]
+    lines += table(("VPCs", "Calls per VPC", "Wall time per VPC", "Of which outside the AWS calls"), scale())
     lines += [
         "",
         "The wall time includes moto, whose describe calls scan everything it holds; the last column is",
@@ -487,26 +483,26 @@ def main() -> int:
         "",
         f"The `sam build` output, under {described}; no bytecode is written (Lambda's /opt is read-only).",
         "",
-        "| Function | Floor (import boto3, one client) | Function | Ratio | Peak RSS floor / function |",
-        "|---|---|---|---|---|",
     ]
-    for name, c in cold.items():
-        lines.append(
-            f"| {name} | {c['floor_ms']:.0f} ms | {c['function_ms']:.0f} ms | {c['ratio']:.2f}x (target <= 1.3x) | "
-            f"{c['floor_rss_mb']:.0f} MB / {c['function_rss_mb']:.0f} MB |"
-        )
-    lines += [
-        "",
-        "What each Powertools utility adds to `import boto3` on its own:",
-        "",
-        "| Utility | Added |",
-        "|---|---|",
-    ]
-    lines += [f"| {name} | {ms:.0f} ms |" for name, ms in import_costs(build, python)]
+    lines += table(
+        ("Function", "Floor (import boto3, one client)", "Function", "Ratio", "Peak RSS floor / function"),
+        [
+            (
+                name,
+                f"{c['floor_ms']:.0f} ms",
+                f"{c['function_ms']:.0f} ms",
+                f"{c['ratio']:.2f}x (target <= 1.3x)",
+                f"{c['floor_rss_mb']:.0f} MB / {c['function_rss_mb']:.0f} MB",
+            )
+            for name, c in cold.items()
+        ],
+    )
+    lines += ["", "What each Powertools utility adds to `import boto3` on its own:", ""]
+    lines += table(("Utility", "Added"), [(name, f"{ms:.0f} ms") for name, ms in import_costs(build, python)])
     built = sizes(build, into)
     tmp.cleanup()
-    lines += ["", "## Package sizes (sam build output, zipped)", "", "| Artifact | Bytes |", "|---|---|"]
-    lines += [f"| {name} | {size:,} |" for name, size in built["zips"].items()]
+    lines += ["", "## Package sizes (sam build output, zipped)", ""]
+    lines += table(("Artifact", "Bytes"), [(name, f"{size:,}") for name, size in built["zips"].items()])
     lines += [
         "",
         "The layer, unzipped, by top-level entry: "
