@@ -379,6 +379,13 @@ def test_without_an_earlier_read_the_group_is_read() -> None:
     assert decide.trusted_group(snapshot(endpoints=ours()), PROFILE, None) is None
 
 
+def test_the_group_counts_as_checked_only_when_an_endpoint_of_ours_uses_it() -> None:
+    assert decide.plan(snapshot(endpoints=ours(), security_group=GROUP), PROFILE, Settings()).security_group_checked
+    theirs = tuple(dataclasses.replace(e, managed=False) for e in ours())
+    plan = decide.plan(snapshot(endpoints=theirs, security_group=GROUP), PROFILE, Settings())
+    assert not plan.security_group_checked  # their endpoints: the group's rules were not judged
+
+
 # --- service availability and VPC shape -------------------------------------------------------------
 
 

@@ -111,6 +111,9 @@ class Plan:
     endpoints: list[EndpointDecision] = field(default_factory=list)
     deferred_route_tables: dict[str, tuple[Workload, ...]] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)  # VPC-level reasons it is not compliant
+    # Whether the managed group's rules were held against the desired ones (and fixed if they differ);
+    # only when an endpoint of ours uses or will use the group.
+    security_group_checked: bool = False
 
 
 # --- small rules -----------------------------------------------------------------------------------
@@ -364,6 +367,7 @@ def plan(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: Settings)
     interface_decisions = [_plan_interface(snapshot, spec, settings, dns_ok) for spec in interface_specs]
     if any(d.outcome in (CREATE, MODIFY) or (d.managed and d.outcome == COMPLIANT) for d, _ in interface_decisions):
         _plan_security_group(snapshot, result)
+        result.security_group_checked = True
     for decision, actions in interface_decisions:
         result.endpoints.append(decision)
         result.actions.extend(actions)

@@ -168,9 +168,9 @@ def result_document(snapshot: Snapshot, plan: Plan, applied: Applied | None, dry
         "findings": findings,
         "security_group_id": group_id,
         # How the group's rules are known: "read" this run (and repaired if they had drifted), "trusted"
-        # from an earlier read (see decide.trusted_group), or None when no interface endpoint needed them.
+        # from an earlier read (see decide.trusted_group), or None when no endpoint of ours needed them.
         "security_group_rules": (
-            ("trusted" if snapshot.security_group_trusted else "read") if snapshot.security_group_read else None
+            None if not plan.security_group_checked else "trusted" if snapshot.security_group_trusted else "read"
         ),
         "vpc_cidrs": list(snapshot.cidrs),
         "endpoints": endpoints,
