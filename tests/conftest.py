@@ -11,7 +11,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from endpoint_guard import aws
+import yaml
+from endpoint_guard.aws import Clients, Services
 from moto import mock_aws
 
 # moto reloads its catalogue of default AMIs on every reset; nothing here runs instances from them.
@@ -22,7 +23,44 @@ EVENTS = REPO / "events"
 SHARED = REPO.parent / "shared"
 REGION = "us-east-1"
 
+# The ids the sample events in events/ carry (tests map them onto moto's ids).
+SAMPLE_VPC = "vpc-0c4f7a1e9b2d3c5a6"
+SAMPLE_SUBNET = "subnet-0a9b8c7d6e5f40312"
+SAMPLE_ROUTE_TABLE = "rtb-0f1e2d3c4b5a69788"
+
+# Fields every cost object carries (check, report, plans).
+REQUIRED_COST_FIELDS = frozenset(
+    {
+        "endpoints_monthly_usd",
+        "nat_processing_avoided_monthly_usd",
+        "break_even_gb_per_month",
+        "traffic_gb_per_month",
+        "traffic_source",
+        "prices_as_of",
+    }
+)
+
 MUTATING_PREFIXES = ("Create", "Modify", "Authorize", "Revoke", "Delete", "Associate", "Replace", "Attach")
+
+
+class CfnLoader(yaml.SafeLoader):
+    """Reads template.yaml: CloudFormation's short tags (!Ref, !Sub ...) become plain values."""
+
+
+CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def emf(stdout: str) -> dict[str, float]:
+    """Metric name -> total value over the EMF blobs the Metrics utilities printed."""
+    values: dict[str, float] = {}
+    for line in stdout.splitlines():
+        if '"_aws"' in line:
+            blob = json.loads(line)
+            for definition in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                value = blob[definition["Name"]]
+                total = sum(value) if isinstance(value, list) else value
+                values[definition["Name"]] = values.get(definition["Name"], 0.0) + total
+    return values
 
 
 def load_event(name: str) -> dict:
@@ -38,9 +76,19 @@ def with_vpc(event: dict, vpc_id: str) -> dict:
     return event
 
 
+def subnet_event(world, n: int) -> dict:
+    """The sample CreateSubnet event as the n-th of a burst for ``world``'s VPC."""
+    event = load_event("create-subnet.json")
+    event["id"] = f"burst-envelope-{n}"
+    event["detail"]["eventID"] = f"burst-event-{n}"
+    event["detail"]["responseElements"]["subnet"]["vpcId"] = world.vpc_id
+    event["detail"]["requestParameters"]["vpcId"] = world.vpc_id
+    return event
+
+
 @pytest.fixture(autouse=True)
 def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every test: fake credentials, a fixed region, no real endpoint, no profile, fresh caches."""
+    """Every test: fake credentials, a fixed region, no real endpoint, no profile."""
     saved = dict(os.environ)
     for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         monkeypatch.delenv(key, raising=False)
@@ -50,10 +98,8 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    aws.clear_caches()
     yield
-    aws.clear_caches()
-    os.environ.clear()  # the CLI writes os.environ as Lambda's environment would be; undo that too
+    os.environ.clear()  # a test that sets a stack's environment directly is undone here too
     os.environ.update(saved)
 
 
@@ -75,11 +121,15 @@ def ecs(moto: None):
 
 
 class CallRecorder:
-    """Counts the API calls a client makes, by operation, via botocore's before-call event."""
+    """Counts the API calls a client makes, by operation, via botocore's before-call event. Given a boto3
+    session instead, it counts the calls of every client built from the session after this."""
 
-    def __init__(self, client) -> None:
+    def __init__(self, client_or_session, service: str = "ec2") -> None:
         self.operations: list[str] = []
-        client.meta.events.register("before-call.*.*", self._record)
+        if isinstance(client_or_session, boto3.session.Session):
+            client_or_session.events.register(f"before-call.{service}.*", self._record)
+        else:
+            client_or_session.meta.events.register("before-call.*.*", self._record)
 
     def _record(self, model, **_: object) -> None:
         self.operations.append(model.name)
@@ -93,9 +143,20 @@ class CallRecorder:
 
 
 @pytest.fixture
-def calls(moto: None) -> CallRecorder:
-    """Records every call endpoint-guard's own EC2 client makes (the client the adapter uses)."""
-    return CallRecorder(aws.client("ec2"))
+def clients(moto: None) -> Clients:
+    """endpoint-guard's own clients for this test (injected into the code under test)."""
+    return Clients(region=REGION)
+
+
+@pytest.fixture
+def services(clients: Clients) -> Services:
+    return Services(clients)
+
+
+@pytest.fixture
+def calls(clients: Clients) -> CallRecorder:
+    """Records every call endpoint-guard's own EC2 client makes (the client the adapters use)."""
+    return CallRecorder(clients.client("ec2"))
 
 
 def free_port() -> int:
@@ -114,3 +175,28 @@ def moto_server() -> Iterator[str]:
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()
+
+
+# --- the test ladder: every test gets its tier from where it lives and what it uses ---------------------
+
+_MOTO_FIXTURES = {"moto", "clients", "services", "calls", "ec2", "ecs", "moto_server"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``unit``: tests/unit, which must not use the emulator (checked here); ``moto``: anything that
+    uses it; ``sam``: anything that needs the SAM CLI; ``slow``: sam, separate processes, the workflow."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        path = Path(str(item.fspath))
+        uses_moto = bool(fixtures & _MOTO_FIXTURES)
+        if "unit" in path.parts:
+            if uses_moto:
+                raise pytest.UsageError(f"{item.nodeid}: a unit test may not use moto ({fixtures & _MOTO_FIXTURES})")
+            item.add_marker(pytest.mark.unit)
+        if uses_moto:
+            item.add_marker(pytest.mark.moto)
+        if "sam" in fixtures or "cloudformation" in fixtures:
+            item.add_marker(pytest.mark.sam)
+            item.add_marker(pytest.mark.slow)
+        if "moto_server" in fixtures or path.name in ("test_concurrency.py", "test_migration_plan.py"):
+            item.add_marker(pytest.mark.slow)

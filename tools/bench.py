@@ -34,16 +34,29 @@ for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(key, None)
 
 import boto3  # noqa: E402
-from endpoint_guard import aws, handlers  # noqa: E402
-from endpoint_guard.aws import Ec2Adapter  # noqa: E402
-from endpoint_guard.pipeline import WorkItem  # noqa: E402
+from endpoint_guard.aws import Clients, Ec2Adapter  # noqa: E402
+from endpoint_guard.lambdas.worker import make_worker  # noqa: E402
 from endpoint_guard.reconcile import reconcile  # noqa: E402
 from endpoint_guard.settings import Settings  # noqa: E402
+from endpoint_guard.worker import WorkItem  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from tools import peer  # noqa: E402
 from tools.esm import context, create_stack, settle, sqs_event  # noqa: E402
 from tools.world import build_vpc, fargate_task_definition  # noqa: E402
+
+
+class Container:
+    """The clients of one simulated Lambda container (a fresh one per scenario): what it keeps between
+    invocations, the service offers among them."""
+
+    clients = Clients(region=REGION)
+
+    @classmethod
+    def fresh(cls) -> Clients:
+        cls.clients = Clients(region=REGION)
+        return cls.clients
+
 
 MUTATING = ("Create", "Modify", "Authorize", "Revoke", "Delete", "Associate", "Replace")
 
@@ -56,7 +69,7 @@ class Calls:
         self.in_calls = 0.0  # seconds spent inside the calls (on moto: moto's own work)
         self._started = 0.0
         for service in services or ("ec2",):
-            events = aws.client(service).meta.events
+            events = Container.clients.client(service).meta.events
             events.register("before-call.*.*", self._record)
             events.register("after-call.*.*", self._done)
 
@@ -81,7 +94,7 @@ def mutating(ops: collections.Counter[str]) -> int:
 
 
 def run(vpc_id: str) -> dict:
-    return reconcile(vpc_id, adapter=Ec2Adapter(), settings=Settings())
+    return reconcile(vpc_id, ec2=Ec2Adapter(Container.clients), settings=Settings())
 
 
 class Worker:
@@ -93,6 +106,7 @@ class Worker:
         stack = create_stack(self.sqs, boto3.client("dynamodb", region_name=REGION))
         os.environ.update(stack.env)
         self.queue, self.sent = stack.work, 0
+        self.handler = make_worker(Container.clients)
 
     def run(self, vpc_id: str) -> None:
         self.sent += 1
@@ -107,7 +121,7 @@ class Worker:
             QueueUrl=self.queue, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
         )["Messages"]
         event = sqs_event(messages, f"arn:aws:sqs:{REGION}:123456789012:endpoint-guard-work.fifo", REGION)
-        response = handlers.ensure_endpoints(event, context("endpoint-guard-ensure-endpoints"))
+        response = self.handler(event, context("endpoint-guard-ensure-endpoints"))
         if response["batchItemFailures"]:
             raise RuntimeError(f"the worker failed: {response}")
         settle(self.sqs, self.queue, messages, set())
@@ -123,7 +137,7 @@ def worker_state(ops: collections.Counter[str]) -> tuple[str, int, str, str]:
 def call_scenarios() -> list[tuple[str, int, str, str]]:
     rows = []
     with mock_aws():
-        aws.clear_caches()
+        Container.fresh()
         ec2 = boto3.client("ec2", region_name=REGION)
         worker = Worker()
         calls, state = Calls("ec2"), Calls("dynamodb")
@@ -198,7 +212,7 @@ def peer_comparison() -> list[tuple[str, int, int]]:
     """The same scenarios for endpoint-guard's worker and for tools/peer.py, each on its own fresh VPC."""
     rows = []
     with mock_aws():
-        aws.clear_caches()
+        Container.fresh()
         ec2 = boto3.client("ec2", region_name=REGION)
         worker = Worker()
         ours, theirs = Calls("ec2"), collections.Counter()
@@ -228,7 +242,7 @@ def peer_comparison() -> list[tuple[str, int, int]]:
 def scale() -> list[tuple[str, str, str, str]]:
     rows = []
     with mock_aws():
-        aws.clear_caches()
+        Container.fresh()
         ec2 = boto3.client("ec2", region_name=REGION)
         calls = Calls()
         run(build_vpc(ec2, cidr="10.99.0.0/16").vpc_id)
@@ -258,7 +272,7 @@ def scale() -> list[tuple[str, str, str, str]]:
 def warm_latency(runs: int = 7) -> float:
     samples = []
     with mock_aws():
-        aws.clear_caches()
+        Container.fresh()
         ec2 = boto3.client("ec2", region_name=REGION)
         run(build_vpc(ec2, cidr="10.99.0.0/16").vpc_id)
         for n in range(runs):
@@ -280,7 +294,9 @@ FLOOR = "import boto3; boto3.client('ec2', region_name='us-east-1')"
 FUNCTION = (
     "import sys; sys.path[:0] = [{function!r}, {layer!r}]\n"
     "import app\n"
-    "from endpoint_guard import aws, settings\n"
+    "from endpoint_guard import settings\n"
+    "from endpoint_guard.aws import Clients\n"
+    "clients = Clients.from_env()\n"
     "settings.Settings.from_env(); settings.Wiring.from_env()\n"
 )
 # What a first invocation builds besides: the imports its handler defers, and its clients. The worker
@@ -291,17 +307,17 @@ FIRST_INVOCATION = {
         "EnsureEndpointsFunction",
         "from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor\n"
         "from endpoint_guard import reconcile\n"
-        "aws.client('ec2'); aws.client('dynamodb')\n",
+        "clients.client('ec2'); clients.client('dynamodb')\n",
     ),
     "intake": (
         "IntakeFunction",
         "from aws_lambda_powertools.utilities.idempotency import idempotent_function\n"
-        "aws.client('dynamodb'); aws.client('sqs')\n",
+        "clients.client('dynamodb'); clients.client('sqs')\n",
     ),
     "intake, an event that needs EC2 lookups": (
         "IntakeFunction",
         "from aws_lambda_powertools.utilities.idempotency import idempotent_function\n"
-        "aws.client('dynamodb'); aws.client('sqs'); aws.client('ec2')\n",
+        "clients.client('dynamodb'); clients.client('sqs'); clients.client('ec2')\n",
     ),
 }
 # VmHWM, not ru_maxrss: ru_maxrss carries the forking parent's peak over into the child.

@@ -121,9 +121,12 @@ def deployed_path(endpoint: str, port: int) -> None:
     stack = esm.create_stack(clients["sqs"], clients["dynamodb"])
     os.environ.update(stack.env, ENDPOINT_GUARD_MIGRATION_STATE_MACHINE_ARN=plans.machine)
 
-    from endpoint_guard import handlers
+    from endpoint_guard.lambdas.intake import make_intake
+    from endpoint_guard.lambdas.observability import logger
+    from endpoint_guard.lambdas.worker import make_worker
 
-    handlers.logger.setLevel("CRITICAL")
+    logger.setLevel("CRITICAL")
+    intake, ensure_endpoints = make_intake(), make_worker()
     busy = build_vpc(clients["ec2"], cidr="10.41.0.0/16")
     tasks = run_fargate_tasks(clients["ecs"], clients["ec2"], busy.private_subnets["us-east-1a"], cluster="checkout")
     awsvpc_service(clients["ecs"], list(busy.private_subnets.values()), cluster="checkout", name="cart", desired=2)
@@ -134,7 +137,7 @@ def deployed_path(endpoint: str, port: int) -> None:
     )
     event = json.loads((REPO / "events" / "create-subnet.json").read_text())
     event["detail"]["responseElements"]["subnet"]["vpcId"] = event["detail"]["requestParameters"]["vpcId"] = busy.vpc_id
-    queued = handlers.intake(event, esm.context("endpoint-guard-intake"))["queued"]
+    queued = intake(event, esm.context("endpoint-guard-intake"))["queued"]
     print(f"  intake: CreateSubnet event -> {len(queued)} message on the FIFO work queue (group {busy.vpc_id})")
     messages = clients["sqs"].receive_message(
         QueueUrl=stack.work, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
@@ -142,7 +145,7 @@ def deployed_path(endpoint: str, port: int) -> None:
     arn = clients["sqs"].get_queue_attributes(QueueUrl=stack.work, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    handlers.ensure_endpoints(esm.sqs_event(messages, arn, REGION), esm.context("endpoint-guard-ensure-endpoints"))
+    ensure_endpoints(esm.sqs_event(messages, arn, REGION), esm.context("endpoint-guard-ensure-endpoints"))
     esm.settle(clients["sqs"], stack.work, messages, set())
     found = clients["ec2"].describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [busy.vpc_id]}])["VpcEndpoints"]
     for ep in found:

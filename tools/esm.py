@@ -76,6 +76,26 @@ def context(function: str, account: str = "123456789012", region: str = "us-east
     )
 
 
+# --- one poll, in-process ----------------------------------------------------------------------------
+
+
+def receive(sqs: Any, queue_url: str) -> list[dict]:
+    return sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], VisibilityTimeout=30
+    ).get("Messages", [])
+
+
+def run_worker(sqs: Any, queue_url: str, ensure_endpoints: Callable[[Any, Any], Any]) -> tuple[dict, list[dict]]:
+    """One event source mapping poll: receive a batch, invoke, delete what succeeded."""
+    messages = receive(sqs, queue_url)
+    response = ensure_endpoints(
+        sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:work.fifo", "us-east-1"),
+        context("endpoint-guard-ensure-endpoints"),
+    )
+    settle(sqs, queue_url, messages, {f["itemIdentifier"] for f in response["batchItemFailures"]})
+    return response, messages
+
+
 # --- inside an execution environment (a pool process) --------------------------------------------------
 
 _SPANS: list[tuple[str, float, float]] = []
@@ -85,11 +105,14 @@ def _start_environment(env: dict[str, str], hold_seconds: float) -> None:
     """Runs once per process: the function's environment, and a probe around each reconcile that
     records when it ran. ``hold_seconds`` stretches every reconcile so any overlap is visible."""
     os.environ.update(env)
-    from endpoint_guard import handlers, reconcile
+    from endpoint_guard.lambdas.intake import make_intake
+    from endpoint_guard.lambdas.observability import logger
+    from endpoint_guard.lambdas.worker import make_worker
+    from endpoint_guard.reconcile import run
 
-    real = reconcile.reconcile
+    real = run.reconcile
 
-    def probed(vpc_id: str, **kwargs: Any) -> dict:
+    def probed(vpc_id: str, **kwargs: Any) -> Any:
         start = time.time()
         time.sleep(hold_seconds)
         try:
@@ -97,21 +120,26 @@ def _start_environment(env: dict[str, str], hold_seconds: float) -> None:
         finally:
             _SPANS.append((vpc_id, start, time.time()))
 
-    reconcile.reconcile = probed  # the handler imports it on first use, from the module
-    handlers.logger.setLevel("CRITICAL")
+    run.reconcile = probed  # type: ignore[assignment]  (reconcile_observed calls it through the module)
+    logger.setLevel("CRITICAL")
+    # One handler of each function per execution environment, as Lambda keeps them between invocations.
+    _HANDLERS.update(intake=make_intake(), ensure_endpoints=make_worker())
+
+
+_HANDLERS: dict[str, Callable[[Any, Any], Any]] = {}
 
 
 def invoke(function: str, event: Any) -> dict:
     """Invoke a handler here. Returns its response or the error's type, and the reconciles it ran."""
-    from endpoint_guard import handlers
+    from endpoint_guard.lambdas.observability import metrics
 
     _SPANS.clear()
     try:
-        response: Any = getattr(handlers, function)(event, context(function))
+        response: Any = _HANDLERS[function](event, context(function))
         error = None
     except Exception as err:  # noqa: BLE001 (the emulated Lambda reports any failure, as the real one does)
         response, error = None, type(err).__name__
-    handlers.metrics.clear_metrics()
+    metrics.clear_metrics()
     return {"response": response, "error": error, "spans": list(_SPANS), "pid": os.getpid()}
 
 

@@ -12,17 +12,18 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from endpoint_guard import steps
+from endpoint_guard.lambdas import migration as tasks
 
 from tools.esm import context
 
 ASL = Path(__file__).resolve().parents[1] / "statemachines" / "migration-plan.asl.json"
-# The template's DefinitionSubstitutions for the task functions: moto function name and handler.
+# The template's DefinitionSubstitutions for the task functions: moto function name and the handler's
+# factory (each invoke gets a fresh handler, with clients for the moto of the moment).
 FUNCTIONS = {
-    "DiscoverFunctionArn": ("migration-discover", steps.discover_vpc),
-    "TargetFunctionArn": ("migration-target", steps.plan_target),
-    "ServiceFunctionArn": ("migration-service", steps.plan_service),
-    "AssembleFunctionArn": ("migration-assemble", steps.assemble_plan),
+    "DiscoverFunctionArn": ("migration-discover", tasks.make_discover),
+    "TargetFunctionArn": ("migration-target", tasks.make_target),
+    "ServiceFunctionArn": ("migration-service", tasks.make_service),
+    "AssembleFunctionArn": ("migration-assemble", tasks.make_assemble),
 }
 BUCKET = "endpoint-guard-plans"
 
@@ -33,7 +34,7 @@ def invoke_in_process(
     """Stands in for moto's LambdaBackend.invoke: the real handler answers, with Lambda's error shape
     (the exception's class name as errorType) on failure."""
     name = function_name.rsplit(":", 1)[-1]
-    handler = next(h for n, h in FUNCTIONS.values() if n == name)
+    handler = next(make() for n, make in FUNCTIONS.values() if n == name)
     try:
         return json.dumps(handler(json.loads(body or "{}"), context(name)))
     except Exception as err:  # noqa: BLE001 (Lambda reports any exception as a function error)

@@ -80,8 +80,11 @@ def fargate_task_definition(ecs: Any, family: str, *, port: int | None = None, i
     return family
 
 
-def run_fargate_tasks(ecs: Any, ec2: Any, subnet_id: str, *, cluster: str = "web", count: int = 2) -> list[str]:
-    """Start Fargate tasks in ``subnet_id`` (each gets an in-use ENI there). Returns the task ARNs."""
+def run_fargate_tasks(
+    ecs: Any, ec2: Any, subnet_id: str, *, cluster: str = "web", count: int = 2, group: str | None = None
+) -> list[str]:
+    """Start Fargate tasks in ``subnet_id`` (each gets an in-use ENI there). Returns the task ARNs.
+    ``group="service:<name>"`` is how ECS marks the tasks of a service."""
     vpc_id = ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"][0]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})  # moto's run_task needs it
     ecs.create_cluster(clusterName=cluster)
@@ -92,6 +95,7 @@ def run_fargate_tasks(ecs: Any, ec2: Any, subnet_id: str, *, cluster: str = "web
         launchType="FARGATE",
         count=count,
         networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet_id], "securityGroups": []}},
+        **({"group": group} if group else {}),
     )["tasks"]
     return [t["taskArn"] for t in tasks]
 

@@ -1,6 +1,6 @@
 """EnsureEndpoints function: reconciles the VPCs of a batch from the FIFO work queue (one VPC at a time
 per message group). The code lives in the layer."""
 
-from endpoint_guard.handlers import ensure_endpoints as lambda_handler
+from endpoint_guard.lambdas.worker import make_worker
 
-__all__ = ["lambda_handler"]
+lambda_handler = make_worker()

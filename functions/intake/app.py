@@ -1,5 +1,5 @@
 """EventBridge rules invoke this: it turns CloudTrail events into per-VPC work on the FIFO queue."""
 
-from endpoint_guard.handlers import intake as lambda_handler
+from endpoint_guard.lambdas.intake import make_intake
 
-__all__ = ["lambda_handler"]
+lambda_handler = make_intake()

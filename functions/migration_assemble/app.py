@@ -1,5 +1,5 @@
 """Migration-plan workflow task. Assemble: the plan document and its Markdown. The code lives in the layer."""
 
-from endpoint_guard.steps import assemble_plan as lambda_handler
+from endpoint_guard.lambdas.migration import make_assemble
 
-__all__ = ["lambda_handler"]
+lambda_handler = make_assemble()

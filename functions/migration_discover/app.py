@@ -1,5 +1,5 @@
 """Migration-plan workflow task. Discover: the inventory of the source VPC. The code lives in the layer."""
 
-from endpoint_guard.steps import discover_vpc as lambda_handler
+from endpoint_guard.lambdas.migration import make_discover
 
-__all__ = ["lambda_handler"]
+lambda_handler = make_discover()

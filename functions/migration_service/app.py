@@ -1,5 +1,5 @@
 """Migration-plan workflow task. Per service: one ECS service's cutover steps and rollbacks. The code lives in the layer."""
 
-from endpoint_guard.steps import plan_service as lambda_handler
+from endpoint_guard.lambdas.migration import make_service
 
-__all__ = ["lambda_handler"]
+lambda_handler = make_service()

@@ -1,5 +1,5 @@
 """Migration-plan workflow task. Target: the new VPC (CIDR, mirrored subnets, route tables, endpoints, security groups). The code lives in the layer."""
 
-from endpoint_guard.steps import plan_target as lambda_handler
+from endpoint_guard.lambdas.migration import make_target
 
-__all__ = ["lambda_handler"]
+lambda_handler = make_target()

@@ -12,8 +12,7 @@ import boto3
 import pytest
 from endpoint_guard.cli import main
 
-from tests.conftest import EVENTS, REGION, REPO, load_event, with_vpc
-from tests.unit.test_cost import REQUIRED as REQUIRED_COST_FIELDS
+from tests.conftest import EVENTS, REGION, REPO, REQUIRED_COST_FIELDS, CallRecorder, load_event, with_vpc
 from tools.world import awsvpc_service, build_vpc, run_fargate_tasks
 
 
@@ -156,9 +155,11 @@ def test_plan_of_a_bad_vpc_is_one_line_and_exit_2(moto, capsys, vpc_id: str, mes
 # --- check, ensure, report ---------------------------------------------------------------------------
 
 
-def test_check_is_read_only_and_exits_1_when_not_compliant(ec2, calls, capsys) -> None:
+def test_check_is_read_only_and_exits_1_when_not_compliant(ec2, capsys) -> None:
     world = build_vpc(ec2)
-    assert main(["check", world.vpc_id, "--json", "--region", REGION]) == 1
+    session = boto3.session.Session()
+    calls = CallRecorder(session)  # every client the CLI builds from this session
+    assert main(["check", world.vpc_id, "--json", "--region", REGION], session=session) == 1
     assert calls.operations and calls.mutating == []
     document = json.loads(capsys.readouterr().out)
     assert document["vpc_id"] == world.vpc_id and document["compliant"] is False and document["dry_run"] is True

@@ -12,11 +12,11 @@ from itertools import pairwise
 
 import boto3
 import pytest
-from endpoint_guard.pipeline import WorkItem
+from endpoint_guard.worker import WorkItem
 
-from tests.app.test_pipeline import create_stack, subnet_event
-from tests.conftest import REGION
+from tests.conftest import REGION, subnet_event
 from tools import esm
+from tools.esm import create_stack
 from tools.world import build_vpc
 
 PROCESSES = 3

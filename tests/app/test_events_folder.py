@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import yaml
-from endpoint_guard import handlers
 from endpoint_guard.errors import EndpointGuardError, InvalidEventError
 from moto.events.models import EventPattern, EventPatternParser
 
-from tests.conftest import EVENTS, REPO, SHARED
+from tests.conftest import EVENTS, REPO, SAMPLE_ROUTE_TABLE, SAMPLE_SUBNET, SAMPLE_VPC, SHARED, CfnLoader
+from tools.esm import context
 from tools.world import awsvpc_service, build_vpc
 
 # The ids the repo's sample events use; tests map them onto moto's resources.
-SAMPLE_VPC = "vpc-0c4f7a1e9b2d3c5a6"
-SAMPLE_SUBNET = "subnet-0a9b8c7d6e5f40312"
-SAMPLE_ROUTE_TABLE = "rtb-0f1e2d3c4b5a69788"
 
 # event file -> the rules that must match it (and no other rule may).
 RULES_FOR = {
@@ -53,23 +49,11 @@ HANDLED_AS = {
     "create-vpc-failed.json": "failed call",
     "eks-create-cluster.json": "not a call endpoint-guard acts on",
 }
-OWN_ACCOUNT = SimpleNamespace(
-    function_name="endpoint-guard-ensure-endpoints",
-    memory_limit_in_mb=256,
-    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:endpoint-guard-ensure-endpoints",
-    aws_request_id="req-1",
-)
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """Reads template.yaml: CloudFormation's short tags (!Ref, !Sub ...) become plain values."""
-
-
-_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+OWN_ACCOUNT = context("endpoint-guard-intake")
 
 
 def template_rules() -> dict[str, dict]:
-    template = yaml.load((REPO / "template.yaml").read_text(), Loader=_CfnLoader)  # a SafeLoader subclass
+    template = yaml.load((REPO / "template.yaml").read_text(), Loader=CfnLoader)  # a SafeLoader subclass
     rules = {}
     for resource in template["Resources"].values():
         for name, event in (resource.get("Properties", {}).get("Events") or {}).items():
@@ -113,10 +97,10 @@ def mapped(path: Path, world) -> object:
 
 
 @pytest.mark.parametrize("name", sorted(HANDLED_AS))
-def test_every_event_file_through_the_handler(ec2, ecs, name: str) -> None:
+def test_every_event_file_through_the_handler(ec2, ecs, name: str, intake) -> None:
     world = build_vpc(ec2)
     awsvpc_service(ecs, [world.private_subnets["us-east-1b"]], cluster="payments")  # request-cluster.json's
-    output = handlers.intake(mapped(EVENTS / name, world), OWN_ACCOUNT)
+    output = intake(mapped(EVENTS / name, world), OWN_ACCOUNT)
     if HANDLED_AS[name] == "reconciled":
         assert [r["vpc_id"] for r in output["results"]] == [world.vpc_id]
         assert output["results"][0]["compliant"] is True
@@ -125,20 +109,18 @@ def test_every_event_file_through_the_handler(ec2, ecs, name: str) -> None:
         assert output["skipped"][0]["reason"].startswith(HANDLED_AS[name])
 
 
-def test_events_from_another_account_are_skipped_with_the_reason(ec2) -> None:
+def test_events_from_another_account_are_skipped_with_the_reason(ec2, intake) -> None:
     world = build_vpc(ec2)
-    other = SimpleNamespace(
-        **{**vars(OWN_ACCOUNT), "invoked_function_arn": "arn:aws:lambda:us-east-1:210987654321:function:f"}
-    )
-    output = handlers.intake(mapped(EVENTS / "create-vpc.json", world), other)
+    other = context("endpoint-guard-intake", account="210987654321")
+    output = intake(mapped(EVENTS / "create-vpc.json", world), other)
     assert output["results"] == []
     assert "account 123456789012" in output["skipped"][0]["reason"]
     assert ec2.describe_vpc_endpoints()["VpcEndpoints"] == []
 
 
-def test_subnet_deleted_since_the_event_is_skipped_not_failed(ec2) -> None:
+def test_subnet_deleted_since_the_event_is_skipped_not_failed(ec2, intake) -> None:
     event = json.loads((EVENTS / "ecs-run-task.json").read_text())  # names a subnet moto never had
-    output = handlers.intake(event, OWN_ACCOUNT)
+    output = intake(event, OWN_ACCOUNT)
     assert output["results"] == [] and "no longer exist" in output["skipped"][0]["reason"]
 
 
@@ -154,18 +136,18 @@ def _real_create_vpc(sample: object) -> bool:
 
 @pytest.mark.skipif(not SHARED.exists(), reason="../shared/real-events is not beside the repo (CI has it)")
 @pytest.mark.parametrize("path", REAL, ids=[p.name[:70] for p in REAL])
-def test_real_event_is_acted_on_or_skipped_with_a_named_reason(ec2, path: Path) -> None:
+def test_real_event_is_acted_on_or_skipped_with_a_named_reason(ec2, path: Path, intake) -> None:
     sample = json.loads(path.read_text())
-    no_account = SimpleNamespace(**{**vars(OWN_ACCOUNT), "invoked_function_arn": "arn:aws:lambda:local:cli:function:f"})
+    no_account = context("endpoint-guard-intake", account="local")  # no account to compare with
     if _real_create_vpc(sample):
         world = build_vpc(ec2)
         detail = sample.get("detail", sample)
         detail["responseElements"]["vpc"]["vpcId"] = world.vpc_id  # map the sample's VPC onto a moto VPC
-        output = handlers.intake(sample, no_account)
+        output = intake(sample, no_account)
         assert [r["vpc_id"] for r in output["results"]] == [world.vpc_id]
         return
     try:
-        output = handlers.intake(sample, no_account)
+        output = intake(sample, no_account)
     except EndpointGuardError as err:  # a classified error naming what was expected, never anything else
         error = err
     else:

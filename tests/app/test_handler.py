@@ -4,22 +4,16 @@ queue configured it reconciles in-process (the CLI path); the queued path is in 
 from __future__ import annotations
 
 import importlib.util
-import json
-from types import SimpleNamespace
 
 import pytest
-from endpoint_guard import aws, handlers
 from endpoint_guard.errors import ConfigurationError, InvalidEventError, ReconcileFailedError, VpcNotFoundError
+from endpoint_guard.lambdas.observability import traced
 
-from tests.conftest import REPO, load_event, with_vpc
+from tests.conftest import REPO, emf, load_event, with_vpc
+from tools.esm import context
 from tools.world import build_vpc
 
-CONTEXT = SimpleNamespace(
-    function_name="endpoint-guard-ensure-endpoints",
-    memory_limit_in_mb=256,
-    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:endpoint-guard-ensure-endpoints",
-    aws_request_id="6f1d5c2e-0000-4000-8000-000000000001",
-)
+CONTEXT = context("endpoint-guard-intake")
 
 
 def load_app():
@@ -27,19 +21,6 @@ def load_app():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def emf(stdout: str) -> dict[str, float]:
-    """Metric name -> total value over the EMF blobs the Metrics utilities printed."""
-    values: dict[str, float] = {}
-    for line in stdout.splitlines():
-        if '"_aws"' in line:
-            blob = json.loads(line)
-            for definition in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
-                value = blob[definition["Name"]]
-                total = sum(value) if isinstance(value, list) else value
-                values[definition["Name"]] = values.get(definition["Name"], 0.0) + total
-    return values
 
 
 def test_create_vpc_event_through_the_deployed_handler(ec2, logs, capsys) -> None:
@@ -60,39 +41,39 @@ def test_create_vpc_event_through_the_deployed_handler(ec2, logs, capsys) -> Non
     assert metrics["EndpointsCreated"] == 4.0
 
 
-def test_failed_call_is_skipped_without_touching_aws(moto, logs, capsys) -> None:
+def test_failed_call_is_skipped_without_touching_aws(moto, logs, capsys, intake, clients) -> None:
     event = load_event("create-vpc.json")
     event["detail"]["errorCode"] = "Client.UnauthorizedOperation"
     event["detail"]["responseElements"] = None
     recorder = []
-    aws.client("ec2").meta.events.register("before-call.*.*", lambda model, **_: recorder.append(model.name))
-    output = handlers.intake(event, CONTEXT)
+    clients.client("ec2").meta.events.register("before-call.*.*", lambda model, **_: recorder.append(model.name))
+    output = intake(event, CONTEXT)
     assert output["results"] == [] and "Client.UnauthorizedOperation" in output["skipped"][0]["reason"]
     assert recorder == []
     assert emf(capsys.readouterr().out)["EventsSkipped"] == 1.0
 
 
-def test_unknown_vpc_raises_so_lambda_retries_then_dead_letters(moto, logs, capsys) -> None:
+def test_unknown_vpc_raises_so_lambda_retries_then_dead_letters(moto, logs, capsys, intake) -> None:
     with pytest.raises(VpcNotFoundError):
-        handlers.intake(load_event("create-vpc.json"), CONTEXT)
+        intake(load_event("create-vpc.json"), CONTEXT)
     error = next(line for line in logs() if line["message"] == "reconcile failed")
     assert error["error_kind"] == "vpc_not_found" and error["correlation_id"] == "c3d9a6f1-2b47-4e8c-9f05-6a1b8d2e7c43"
     assert emf(capsys.readouterr().out)["Failures"] == 1.0
 
 
-def test_garbage_is_rejected_with_a_classified_error(moto, logs) -> None:
+def test_garbage_is_rejected_with_a_classified_error(moto, logs, intake) -> None:
     with pytest.raises(InvalidEventError, match="expected"):
-        handlers.intake({"hello": "world"}, CONTEXT)
+        intake({"hello": "world"}, CONTEXT)
     assert next(line for line in logs() if line["message"] == "rejected input")["error_kind"] == "invalid_event"
 
 
-def test_bad_setting_is_a_configuration_error(moto, logs, monkeypatch) -> None:
+def test_bad_setting_is_a_configuration_error(moto, logs, monkeypatch, intake) -> None:
     monkeypatch.setenv("ENDPOINT_GUARD_S3_POLICY", "closed")
     with pytest.raises(ConfigurationError, match="ENDPOINT_GUARD_S3_POLICY"):
-        handlers.intake({"vpc_id": "vpc-0123456789abcdef0"}, CONTEXT)
+        intake({"vpc_id": "vpc-0123456789abcdef0"}, CONTEXT)
 
 
-def test_failed_action_raises_after_doing_the_rest(ec2, logs, capsys) -> None:
+def test_failed_action_raises_after_doing_the_rest(ec2, logs, capsys, intake, clients) -> None:
     from botocore.exceptions import ClientError
 
     world = build_vpc(ec2)
@@ -101,17 +82,17 @@ def test_failed_action_raises_after_doing_the_rest(ec2, logs, capsys) -> None:
         if params.get("ServiceName", "").endswith(".ecr.api"):
             raise ClientError({"Error": {"Code": "InternalError", "Message": "try later"}}, "CreateVpcEndpoint")
 
-    aws.client("ec2").meta.events.register("provide-client-params.ec2.CreateVpcEndpoint", throttle_forever)
+    clients.client("ec2").meta.events.register("provide-client-params.ec2.CreateVpcEndpoint", throttle_forever)
     with pytest.raises(ReconcileFailedError, match=r"ecr\.api"):
-        handlers.intake({"vpc_id": world.vpc_id}, CONTEXT)
+        intake({"vpc_id": world.vpc_id}, CONTEXT)
     created = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"]
     assert len(created) == 3  # the others were made; the retry will only add ecr.api
 
 
-def test_dry_run_setting_reaches_the_handler(ec2, logs, monkeypatch) -> None:
+def test_dry_run_setting_reaches_the_handler(ec2, logs, monkeypatch, intake) -> None:
     world = build_vpc(ec2)
     monkeypatch.setenv("ENDPOINT_GUARD_DRY_RUN", "true")
-    [result] = handlers.intake({"vpc_id": world.vpc_id}, CONTEXT)["results"]
+    [result] = intake({"vpc_id": world.vpc_id}, CONTEXT)["results"]
     assert result["dry_run"] is True
     assert ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"] == []
 
@@ -130,8 +111,8 @@ def test_the_tracer_is_built_only_when_tracing_is_on(monkeypatch) -> None:
 
     monkeypatch.setattr(aws_lambda_powertools, "Tracer", Recording)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    assert handlers.traced(lambda event, context: event)(1, None) == 1
+    assert traced(lambda event, context: event)(1, None) == 1
     assert built == []
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
-    assert handlers.traced(lambda event, context: event)(2, None) == 2
+    assert traced(lambda event, context: event)(2, None) == 2
     assert built == [{"service": "endpoint-guard"}]

@@ -10,13 +10,12 @@ from types import SimpleNamespace
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from endpoint_guard import aws, handlers
+from endpoint_guard.lambdas.observability import logger, metrics
 from endpoint_guard.migration import execution_name
-from endpoint_guard.pipeline import WorkItem
+from endpoint_guard.worker import WorkItem
 
-from tests.app.test_handler import emf
-from tests.conftest import REGION, REPO, CallRecorder, load_event, with_vpc
-from tools.esm import context, create_stack, settle, sqs_event
+from tests.conftest import REGION, REPO, CallRecorder, emf, load_event, subnet_event, with_vpc
+from tools.esm import context, create_stack, receive, run_worker
 from tools.world import build_vpc, run_fargate_tasks
 
 INTAKE = context("endpoint-guard-intake")
@@ -33,35 +32,9 @@ def stack(sqs, monkeypatch) -> SimpleNamespace:
     created = create_stack(sqs, boto3.client("dynamodb", region_name=REGION))
     for key, value in created.env.items():
         monkeypatch.setenv(key, value)
-    handlers.logger.setLevel("INFO")
-    handlers.metrics.clear_metrics()
+    logger.setLevel("INFO")
+    metrics.clear_metrics()
     return created
-
-
-def receive(sqs, queue_url: str) -> list[dict]:
-    return sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], VisibilityTimeout=30
-    ).get("Messages", [])
-
-
-def run_worker(sqs, queue_url: str) -> tuple[dict, list[dict]]:
-    """One event source mapping poll: receive a batch, invoke, delete what succeeded."""
-    messages = receive(sqs, queue_url)
-    response = handlers.ensure_endpoints(
-        sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:work.fifo", REGION), WORKER
-    )
-    settle(sqs, queue_url, messages, {f["itemIdentifier"] for f in response["batchItemFailures"]})
-    return response, messages
-
-
-def subnet_event(world, n: int) -> dict:
-    """The sample CreateSubnet event as the n-th of a burst for ``world``'s VPC."""
-    event = load_event("create-subnet.json")
-    event["id"] = f"burst-envelope-{n}"
-    event["detail"]["eventID"] = f"burst-event-{n}"
-    event["detail"]["responseElements"]["subnet"]["vpcId"] = world.vpc_id
-    event["detail"]["requestParameters"]["vpcId"] = world.vpc_id
-    return event
 
 
 def endpoints(ec2, vpc_id: str) -> list[str]:
@@ -69,10 +42,10 @@ def endpoints(ec2, vpc_id: str) -> list[str]:
     return sorted(e["ServiceName"].split(f".{REGION}.", 1)[1] for e in found)
 
 
-def test_intake_queues_one_message_per_vpc_in_that_vpcs_group(ec2, sqs, stack, capsys) -> None:
+def test_intake_queues_one_message_per_vpc_in_that_vpcs_group(ec2, sqs, stack, capsys, intake) -> None:
     world = build_vpc(ec2)
     event = with_vpc(load_event("create-vpc.json"), world.vpc_id)
-    output = handlers.intake(event, INTAKE)
+    output = intake(event, INTAKE)
 
     assert output["queued"] == [
         {"vpc_id": world.vpc_id, "event_id": event["detail"]["eventID"], "event_name": "CreateVpc"}
@@ -84,12 +57,14 @@ def test_intake_queues_one_message_per_vpc_in_that_vpcs_group(ec2, sqs, stack, c
     assert emf(capsys.readouterr().out)["VpcsQueued"] == 1.0
 
 
-def test_a_duplicate_delivery_gets_the_first_answer_and_queues_nothing(ec2, sqs, stack, capsys) -> None:
+def test_a_duplicate_delivery_gets_the_first_answer_and_queues_nothing(
+    ec2, sqs, stack, capsys, intake, clients
+) -> None:
     world = build_vpc(ec2)
     event = with_vpc(load_event("create-vpc.json"), world.vpc_id)
-    first = handlers.intake(event, INTAKE)
-    sent = CallRecorder(aws.client("sqs"))
-    again = handlers.intake(json.loads(json.dumps(event)), INTAKE)
+    first = intake(event, INTAKE)
+    sent = CallRecorder(clients.client("sqs"))
+    again = intake(json.loads(json.dumps(event)), INTAKE)
 
     assert again == first
     assert sent.operations == []
@@ -98,14 +73,16 @@ def test_a_duplicate_delivery_gets_the_first_answer_and_queues_nothing(ec2, sqs,
     assert '"Reason":"duplicate"' in out.replace(" ", "")
 
 
-def test_a_burst_for_one_vpc_collapses_into_one_reconcile(ec2, sqs, stack, capsys) -> None:
+def test_a_burst_for_one_vpc_collapses_into_one_reconcile(
+    ec2, sqs, stack, capsys, intake, clients, ensure_endpoints
+) -> None:
     world = build_vpc(ec2)
     for n in range(6):
-        handlers.intake(subnet_event(world, n), INTAKE)
+        intake(subnet_event(world, n), INTAKE)
     capsys.readouterr()
-    state = CallRecorder(aws.client("dynamodb"))
+    state = CallRecorder(clients.client("dynamodb"))
 
-    response, messages = run_worker(sqs, stack.work)
+    response, messages = run_worker(sqs, stack.work, ensure_endpoints)
     assert len(messages) == 6 and response["batchItemFailures"] == []
     assert state.operations == ["GetItem", "UpdateItem"]  # the VPC's mark, read once for the whole batch
     metrics = emf(capsys.readouterr().out)
@@ -115,34 +92,38 @@ def test_a_burst_for_one_vpc_collapses_into_one_reconcile(ec2, sqs, stack, capsy
     assert receive(sqs, stack.work) == []
 
 
-def test_an_event_sent_after_the_last_reconcile_started_is_not_covered(ec2, sqs, stack, capsys) -> None:
+def test_an_event_sent_after_the_last_reconcile_started_is_not_covered(
+    ec2, sqs, stack, capsys, intake, ensure_endpoints
+) -> None:
     world = build_vpc(ec2)
-    handlers.intake(subnet_event(world, 1), INTAKE)
-    run_worker(sqs, stack.work)
-    handlers.intake(subnet_event(world, 2), INTAKE)
+    intake(subnet_event(world, 1), INTAKE)
+    run_worker(sqs, stack.work, ensure_endpoints)
+    intake(subnet_event(world, 2), INTAKE)
     capsys.readouterr()
-    run_worker(sqs, stack.work)
+    run_worker(sqs, stack.work, ensure_endpoints)
     assert emf(capsys.readouterr().out)["VpcsReconciled"] == 1.0
 
 
-def fail_endpoint_creation(vpc_id: str) -> None:
+def fail_endpoint_creation(vpc_id: str, clients) -> None:
     def refuse(params: dict, **_: object) -> None:
         if params.get("VpcId") == vpc_id:
             raise ClientError({"Error": {"Code": "InternalError", "Message": "try later"}}, "CreateVpcEndpoint")
 
-    aws.client("ec2").meta.events.register("provide-client-params.ec2.CreateVpcEndpoint", refuse)
+    clients.client("ec2").meta.events.register("provide-client-params.ec2.CreateVpcEndpoint", refuse)
 
 
-def test_a_failing_vpc_is_retried_then_dead_lettered_with_the_reason(ec2, sqs, stack) -> None:
+def test_a_failing_vpc_is_retried_then_dead_lettered_with_the_reason(
+    ec2, sqs, stack, intake, ensure_endpoints, clients
+) -> None:
     world = build_vpc(ec2)
-    handlers.intake(subnet_event(world, 1), INTAKE)
-    fail_endpoint_creation(world.vpc_id)
+    intake(subnet_event(world, 1), INTAKE)
+    fail_endpoint_creation(world.vpc_id, clients)
 
-    first, [message] = run_worker(sqs, stack.work)
+    first, [message] = run_worker(sqs, stack.work, ensure_endpoints)
     assert first["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]
     assert sqs.receive_message(QueueUrl=stack.dead).get("Messages", []) == []
 
-    last, _ = run_worker(sqs, stack.work)  # attempt 2 of ENDPOINT_GUARD_MAX_ATTEMPTS=2
+    last, _ = run_worker(sqs, stack.work, ensure_endpoints)  # attempt 2 of ENDPOINT_GUARD_MAX_ATTEMPTS=2
     assert last["batchItemFailures"] == []
     [parked] = sqs.receive_message(QueueUrl=stack.dead, MessageAttributeNames=["All"])["Messages"]
     reason = json.loads(parked["Body"])
@@ -153,40 +134,42 @@ def test_a_failing_vpc_is_retried_then_dead_lettered_with_the_reason(ec2, sqs, s
     assert receive(sqs, stack.work) == []  # out of the work queue: the VPC's later work is not blocked
 
 
-def test_a_vpc_that_does_not_exist_is_dead_lettered_without_retrying(sqs, stack) -> None:
-    handlers.intake({"vpc_id": "vpc-0123456789abcdef0"}, INTAKE)
-    response, _ = run_worker(sqs, stack.work)
+def test_a_vpc_that_does_not_exist_is_dead_lettered_without_retrying(sqs, stack, intake, ensure_endpoints) -> None:
+    intake({"vpc_id": "vpc-0123456789abcdef0"}, INTAKE)
+    response, _ = run_worker(sqs, stack.work, ensure_endpoints)
     assert response["batchItemFailures"] == []
     [parked] = sqs.receive_message(QueueUrl=stack.dead)["Messages"]
     assert json.loads(parked["Body"])["error_kind"] == "vpc_not_found"
 
 
-def test_a_failure_holds_back_only_its_own_vpcs_later_messages(ec2, sqs, stack) -> None:
+def test_a_failure_holds_back_only_its_own_vpcs_later_messages(
+    ec2, sqs, stack, intake, ensure_endpoints, clients
+) -> None:
     bad, good = build_vpc(ec2), build_vpc(ec2, cidr="10.41.0.0/16")
     for n, world in enumerate((bad, bad, good)):
-        handlers.intake(subnet_event(world, n), INTAKE)
-    fail_endpoint_creation(bad.vpc_id)
+        intake(subnet_event(world, n), INTAKE)
+    fail_endpoint_creation(bad.vpc_id, clients)
 
-    response, messages = run_worker(sqs, stack.work)
+    response, messages = run_worker(sqs, stack.work, ensure_endpoints)
     by_vpc = {m["MessageId"]: WorkItem.from_message(m["Body"]).vpc_id for m in messages}
     assert sorted(by_vpc[f["itemIdentifier"]] for f in response["batchItemFailures"]) == [bad.vpc_id, bad.vpc_id]
     assert endpoints(ec2, good.vpc_id) == ["ecr.api", "ecr.dkr", "logs", "s3"]
 
 
-def test_an_unreadable_message_is_dead_lettered(sqs, stack) -> None:
+def test_an_unreadable_message_is_dead_lettered(sqs, stack, ensure_endpoints) -> None:
     sqs.send_message(QueueUrl=stack.work, MessageBody="{oops", MessageGroupId="g", MessageDeduplicationId="d")
-    response, _ = run_worker(sqs, stack.work)
+    response, _ = run_worker(sqs, stack.work, ensure_endpoints)
     assert response["batchItemFailures"] == []
     [parked] = sqs.receive_message(QueueUrl=stack.dead)["Messages"]
     assert json.loads(parked["Body"])["error_kind"] == "invalid_event"
 
 
-def test_skips_are_counted_by_reason(ecs, stack, capsys) -> None:
+def test_skips_are_counted_by_reason(ecs, stack, capsys, intake) -> None:
     ecs.create_cluster(clusterName="empty")
     event = load_event("ecs-create-cluster.json")
     event["detail"]["requestParameters"]["tags"] = []
     event["detail"]["responseElements"]["cluster"]["clusterArn"] = "arn:aws:ecs:us-east-1:123456789012:cluster/empty"
-    output = handlers.intake(event, INTAKE)
+    output = intake(event, INTAKE)
     assert output["queued"] == [] and output["skipped"][0]["kind"] == "cluster_unresolved"
     out = capsys.readouterr().out
     assert emf(out)["ClustersUnresolved"] == 1.0
@@ -194,7 +177,7 @@ def test_skips_are_counted_by_reason(ecs, stack, capsys) -> None:
 
 
 def test_a_deferred_gateway_starts_one_migration_plan_per_deferred_state(
-    ec2, ecs, sqs, stack, monkeypatch, logs
+    ec2, ecs, sqs, stack, monkeypatch, logs, intake, ensure_endpoints
 ) -> None:
     sfn = boto3.client("stepfunctions", region_name=REGION)
     machine = sfn.create_state_machine(
@@ -206,10 +189,10 @@ def test_a_deferred_gateway_starts_one_migration_plan_per_deferred_state(
     world = build_vpc(ec2)
     run_fargate_tasks(ecs, ec2, world.private_subnets["us-east-1a"])
 
-    handlers.intake(subnet_event(world, 1), INTAKE)
-    first, _ = run_worker(sqs, stack.work)
-    handlers.intake(subnet_event(world, 2), INTAKE)  # the same deferred state, seen again
-    second, _ = run_worker(sqs, stack.work)
+    intake(subnet_event(world, 1), INTAKE)
+    first, _ = run_worker(sqs, stack.work, ensure_endpoints)
+    intake(subnet_event(world, 2), INTAKE)  # the same deferred state, seen again
+    second, _ = run_worker(sqs, stack.work, ensure_endpoints)
 
     [execution] = sfn.list_executions(stateMachineArn=machine)["executions"]
     started = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
@@ -240,52 +223,58 @@ def ingress(group: dict) -> list[tuple]:
     )
 
 
-def test_a_compliant_vpc_costs_the_worker_three_ec2_reads(ec2, sqs, stack) -> None:
+def test_a_compliant_vpc_costs_the_worker_three_ec2_reads(ec2, sqs, stack, intake, clients, ensure_endpoints) -> None:
     world = build_vpc(ec2)
-    handlers.intake(subnet_event(world, 1), INTAKE)
-    run_worker(sqs, stack.work)  # creates everything and reads the new group's rules
-    handlers.intake(subnet_event(world, 2), INTAKE)
-    calls = CallRecorder(aws.client("ec2"))
+    intake(subnet_event(world, 1), INTAKE)
+    run_worker(sqs, stack.work, ensure_endpoints)  # creates everything and reads the new group's rules
+    intake(subnet_event(world, 2), INTAKE)
+    calls = CallRecorder(clients.client("ec2"))
 
-    response, _ = run_worker(sqs, stack.work)
+    response, _ = run_worker(sqs, stack.work, ensure_endpoints)
     assert response["batchItemFailures"] == []
     assert sorted(calls.operations) == ["DescribeRouteTables", "DescribeSubnets", "DescribeVpcEndpoints"]
 
 
-def test_a_hand_edit_of_the_group_is_undone_once_the_last_read_is_too_old(ec2, sqs, stack, monkeypatch) -> None:
+def test_a_hand_edit_of_the_group_is_undone_once_the_last_read_is_too_old(
+    ec2, sqs, stack, monkeypatch, intake, clients, ensure_endpoints
+) -> None:
     world = build_vpc(ec2)
-    handlers.intake(subnet_event(world, 1), INTAKE)
-    run_worker(sqs, stack.work)
+    intake(subnet_event(world, 1), INTAKE)
+    run_worker(sqs, stack.work, ensure_endpoints)
     group = managed_group(ec2, world.vpc_id)
     ec2.authorize_security_group_ingress(
         GroupId=group["GroupId"],
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
     )
 
-    handlers.intake(subnet_event(world, 2), INTAKE)
-    run_worker(sqs, stack.work)  # within GroupRecheckSeconds: the edit is not seen (the documented trade)
+    intake(subnet_event(world, 2), INTAKE)
+    run_worker(
+        sqs, stack.work, ensure_endpoints
+    )  # within GroupRecheckSeconds: the edit is not seen (the documented trade)
     assert ("tcp", 22, "0.0.0.0/0") in ingress(managed_group(ec2, world.vpc_id))
 
     monkeypatch.setenv("ENDPOINT_GUARD_GROUP_RECHECK_SECONDS", "0")  # the last read is now too old
-    handlers.intake(subnet_event(world, 3), INTAKE)
-    calls = CallRecorder(aws.client("ec2"))
-    response, _ = run_worker(sqs, stack.work)
+    intake(subnet_event(world, 3), INTAKE)
+    calls = CallRecorder(clients.client("ec2"))
+    response, _ = run_worker(sqs, stack.work, ensure_endpoints)
     assert response["batchItemFailures"] == []
     assert "DescribeSecurityGroups" in calls.operations and "RevokeSecurityGroupIngress" in calls.operations
     assert ingress(managed_group(ec2, world.vpc_id)) == [("tcp", 443, "10.40.0.0/16")]
 
 
-def test_a_new_cidr_block_makes_the_worker_read_the_group_and_let_it_in(ec2, sqs, stack) -> None:
+def test_a_new_cidr_block_makes_the_worker_read_the_group_and_let_it_in(
+    ec2, sqs, stack, intake, clients, ensure_endpoints
+) -> None:
     world = build_vpc(ec2)
-    handlers.intake(subnet_event(world, 1), INTAKE)
-    run_worker(sqs, stack.work)
+    intake(subnet_event(world, 1), INTAKE)
+    run_worker(sqs, stack.work, ensure_endpoints)
     ec2.associate_vpc_cidr_block(VpcId=world.vpc_id, CidrBlock="10.77.0.0/16")
 
-    handlers.intake(subnet_event(world, 2), INTAKE)
-    run_worker(sqs, stack.work)
+    intake(subnet_event(world, 2), INTAKE)
+    run_worker(sqs, stack.work, ensure_endpoints)
     assert ingress(managed_group(ec2, world.vpc_id)) == [("tcp", 443, "10.40.0.0/16"), ("tcp", 443, "10.77.0.0/16")]
 
-    handlers.intake(subnet_event(world, 3), INTAKE)
-    calls = CallRecorder(aws.client("ec2"))
-    run_worker(sqs, stack.work)
+    intake(subnet_event(world, 3), INTAKE)
+    calls = CallRecorder(clients.client("ec2"))
+    run_worker(sqs, stack.work, ensure_endpoints)
     assert "DescribeSecurityGroups" not in calls.operations  # the read with both blocks is the one kept

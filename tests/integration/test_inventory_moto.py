@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from endpoint_guard.inventory import DiscoveryAdapters, discover
 from endpoint_guard.migration import plan
+from endpoint_guard.migration.inventory import discover
 
 from tests.conftest import REGION
 from tools.world import awsvpc_service, build_vpc, load_balanced_service, run_fargate_tasks
@@ -16,7 +16,7 @@ def elbv2(moto: None):
     return boto3.client("elbv2", region_name=REGION)
 
 
-def test_inventory_of_a_vpc_with_a_load_balanced_service_peering_and_a_nat_gateway(ec2, ecs, elbv2) -> None:
+def test_inventory_of_a_vpc_with_a_load_balanced_service_peering_and_a_nat_gateway(ec2, ecs, elbv2, services) -> None:
     world = build_vpc(ec2)
     peer = build_vpc(ec2, cidr="10.0.0.0/16", azs=())
     pcx = ec2.create_vpc_peering_connection(VpcId=world.vpc_id, PeerVpcId=peer.vpc_id)["VpcPeeringConnection"]
@@ -44,7 +44,7 @@ def test_inventory_of_a_vpc_with_a_load_balanced_service_peering_and_a_nat_gatew
         ecs, [peer_subnet := ec2.create_subnet(VpcId=peer.vpc_id, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]]
     )
 
-    inventory = discover(world.vpc_id, DiscoveryAdapters())
+    inventory = discover(world.vpc_id, services)
 
     assert inventory["cidrs"] == ["10.40.0.0/16"]
     tiers = {s["subnet_id"]: s["tier"] for s in inventory["subnets"]}

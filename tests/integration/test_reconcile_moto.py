@@ -7,8 +7,7 @@ ClientToken idempotency, so the assertions here check that endpoint-guard never 
 from __future__ import annotations
 
 import pytest
-from endpoint_guard import aws
-from endpoint_guard.aws import Ec2Adapter
+from endpoint_guard.aws import Clients, Ec2Adapter
 from endpoint_guard.errors import VpcNotFoundError
 from endpoint_guard.reconcile import reconcile
 from endpoint_guard.settings import Settings
@@ -18,8 +17,10 @@ from tools.world import build_vpc, run_fargate_tasks
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
 
 
-def run(vpc_id: str, **settings) -> dict:
-    return reconcile(vpc_id, adapter=Ec2Adapter(), settings=Settings(**settings))
+@pytest.fixture
+def run(clients: Clients):
+    """Reconcile a VPC with the test's clients (the ones ``calls`` records)."""
+    return lambda vpc_id, **settings: reconcile(vpc_id, ec2=Ec2Adapter(clients), settings=Settings(**settings))
 
 
 def endpoints_of(ec2, vpc_id: str) -> list[dict]:
@@ -46,8 +47,12 @@ def by_service(result: dict) -> dict[str, dict]:
     return {e["service"]: e for e in result["endpoints"]}
 
 
-def test_fresh_vpc_in_three_azs_gets_all_four_endpoints(ec2, calls) -> None:
+def test_fresh_vpc_in_three_azs_gets_all_four_endpoints(ec2, calls, clients, run) -> None:
     world = build_vpc(ec2)
+    creates: list[dict] = []
+    clients.client("ec2").meta.events.register(
+        "provide-client-params.ec2.CreateVpcEndpoint", lambda params, **_: creates.append(dict(params))
+    )
     result = run(world.vpc_id)
 
     assert result["compliant"] is True
@@ -81,11 +86,14 @@ def test_fresh_vpc_in_three_azs_gets_all_four_endpoints(ec2, calls) -> None:
     ] == [("tcp", 443, 443, ["10.40.0.0/16"])]
     hostnames = ec2.describe_vpc_attribute(VpcId=world.vpc_id, Attribute="enableDnsHostnames")
     assert hostnames["EnableDnsHostnames"]["Value"] is True
-    # Every create carried a client token (moto ignores it, AWS would not).
-    assert calls.mutating.count("CreateVpcEndpoint") == 4
+    # Every create carried its own client token, within AWS's 64 characters (moto ignores tokens; AWS
+    # answers a repeated token with the endpoint it already made, so a retried run never makes a second).
+    assert calls.mutating.count("CreateVpcEndpoint") == 4 and len(creates) == 4
+    tokens = [c.get("ClientToken") for c in creates]
+    assert all(tokens) and len(set(tokens)) == 4 and all(len(t) <= 64 for t in tokens)
 
 
-def test_second_run_makes_no_mutating_call(ec2, calls) -> None:
+def test_second_run_makes_no_mutating_call(ec2, calls, run) -> None:
     world = build_vpc(ec2)
     run(world.vpc_id)
     calls.reset()
@@ -96,7 +104,7 @@ def test_second_run_makes_no_mutating_call(ec2, calls) -> None:
     assert len(endpoints_of(ec2, world.vpc_id)) == 4
 
 
-def test_dry_run_makes_no_mutating_call_and_says_what_it_would_do(ec2, calls) -> None:
+def test_dry_run_makes_no_mutating_call_and_says_what_it_would_do(ec2, calls, run) -> None:
     world = build_vpc(ec2)
     result = run(world.vpc_id, dry_run=True)
     assert calls.mutating == []
@@ -120,7 +128,7 @@ def test_dry_run_makes_no_mutating_call_and_says_what_it_would_do(ec2, calls) ->
     ]
 
 
-def test_dns_attributes_are_turned_on_support_first(ec2, calls) -> None:
+def test_dns_attributes_are_turned_on_support_first(ec2, calls, run) -> None:
     world = build_vpc(ec2, dns_support=False, dns_hostnames=False)
     result = run(world.vpc_id)
     modify = [op for op in calls.operations if op == "ModifyVpcAttribute"]
@@ -131,7 +139,7 @@ def test_dns_attributes_are_turned_on_support_first(ec2, calls) -> None:
     assert result["compliant"] is True
 
 
-def test_dns_hostnames_off_and_not_ours_to_change(ec2, calls) -> None:
+def test_dns_hostnames_off_and_not_ours_to_change(ec2, calls, run) -> None:
     world = build_vpc(ec2, dns_hostnames=False)
     result = run(world.vpc_id, manage_dns_attributes=False)
     assert "ModifyVpcAttribute" not in calls.operations
@@ -145,7 +153,7 @@ def test_dns_hostnames_off_and_not_ours_to_change(ec2, calls) -> None:
     assert any("enableDnsHostnames" in f for f in result["findings"])
 
 
-def test_existing_unmanaged_ecr_dkr_endpoint_is_adopted_not_duplicated(ec2, calls) -> None:
+def test_existing_unmanaged_ecr_dkr_endpoint_is_adopted_not_duplicated(ec2, calls, run) -> None:
     world = build_vpc(ec2, dns_hostnames=True)
     theirs = unmanaged_dkr(ec2, world.vpc_id, list(world.private_subnets.values()))
     result = run(world.vpc_id)
@@ -157,7 +165,7 @@ def test_existing_unmanaged_ecr_dkr_endpoint_is_adopted_not_duplicated(ec2, call
     assert "ModifyVpcEndpoint" not in calls.mutating  # not ours: left as it is
 
 
-def test_unmanaged_endpoint_missing_an_az_is_reported_then_fixed_when_allowed(ec2, calls) -> None:
+def test_unmanaged_endpoint_missing_an_az_is_reported_then_fixed_when_allowed(ec2, calls, run) -> None:
     world = build_vpc(ec2, dns_hostnames=True)
     theirs = unmanaged_dkr(ec2, world.vpc_id, [world.private_subnets["us-east-1a"]])
     reported = run(world.vpc_id)
@@ -172,7 +180,7 @@ def test_unmanaged_endpoint_missing_an_az_is_reported_then_fixed_when_allowed(ec
     assert sorted(ep["SubnetIds"]) == sorted(world.private_subnets.values())
 
 
-def test_service_not_offered_in_one_az_is_placed_in_the_others(ec2, calls) -> None:
+def test_service_not_offered_in_one_az_is_placed_in_the_others(ec2, calls, clients, run) -> None:
     world = build_vpc(ec2)
 
     def drop_az(parsed: dict, **_: object) -> None:  # moto offers every service in every AZ; AWS does not
@@ -180,7 +188,7 @@ def test_service_not_offered_in_one_az_is_placed_in_the_others(ec2, calls) -> No
             if detail["ServiceName"].endswith(".ecr.dkr"):
                 detail["AvailabilityZones"] = [az for az in detail["AvailabilityZones"] if az != "us-east-1c"]
 
-    aws.client("ec2").meta.events.register("after-call.ec2.DescribeVpcEndpointServices", drop_az)
+    clients.client("ec2").meta.events.register("after-call.ec2.DescribeVpcEndpointServices", drop_az)
     result = run(world.vpc_id)
     dkr, api = by_service(result)["ecr.dkr"], by_service(result)["ecr.api"]
     assert dkr["availability_zones"] == ["us-east-1a", "us-east-1b"]
@@ -191,7 +199,7 @@ def test_service_not_offered_in_one_az_is_placed_in_the_others(ec2, calls) -> No
     assert result["compliant"] is True
 
 
-def test_vpc_without_subnets_gets_the_gateway_and_waits(ec2, calls) -> None:
+def test_vpc_without_subnets_gets_the_gateway_and_waits(ec2, calls, run) -> None:
     world = build_vpc(ec2, azs=())
     result = run(world.vpc_id)
     assert statuses(result) == {
@@ -215,7 +223,7 @@ def test_vpc_without_subnets_gets_the_gateway_and_waits(ec2, calls) -> None:
     }
 
 
-def test_fargate_tasks_defer_the_gateway_on_exactly_their_route_tables(ec2, ecs, calls) -> None:
+def test_fargate_tasks_defer_the_gateway_on_exactly_their_route_tables(ec2, ecs, calls, run) -> None:
     world = build_vpc(ec2)
     run_fargate_tasks(ecs, ec2, world.private_subnets["us-east-1a"], count=3)
     result = run(world.vpc_id)
@@ -236,7 +244,7 @@ def test_fargate_tasks_defer_the_gateway_on_exactly_their_route_tables(ec2, ecs,
     assert not any(op.startswith(("ListTasks", "DescribeTasks", "ListClusters")) for op in calls.operations)
 
 
-def test_endpoint_enis_do_not_defer_anything(ec2, calls) -> None:
+def test_endpoint_enis_do_not_defer_anything(ec2, calls, run) -> None:
     world = build_vpc(ec2)
     run(world.vpc_id)
     # A new route table (and subnet) appears after the endpoints exist: the endpoints' own ENIs are
@@ -253,12 +261,12 @@ def test_endpoint_enis_do_not_defer_anything(ec2, calls) -> None:
     assert calls.mutating == ["ModifyVpcEndpoint"]
 
 
-def test_unknown_vpc_is_a_clear_error(moto) -> None:
+def test_unknown_vpc_is_a_clear_error(moto, run) -> None:
     with pytest.raises(VpcNotFoundError, match="vpc-0123456789abcdef0 does not exist"):
         run("vpc-0123456789abcdef0")
 
 
-def test_a_failed_create_fails_that_endpoint_and_the_rest_still_happen(ec2, calls) -> None:
+def test_a_failed_create_fails_that_endpoint_and_the_rest_still_happen(ec2, calls, clients, run) -> None:
     world = build_vpc(ec2)
     from botocore.exceptions import ClientError
 
@@ -266,7 +274,7 @@ def test_a_failed_create_fails_that_endpoint_and_the_rest_still_happen(ec2, call
         if params.get("ServiceName", "").endswith(".logs"):
             raise ClientError({"Error": {"Code": "VpcEndpointLimitExceeded", "Message": "limit"}}, "CreateVpcEndpoint")
 
-    aws.client("ec2").meta.events.register("provide-client-params.ec2.CreateVpcEndpoint", refuse_logs)
+    clients.client("ec2").meta.events.register("provide-client-params.ec2.CreateVpcEndpoint", refuse_logs)
     result = run(world.vpc_id)
     assert by_service(result)["logs"]["status"] == "failed"
     assert "VpcEndpointLimitExceeded" in by_service(result)["logs"]["reason"]

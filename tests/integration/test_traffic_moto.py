@@ -7,7 +7,7 @@ import datetime
 
 import boto3
 import pytest
-from endpoint_guard.traffic import TrafficAdapters, measure
+from endpoint_guard.cost.traffic import measure
 
 from tests.conftest import REGION
 from tools.world import awsvpc_service, build_vpc, ecr_image, run_fargate_tasks
@@ -51,19 +51,41 @@ def services_of(ecs, cluster_arn: str) -> list[dict]:
     ]
 
 
-def run(nat_ids: list[str], services: list[dict], override: float | None = None):
-    return measure(
-        nat_gateway_ids=nat_ids,
-        services=services,
-        region=REGION,
-        account="123456789012",
-        adapters=TrafficAdapters(),
-        override_gb=override,
-        default_gb=25.0,
-    )
+@pytest.fixture
+def run(services):
+    def measured(nat_ids: list[str], ecs_services: list[dict], override: float | None = None):
+        return measure(
+            nat_gateway_ids=nat_ids,
+            services=ecs_services,
+            region=REGION,
+            account="123456789012",
+            aws=services,
+            override_gb=override,
+            default_gb=25.0,
+        )
+
+    return measured
 
 
-def test_nat_gateway_metrics_come_first(ec2, ecs, ecr, cloudwatch) -> None:
+def list_tasks_as_aws_does(clients, ecs) -> None:
+    """moto's ListTasks ignores ``serviceName``; AWS lists only the service's tasks (ECS marks them with
+    the group ``service:<name>``). Injected on endpoint-guard's own client."""
+
+    def remember(params: dict, context: dict, **_: object) -> None:
+        context["list_tasks"] = (params.get("cluster"), params.get("serviceName"))
+
+    def only_the_service(parsed: dict, context: dict, **_: object) -> None:
+        cluster, service = context.get("list_tasks", (None, None))
+        if service and parsed.get("taskArns"):
+            tasks = ecs.describe_tasks(cluster=cluster, tasks=parsed["taskArns"])["tasks"]
+            parsed["taskArns"] = [t["taskArn"] for t in tasks if t.get("group") == f"service:{service}"]
+
+    events = clients.client("ecs").meta.events
+    events.register("provide-client-params.ecs.ListTasks", remember)
+    events.register("after-call.ecs.ListTasks", only_the_service)
+
+
+def test_nat_gateway_metrics_come_first(ec2, ecs, ecr, cloudwatch, run) -> None:
     nat_traffic(cloudwatch, "nat-0123456789abcdef0", gb_per_day=20, days=14)
     world = build_vpc(ec2)
     arn = awsvpc_service(
@@ -75,24 +97,27 @@ def test_nat_gateway_metrics_come_first(ec2, ecs, ecr, cloudwatch) -> None:
     assert "NAT gateway" in traffic.detail
 
 
-def test_without_nat_metrics_ecr_image_sizes_times_tasks_started(ec2, ecs, ecr) -> None:
+def test_without_nat_metrics_ecr_image_sizes_times_tasks_started(ec2, ecs, ecr, clients, run) -> None:
+    list_tasks_as_aws_does(clients, ecs)
     world = build_vpc(ec2)
     image = ecr_image(ecr, "shop/web", "v1", 300_000_000)
     arn = awsvpc_service(ecs, [world.private_subnets["us-east-1a"]], cluster="shop", image=image)
-    run_fargate_tasks(ecs, ec2, world.private_subnets["us-east-1a"], cluster="shop", count=3)
+    subnet = world.private_subnets["us-east-1a"]
+    run_fargate_tasks(ecs, ec2, subnet, cluster="shop", count=3, group="service:checkout")  # the service's tasks
+    run_fargate_tasks(ecs, ec2, subnet, cluster="shop", count=2)  # standalone tasks: not the service's pulls
     traffic = run(["nat-without-metrics"], services_of(ecs, arn))
     assert traffic.source == "ecr-image-sizes"
     assert traffic.gb_per_month == pytest.approx(0.3 * 3)
     assert "1 ECR image(s), 300 MB" in traffic.detail
 
 
-def test_images_from_other_registries_do_not_count_and_the_default_is_used(ec2, ecs) -> None:
+def test_images_from_other_registries_do_not_count_and_the_default_is_used(ec2, ecs, run) -> None:
     world = build_vpc(ec2)
     arn = awsvpc_service(ecs, [world.private_subnets["us-east-1a"]])  # a public.ecr.aws image
     traffic = run([], services_of(ecs, arn))
     assert (traffic.source, traffic.gb_per_month) == ("default", 25.0)
 
 
-def test_the_command_line_overrides_everything(cloudwatch) -> None:
+def test_the_command_line_overrides_everything(cloudwatch, run) -> None:
     nat_traffic(cloudwatch, "nat-0123456789abcdef0", gb_per_day=20, days=2)
     assert run(["nat-0123456789abcdef0"], [], override=3.5).source == "command-line"

@@ -16,8 +16,7 @@ import pytest
 from endpoint_guard.migration import execution_name
 from moto import mock_aws
 
-from tests.app.test_events_folder import SAMPLE_ROUTE_TABLE, SAMPLE_VPC
-from tests.conftest import EVENTS, REGION
+from tests.conftest import EVENTS, REGION, SAMPLE_ROUTE_TABLE, SAMPLE_VPC
 from tools import workflow as workflow_tools
 from tools.world import build_vpc, load_balanced_service, run_fargate_tasks
 

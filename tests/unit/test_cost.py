@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from endpoint_guard.cost import (
+from endpoint_guard.cost.estimate import (
     Traffic,
     choose_traffic,
     estimate,
@@ -13,15 +13,9 @@ from endpoint_guard.cost import (
 )
 from endpoint_guard.errors import ConfigurationError
 
+from tests.conftest import REQUIRED_COST_FIELDS as REQUIRED
+
 PRICES = load_prices()
-REQUIRED = {
-    "endpoints_monthly_usd",
-    "nat_processing_avoided_monthly_usd",
-    "break_even_gb_per_month",
-    "traffic_gb_per_month",
-    "traffic_source",
-    "prices_as_of",
-}
 
 
 def test_three_endpoints_in_three_azs_at_low_traffic_do_not_pay_off() -> None:

@@ -5,7 +5,8 @@ import json
 
 import pytest
 from endpoint_guard.errors import InvalidEventError
-from endpoint_guard.events import CLUSTER_VPC_TAG, Skip, parse_event, vpc_ids_in_tags
+from endpoint_guard.intake.events import CLUSTER_VPC_TAG, parse_event, vpc_ids_in_tags
+from endpoint_guard.observe import Skip
 
 from tests.conftest import SHARED, load_event
 
@@ -128,7 +129,7 @@ def test_an_eventbridge_pattern_is_not_mistaken_for_an_event() -> None:
 
 
 def test_account_comes_from_the_envelope_then_the_record() -> None:
-    from endpoint_guard.events import foreign_account
+    from endpoint_guard.intake.events import foreign_account
 
     [trigger] = parse_event(load_event("create-vpc.json"))
     assert trigger.account == "123456789012"

@@ -6,20 +6,10 @@ import copy
 
 import pytest
 from endpoint_guard.errors import PlanError
-from endpoint_guard.migration import (
-    assemble,
-    choose_cidr,
-    copy_security_groups,
-    execution_name,
-    mirror_subnets,
-    order_services,
-    plan,
-    render_markdown,
-    safe_alternative,
-    service_steps,
-    subnet_tier,
-    taken_ranges,
-)
+from endpoint_guard.migration import assemble, execution_name, plan, render_markdown
+from endpoint_guard.migration.document import safe_alternative
+from endpoint_guard.migration.services import order_services, service_steps
+from endpoint_guard.migration.target import choose_cidr, copy_security_groups, mirror_subnets, subnet_tier, taken_ranges
 
 INTERFACES = ["ecr.dkr", "ecr.api", "logs"]
 

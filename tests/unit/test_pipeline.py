@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 from endpoint_guard.errors import InvalidEventError
-from endpoint_guard.model import CheckedGroup
-from endpoint_guard.pipeline import Mark, WorkItem, checked_group, covered
+from endpoint_guard.model import CheckedGroup, Mark
+from endpoint_guard.worker.messages import WorkItem, checked_group, covered
 
 VPC = "vpc-0c4f7a1e9b2d3c5a6"
 

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+import yaml
 from endpoint_guard.errors import ConfigurationError
 from endpoint_guard.profile import known_services, load_profile
 from endpoint_guard.settings import Settings, Wiring
+
+from tests.conftest import REPO, CfnLoader
 
 
 def test_defaults() -> None:
@@ -51,13 +57,37 @@ def test_unknown_extra_service_is_refused_with_the_known_ones() -> None:
         load_profile(("sqs",))
 
 
-def test_template_allowed_pattern_knows_every_optional_service() -> None:
-    from pathlib import Path
+def test_the_extra_services_parameter_accepts_every_optional_service_and_nothing_else() -> None:
+    """The parameter's AllowedPattern, applied as CloudFormation applies it: each optional service of the
+    catalogue alone and all of them together pass; a name the catalogue does not know is refused."""
+    template = yaml.load((REPO / "template.yaml").read_text(), Loader=CfnLoader)
+    pattern = re.compile(template["Parameters"]["ExtraServices"]["AllowedPattern"])
+    optional = [name for name in known_services() if name not in ("ecr.dkr", "ecr.api", "logs", "s3")]
+    assert optional
+    for name in optional:
+        assert pattern.fullmatch(name), name
+        load_profile((name,))  # and the code takes what the template lets through
+    assert pattern.fullmatch(",".join(optional))
+    assert pattern.fullmatch("")
+    for wrong in ("sqs", "ssm,", "ssm,sqs", " ssm"):
+        assert not pattern.fullmatch(wrong), wrong
 
-    template = (Path(__file__).resolve().parents[2] / "template.yaml").read_text()
-    for name in known_services():
-        if name not in ("ecr.dkr", "ecr.api", "logs", "s3"):
-            assert name in template
+
+def test_the_layer_pins_what_the_constraints_pin() -> None:
+    """The layer ships exactly the versions the project is tested with."""
+
+    def pins(path: Path) -> dict[str, str]:
+        found = {}
+        for line in path.read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if "==" in line:
+                name, version = line.split("==", 1)
+                found[re.sub(r"[-_.]+", "-", name).lower()] = version.strip()
+        return found
+
+    layer, constraints = pins(REPO / "layers/endpoint_guard/requirements.txt"), pins(REPO / "constraints.txt")
+    assert layer
+    assert {name: constraints.get(name) for name in layer} == layer
 
 
 def test_wiring_defaults_to_in_process_without_queue_or_table() -> None:

@@ -5,10 +5,25 @@ The parsers here are pure: they take the dicts boto3 returns and build the snaps
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from endpoint_guard import MANAGED_BY_TAG, MANAGED_BY_VALUE
+from endpoint_guard.errors import InvalidEventError
+
+Raw = dict[str, Any]  # an AWS response item, as boto3 returns it
+
+VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+
+
+def valid_vpc_id(value: object) -> str:
+    """``value`` when it is a VPC id; InvalidEventError otherwise (the one check every entry point uses)."""
+    if not isinstance(value, str) or not VPC_ID.match(value):
+        raise InvalidEventError(f"{value!r} is not a VPC id (vpc- followed by 8 to 17 hex digits)")
+    return value
+
 
 # States in which an endpoint no longer exists for our purposes (AWS keeps returning deleted ones).
 GONE_STATES = frozenset({"deleted", "deleting", "failed", "rejected", "expired"})
@@ -86,6 +101,22 @@ class CheckedGroup:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """What the state table keeps per VPC: when its last successful reconcile started, and what the last
+    read of its managed security group found."""
+
+    reconciled_from: int | None = None  # epoch milliseconds
+    group: CheckedGroup | None = None
+
+    def group_to_trust(self, now: int, recheck_seconds: int) -> CheckedGroup | None:
+        """The group's last read, while it is younger than ``recheck_seconds``: an older one (or 0 to
+        always read) makes the reconcile read the group again and repair its rules if they drifted."""
+        if self.group is None or now - self.group.checked_at >= recheck_seconds:
+            return None
+        return self.group
+
+
+@dataclass(frozen=True)
 class ServiceOffer:
     """A service as DescribeVpcEndpointServices reports it: the real name and the AZs it is offered in."""
 
@@ -127,15 +158,15 @@ class Snapshot:
         return self.cidrs_v4 + self.cidrs_v6
 
 
-def tags_of(resource: dict) -> dict[str, str]:
+def tags_of(resource: Raw) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in resource.get("Tags") or resource.get("TagSet") or []}
 
 
-def is_managed(resource: dict) -> bool:
+def is_managed(resource: Raw) -> bool:
     return tags_of(resource).get(MANAGED_BY_TAG) == MANAGED_BY_VALUE
 
 
-def vpc_cidrs(vpc: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def vpc_cidrs(vpc: Raw) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The VPC's associated IPv4 and IPv6 CIDR blocks."""
     v4 = [
         a["CidrBlock"]
@@ -150,7 +181,7 @@ def vpc_cidrs(vpc: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(sorted(set(v4))), tuple(sorted(set(v6)))
 
 
-def cidrs_from_route_tables(route_tables: Iterable[dict]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def cidrs_from_route_tables(route_tables: Iterable[Raw]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The VPC's IPv4 and IPv6 CIDR blocks, from the ``local`` routes every route table of a VPC has for
     each associated block. Saves a DescribeVpcs on every reconcile."""
     v4: set[str] = set()
@@ -166,7 +197,7 @@ def cidrs_from_route_tables(route_tables: Iterable[dict]) -> tuple[tuple[str, ..
     return tuple(sorted(v4)), tuple(sorted(v6))
 
 
-def route_tables_from_api(route_tables: Iterable[dict], subnets: Iterable[dict]) -> tuple[RouteTable, ...]:
+def route_tables_from_api(route_tables: Iterable[Raw], subnets: Iterable[Raw]) -> tuple[RouteTable, ...]:
     """Route tables with the subnets each one routes for (the main table takes the unassociated ones).
 
     Gateway route tables (edge associations with an internet or virtual private gateway) route no subnet
@@ -201,7 +232,7 @@ def route_tables_from_api(route_tables: Iterable[dict], subnets: Iterable[dict])
     return tuple(sorted(result, key=lambda t: t.route_table_id))
 
 
-def subnets_from_api(subnets: Iterable[dict], route_tables: tuple[RouteTable, ...]) -> tuple[Subnet, ...]:
+def subnets_from_api(subnets: Iterable[Raw], route_tables: tuple[RouteTable, ...]) -> tuple[Subnet, ...]:
     by_subnet = {sid: rt for rt in route_tables for sid in rt.subnet_ids}
     result = []
     for s in subnets:
@@ -218,7 +249,7 @@ def subnets_from_api(subnets: Iterable[dict], route_tables: tuple[RouteTable, ..
     return tuple(sorted(result, key=lambda s: s.subnet_id))
 
 
-def endpoint_from_api(ep: dict) -> Endpoint:
+def endpoint_from_api(ep: Raw) -> Endpoint:
     return Endpoint(
         endpoint_id=ep["VpcEndpointId"],
         service_name=ep["ServiceName"],
@@ -234,7 +265,7 @@ def endpoint_from_api(ep: dict) -> Endpoint:
     )
 
 
-def eni_from_api(eni: dict) -> NetworkInterface:
+def eni_from_api(eni: Raw) -> NetworkInterface:
     return NetworkInterface(
         eni_id=eni["NetworkInterfaceId"],
         subnet_id=eni.get("SubnetId", ""),
@@ -246,7 +277,7 @@ def eni_from_api(eni: dict) -> NetworkInterface:
     )
 
 
-def security_group_from_api(group: dict) -> SecurityGroup:
+def security_group_from_api(group: Raw) -> SecurityGroup:
     rules = set()
     for perm in group.get("IpPermissions", []):
         proto = str(perm.get("IpProtocol", "-1"))
@@ -257,7 +288,7 @@ def security_group_from_api(group: dict) -> SecurityGroup:
     return SecurityGroup(group["GroupId"], frozenset(rules))
 
 
-def offer_from_api(short: str, detail: dict) -> ServiceOffer:
+def offer_from_api(short: str, detail: Raw) -> ServiceOffer:
     types = [t["ServiceType"] for t in detail.get("ServiceType", [])]
     return ServiceOffer(
         short=short,

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from endpoint_guard.errors import ConfigurationError
 
@@ -24,8 +25,9 @@ class ServiceSpec:
 
 
 @cache
-def _catalog() -> dict:
-    return json.loads(resources.files("endpoint_guard").joinpath("catalog.json").read_text())
+def _catalog() -> dict[str, Any]:
+    catalog: dict[str, Any] = json.loads(resources.files("endpoint_guard").joinpath("catalog.json").read_text())
+    return catalog
 
 
 def known_services() -> tuple[str, ...]:

@@ -17,8 +17,10 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = environ.get(name)
+# --- parsing: the one place a setting's text becomes a value (environment and command line alike) ---
+
+
+def parse_flag(name: str, raw: str | None, default: bool) -> bool:
     if raw is None:
         return default
     value = raw.strip().lower()
@@ -27,6 +29,34 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     if value in _FALSE:
         return False
     raise ConfigurationError(f"{name}={raw!r} is not a boolean (use true or false)")
+
+
+def parse_gb(name: str, raw: str | None, default: float | None = None) -> float | None:
+    """A number of GB, 0 or more; ``default`` when empty."""
+    text = (raw or "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise ConfigurationError(f"{name}={raw!r} is not a number of GB (0 or more)")
+    return value
+
+
+def parse_whole(name: str, raw: str | None, default: int, *, least: int = 0) -> int:
+    text = (raw or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < least:
+        kind = "a positive" if least else "a"
+        raise ConfigurationError(f"{name}={raw!r} is not {kind} whole number")
+    return int(text)
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    return parse_flag(name, environ.get(name), default)
 
 
 def _choice(environ: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
@@ -41,16 +71,7 @@ def _list(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
 
 
 def _gb(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise ConfigurationError(f"{name}={raw!r} is not a number of GB (0 or more)")
-    return value
+    return parse_gb(name, environ.get(name), default) or 0.0
 
 
 @dataclass(frozen=True)
@@ -82,13 +103,7 @@ class Settings:
 
 
 def _whole_number(environ: Mapping[str, str], name: str, default: int, *, least: int = 0) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) < least:
-        kind = "a positive" if least else "a"
-        raise ConfigurationError(f"{name}={raw!r} is not {kind} whole number")
-    return int(raw)
+    return parse_whole(name, environ.get(name), default, least=least)
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -107,7 +122,7 @@ class Wiring:
     max_attempts: int = 3
     idempotency_seconds: int = 3600
     watermark_seconds: int = 86400
-    # How long the worker trusts its last read of a VPC's managed security group (decide.trusted_group);
+    # How long the worker trusts its last read of a VPC's managed security group (reconcile.reads.trusted_group);
     # 0 reads it on every reconcile.
     group_recheck_seconds: int = 21600
 

@@ -6,7 +6,6 @@ import dataclasses
 import json
 
 import pytest
-from endpoint_guard import decide
 from endpoint_guard.model import (
     CheckedGroup,
     Endpoint,
@@ -19,6 +18,23 @@ from endpoint_guard.model import (
     Subnet,
 )
 from endpoint_guard.profile import load_profile
+from endpoint_guard.reconcile.actions import (
+    COMPLIANT,
+    CREATE,
+    DEFERRED,
+    FACT_DNS,
+    FACT_ENIS,
+    FAILED,
+    MODIFY,
+    SECURITY_GROUP_REF,
+    EndpointDecision,
+    Plan,
+)
+from endpoint_guard.reconcile.planner import plan as make_plan
+from endpoint_guard.reconcile.policy import is_full_access, layer_bucket_arn, s3_policy_document
+from endpoint_guard.reconcile.reads import facts_needed, trusted_group
+from endpoint_guard.reconcile.rules import choose_subnets
+from endpoint_guard.reconcile.workloads import workload_kind
 from endpoint_guard.settings import Settings
 
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
@@ -73,11 +89,11 @@ def snapshot(**changes) -> Snapshot:
     return dataclasses.replace(base, **changes)
 
 
-def by_service(plan: decide.Plan) -> dict[str, decide.EndpointDecision]:
+def by_service(plan: Plan) -> dict[str, EndpointDecision]:
     return {d.service: d for d in plan.endpoints}
 
 
-def kinds(plan: decide.Plan) -> list[str]:
+def kinds(plan: Plan) -> list[str]:
     return [a.kind for a in plan.actions]
 
 
@@ -85,7 +101,7 @@ def kinds(plan: decide.Plan) -> list[str]:
 
 
 def test_choose_subnets_one_per_az_private_first() -> None:
-    chosen = decide.choose_subnets(snapshot().subnets, AZS)
+    chosen = choose_subnets(snapshot().subnets, AZS)
     assert chosen == {"us-east-1a": "subnet-priv-a", "us-east-1b": "subnet-priv-b", "us-east-1c": "subnet-priv-c"}
 
 
@@ -94,32 +110,28 @@ def test_choose_subnets_private_wins_even_when_public_sorts_first() -> None:
         Subnet("subnet-000", "us-east-1a", "", "rtb-public", True),
         Subnet("subnet-fff", "us-east-1a", "", "rtb-x", False),
     ]
-    assert decide.choose_subnets(subnets, AZS) == {"us-east-1a": "subnet-fff"}
+    assert choose_subnets(subnets, AZS) == {"us-east-1a": "subnet-fff"}
 
 
 def test_choose_subnets_tie_break_is_lowest_id_whatever_the_input_order() -> None:
     subnets = [Subnet("subnet-b", "us-east-1a", "", None, False), Subnet("subnet-a", "us-east-1a", "", None, False)]
-    assert (
-        decide.choose_subnets(subnets, AZS)
-        == decide.choose_subnets(list(reversed(subnets)), AZS)
-        == {"us-east-1a": "subnet-a"}
-    )
+    assert choose_subnets(subnets, AZS) == choose_subnets(list(reversed(subnets)), AZS) == {"us-east-1a": "subnet-a"}
 
 
 def test_choose_subnets_skips_azs_the_service_is_not_offered_in() -> None:
-    assert set(decide.choose_subnets(snapshot().subnets, ("us-east-1a", "us-east-1b"))) == {"us-east-1a", "us-east-1b"}
+    assert set(choose_subnets(snapshot().subnets, ("us-east-1a", "us-east-1b"))) == {"us-east-1a", "us-east-1b"}
 
 
 def test_choose_subnets_falls_back_to_public_when_an_az_has_no_private_subnet() -> None:
     subnets = [Subnet("subnet-pub", "us-east-1a", "", "rtb-public", True)]
-    assert decide.choose_subnets(subnets, AZS) == {"us-east-1a": "subnet-pub"}
+    assert choose_subnets(subnets, AZS) == {"us-east-1a": "subnet-pub"}
 
 
 # --- a fresh VPC ------------------------------------------------------------------------------------
 
 
 def test_fresh_vpc_creates_group_then_three_interface_endpoints_then_gateway() -> None:
-    plan = decide.plan(snapshot(), PROFILE, Settings())
+    plan = make_plan(snapshot(), PROFILE, Settings())
     assert kinds(plan) == [
         "create_security_group",
         "authorize_ingress",
@@ -131,15 +143,15 @@ def test_fresh_vpc_creates_group_then_three_interface_endpoints_then_gateway() -
     for action in plan.actions[2:5]:
         assert action.params["SubnetIds"] == ["subnet-priv-a", "subnet-priv-b", "subnet-priv-c"]
         assert action.params["PrivateDnsEnabled"] is True
-        assert action.params["SecurityGroupIds"] == [decide.SECURITY_GROUP_REF]
+        assert action.params["SecurityGroupIds"] == [SECURITY_GROUP_REF]
     gateway = plan.actions[-1]
     assert gateway.params["RouteTableIds"] == ["rtb-main", "rtb-priv-a", "rtb-priv-b", "rtb-priv-c", "rtb-public"]
     assert "PolicyDocument" not in gateway.params  # full access unless the deployer opts in
-    assert all(d.outcome == decide.CREATE for d in plan.endpoints)
+    assert all(d.outcome == CREATE for d in plan.endpoints)
 
 
 def test_every_create_carries_a_deterministic_client_token_and_the_managed_tags() -> None:
-    first, second = (decide.plan(snapshot(), PROFILE, Settings()) for _ in range(2))
+    first, second = (make_plan(snapshot(), PROFILE, Settings()) for _ in range(2))
     creates = [a for a in first.actions if a.kind.startswith("create_") and a.kind != "create_security_group"]
     assert creates
     for action, again in zip(
@@ -159,7 +171,7 @@ def test_every_create_carries_a_deterministic_client_token_and_the_managed_tags(
 
 def test_recreate_after_a_deletion_gets_a_new_client_token() -> None:
     def token(snap):
-        return next(a for a in decide.plan(snap, PROFILE, Settings()).actions if a.target == "ecr.dkr").params[
+        return next(a for a in make_plan(snap, PROFILE, Settings()).actions if a.target == "ecr.dkr").params[
             "ClientToken"
         ]
 
@@ -167,7 +179,7 @@ def test_recreate_after_a_deletion_gets_a_new_client_token() -> None:
 
 
 def test_security_group_allows_443_from_each_ipv4_and_ipv6_block_only() -> None:
-    plan = decide.plan(
+    plan = make_plan(
         snapshot(cidrs_v4=("10.0.0.0/16", "100.64.0.0/20"), cidrs_v6=("2600:1f18::/56",)), PROFILE, Settings()
     )
     authorize = next(a for a in plan.actions if a.kind == "authorize_ingress")
@@ -187,7 +199,7 @@ def test_existing_group_gets_missing_blocks_and_loses_foreign_rules() -> None:
         "sg-1",
         frozenset({IngressRule("tcp", 443, 443, "10.0.0.0/16"), IngressRule("tcp", 22, 22, "0.0.0.0/0")}),
     )
-    plan = decide.plan(snapshot(security_group=group, cidrs_v4=("10.0.0.0/16", "10.1.0.0/16")), PROFILE, Settings())
+    plan = make_plan(snapshot(security_group=group, cidrs_v4=("10.0.0.0/16", "10.1.0.0/16")), PROFILE, Settings())
     authorize = next(a for a in plan.actions if a.kind == "authorize_ingress")
     revoke = next(a for a in plan.actions if a.kind == "revoke_ingress")
     assert authorize.params == {
@@ -206,7 +218,7 @@ def test_existing_group_gets_missing_blocks_and_loses_foreign_rules() -> None:
 
 
 def test_dns_attributes_are_turned_on_support_first_one_per_action() -> None:
-    plan = decide.plan(snapshot(dns_support=False, dns_hostnames=False), PROFILE, Settings())
+    plan = make_plan(snapshot(dns_support=False, dns_hostnames=False), PROFILE, Settings())
     dns = [a for a in plan.actions if a.kind == "enable_dns_attribute"]
     assert [a.params["Attribute"] for a in dns] == ["enableDnsSupport", "enableDnsHostnames"]
     assert plan.actions[:2] == dns  # before anything that needs them
@@ -214,12 +226,12 @@ def test_dns_attributes_are_turned_on_support_first_one_per_action() -> None:
 
 
 def test_only_the_attribute_that_is_off_is_changed() -> None:
-    plan = decide.plan(snapshot(dns_hostnames=False), PROFILE, Settings())
+    plan = make_plan(snapshot(dns_hostnames=False), PROFILE, Settings())
     assert [a.params["Attribute"] for a in plan.actions if a.kind == "enable_dns_attribute"] == ["enableDnsHostnames"]
 
 
 def test_dns_left_alone_when_the_deployer_says_so_and_endpoints_skip_private_dns() -> None:
-    plan = decide.plan(snapshot(dns_hostnames=False), PROFILE, Settings(manage_dns_attributes=False))
+    plan = make_plan(snapshot(dns_hostnames=False), PROFILE, Settings(manage_dns_attributes=False))
     assert "enable_dns_attribute" not in kinds(plan)
     creates = [a for a in plan.actions if a.kind == "create_interface_endpoint"]
     assert creates and all(a.params["PrivateDnsEnabled"] is False for a in creates)
@@ -228,7 +240,7 @@ def test_dns_left_alone_when_the_deployer_says_so_and_endpoints_skip_private_dns
 
 
 def test_private_dns_endpoints_require_the_dns_actions_to_have_succeeded() -> None:
-    plan = decide.plan(snapshot(dns_hostnames=False), PROFILE, Settings())
+    plan = make_plan(snapshot(dns_hostnames=False), PROFILE, Settings())
     create = next(a for a in plan.actions if a.kind == "create_interface_endpoint")
     assert "vpc" in create.requires and "security-group" in create.requires
 
@@ -254,29 +266,27 @@ GROUP = SecurityGroup("sg-1", frozenset({IngressRule("tcp", 443, 443, "10.0.0.0/
 
 
 def test_unmanaged_complete_endpoint_is_adopted_not_duplicated() -> None:
-    plan = decide.plan(
+    plan = make_plan(
         snapshot(endpoints=(dkr(managed=False, group_ids=("sg-default",)),), security_group=GROUP), PROFILE, Settings()
     )
     decision = by_service(plan)["ecr.dkr"]
-    assert decision.outcome == decide.COMPLIANT and decision.endpoint_id == "vpce-dkr"
+    assert decision.outcome == COMPLIANT and decision.endpoint_id == "vpce-dkr"
     assert "adopted" in decision.reason
     assert not [a for a in plan.actions if a.target == "ecr.dkr"]
 
 
 def test_unmanaged_endpoint_with_gaps_is_reported_not_changed_by_default() -> None:
     existing = dkr(managed=False, subnet_ids=("subnet-priv-a",), private_dns=False)
-    plan = decide.plan(snapshot(endpoints=(existing,), security_group=GROUP), PROFILE, Settings())
+    plan = make_plan(snapshot(endpoints=(existing,), security_group=GROUP), PROFILE, Settings())
     decision = by_service(plan)["ecr.dkr"]
-    assert decision.outcome == decide.DEFERRED
+    assert decision.outcome == DEFERRED
     assert "us-east-1b" in decision.reason and "private DNS is off" in decision.reason
     assert not [a for a in plan.actions if a.target == "ecr.dkr"]
 
 
 def test_unmanaged_endpoint_is_fixed_when_adoption_may_modify() -> None:
     existing = dkr(managed=False, subnet_ids=("subnet-pub-a",), private_dns=False)
-    plan = decide.plan(
-        snapshot(endpoints=(existing,), security_group=GROUP), PROFILE, Settings(adopt_unmanaged="modify")
-    )
+    plan = make_plan(snapshot(endpoints=(existing,), security_group=GROUP), PROFILE, Settings(adopt_unmanaged="modify"))
     action = next(a for a in plan.actions if a.target == "ecr.dkr")
     assert action.kind == "modify_interface_endpoint"
     # us-east-1a is covered already (by a public subnet): no second subnet in that AZ.
@@ -285,12 +295,12 @@ def test_unmanaged_endpoint_is_fixed_when_adoption_may_modify() -> None:
         "AddSubnetIds": ["subnet-priv-b", "subnet-priv-c"],
         "PrivateDnsEnabled": True,
     }
-    assert by_service(plan)["ecr.dkr"].outcome == decide.MODIFY
+    assert by_service(plan)["ecr.dkr"].outcome == MODIFY
 
 
 def test_managed_endpoint_gets_a_new_az_by_modify_never_a_second_endpoint() -> None:
     existing = dkr(managed=True, subnet_ids=("subnet-priv-a", "subnet-priv-b"))
-    plan = decide.plan(snapshot(endpoints=(existing,), security_group=GROUP), PROFILE, Settings())
+    plan = make_plan(snapshot(endpoints=(existing,), security_group=GROUP), PROFILE, Settings())
     actions = [a for a in plan.actions if a.target == "ecr.dkr"]
     assert [(a.kind, a.params.get("AddSubnetIds")) for a in actions] == [
         ("modify_interface_endpoint", ["subnet-priv-c"])
@@ -299,26 +309,26 @@ def test_managed_endpoint_gets_a_new_az_by_modify_never_a_second_endpoint() -> N
 
 def test_managed_endpoint_without_the_managed_group_gets_it_attached() -> None:
     existing = dkr(managed=True, group_ids=("sg-default",))
-    plan = decide.plan(snapshot(endpoints=(existing,), security_group=GROUP), PROFILE, Settings())
+    plan = make_plan(snapshot(endpoints=(existing,), security_group=GROUP), PROFILE, Settings())
     action = next(a for a in plan.actions if a.target == "ecr.dkr")
     assert action.params["AddSecurityGroupIds"] == ["sg-1"]
 
 
 @pytest.mark.parametrize("state", ["deleted", "deleting", "failed", "rejected", "Deleted"])
 def test_gone_endpoints_do_not_count(state: str) -> None:
-    plan = decide.plan(snapshot(endpoints=(dkr(state=state, managed=True),), security_group=GROUP), PROFILE, Settings())
-    assert by_service(plan)["ecr.dkr"].outcome == decide.CREATE
+    plan = make_plan(snapshot(endpoints=(dkr(state=state, managed=True),), security_group=GROUP), PROFILE, Settings())
+    assert by_service(plan)["ecr.dkr"].outcome == CREATE
 
 
 @pytest.mark.parametrize("state", ["pending", "pendingAcceptance", "available"])
 def test_pending_endpoints_count_as_present(state: str) -> None:
-    plan = decide.plan(snapshot(endpoints=(dkr(state=state, managed=True),), security_group=GROUP), PROFILE, Settings())
-    assert by_service(plan)["ecr.dkr"].outcome == decide.COMPLIANT
+    plan = make_plan(snapshot(endpoints=(dkr(state=state, managed=True),), security_group=GROUP), PROFILE, Settings())
+    assert by_service(plan)["ecr.dkr"].outcome == COMPLIANT
 
 
 def test_two_existing_endpoints_for_one_service_adopt_ours_first() -> None:
     ours, theirs = dkr(endpoint_id="vpce-zzz", managed=True), dkr(endpoint_id="vpce-aaa", managed=False)
-    plan = decide.plan(snapshot(endpoints=(theirs, ours), security_group=GROUP), PROFILE, Settings())
+    plan = make_plan(snapshot(endpoints=(theirs, ours), security_group=GROUP), PROFILE, Settings())
     assert by_service(plan)["ecr.dkr"].endpoint_id == "vpce-zzz"
 
 
@@ -337,9 +347,9 @@ def test_compliant_vpc_plans_nothing() -> None:
             managed=True,
         ),
     )
-    plan = decide.plan(snapshot(endpoints=endpoints, security_group=GROUP), PROFILE, Settings())
+    plan = make_plan(snapshot(endpoints=endpoints, security_group=GROUP), PROFILE, Settings())
     assert plan.actions == []
-    assert {d.outcome for d in plan.endpoints} == {decide.COMPLIANT}
+    assert {d.outcome for d in plan.endpoints} == {COMPLIANT}
 
 
 # --- trusting an earlier read of the managed group -------------------------------------------------
@@ -357,10 +367,10 @@ CHECKED = CheckedGroup("sg-1", ("10.0.0.0/16",), 1_700_000_000)
 
 
 def test_an_earlier_read_stands_for_the_group_while_the_vpc_gives_no_reason_to_doubt_it() -> None:
-    trusted = decide.trusted_group(snapshot(endpoints=ours()), PROFILE, CHECKED)
+    trusted = trusted_group(snapshot(endpoints=ours()), PROFILE, CHECKED)
     assert trusted == GROUP  # the desired rules: TCP 443 from the VPC's block
     unmanaged = (dkr(managed=False, group_ids=("sg-default",)), *ours(without="ecr.dkr"))
-    assert decide.trusted_group(snapshot(endpoints=unmanaged), PROFILE, CHECKED) == GROUP
+    assert trusted_group(snapshot(endpoints=unmanaged), PROFILE, CHECKED) == GROUP
 
 
 @pytest.mark.parametrize(
@@ -372,17 +382,17 @@ def test_an_earlier_read_stands_for_the_group_while_the_vpc_gives_no_reason_to_d
     ],
 )
 def test_the_group_is_read_when_the_vpc_gives_a_reason(endpoints, changes, why) -> None:
-    assert decide.trusted_group(snapshot(endpoints=endpoints, **changes), PROFILE, CHECKED) is None, why
+    assert trusted_group(snapshot(endpoints=endpoints, **changes), PROFILE, CHECKED) is None, why
 
 
 def test_without_an_earlier_read_the_group_is_read() -> None:
-    assert decide.trusted_group(snapshot(endpoints=ours()), PROFILE, None) is None
+    assert trusted_group(snapshot(endpoints=ours()), PROFILE, None) is None
 
 
 def test_the_group_counts_as_checked_only_when_an_endpoint_of_ours_uses_it() -> None:
-    assert decide.plan(snapshot(endpoints=ours(), security_group=GROUP), PROFILE, Settings()).security_group_checked
+    assert make_plan(snapshot(endpoints=ours(), security_group=GROUP), PROFILE, Settings()).security_group_checked
     theirs = tuple(dataclasses.replace(e, managed=False) for e in ours())
-    plan = decide.plan(snapshot(endpoints=theirs, security_group=GROUP), PROFILE, Settings())
+    plan = make_plan(snapshot(endpoints=theirs, security_group=GROUP), PROFILE, Settings())
     assert not plan.security_group_checked  # their endpoints: the group's rules were not judged
 
 
@@ -391,15 +401,15 @@ def test_the_group_counts_as_checked_only_when_an_endpoint_of_ours_uses_it() -> 
 
 def test_service_not_offered_in_an_az_is_placed_in_the_others_only() -> None:
     lame = ServiceOffer("ecr.dkr", "com.amazonaws.us-east-1.ecr.dkr", "Interface", frozenset(AZS[:2]))
-    plan = decide.plan(snapshot(offers=offers(**{"ecr.dkr": lame})), PROFILE, Settings())
+    plan = make_plan(snapshot(offers=offers(**{"ecr.dkr": lame})), PROFILE, Settings())
     create = next(a for a in plan.actions if a.target == "ecr.dkr")
     assert create.params["SubnetIds"] == ["subnet-priv-a", "subnet-priv-b"]
 
 
 def test_service_not_offered_in_the_region_fails_that_endpoint_only() -> None:
-    plan = decide.plan(snapshot(offers={k: v for k, v in offers().items() if k != "logs"}), PROFILE, Settings())
-    assert by_service(plan)["logs"].outcome == decide.FAILED
-    assert by_service(plan)["ecr.dkr"].outcome == decide.CREATE
+    plan = make_plan(snapshot(offers={k: v for k, v in offers().items() if k != "logs"}), PROFILE, Settings())
+    assert by_service(plan)["logs"].outcome == FAILED
+    assert by_service(plan)["ecr.dkr"].outcome == CREATE
 
 
 def test_vpc_without_subnets_gets_the_gateway_on_its_main_table_and_waits_for_the_rest() -> None:
@@ -410,8 +420,8 @@ def test_vpc_without_subnets_gets_the_gateway_on_its_main_table_and_waits_for_th
         dns_support=None,
         dns_hostnames=None,
     )
-    assert decide.facts_needed(snap, PROFILE, Settings()) == {decide.FACT_ENIS}
-    plan = decide.plan(snap, PROFILE, Settings())
+    assert facts_needed(snap, PROFILE, Settings()) == {FACT_ENIS}
+    plan = make_plan(snap, PROFILE, Settings())
     assert kinds(plan) == ["create_gateway_endpoint"]
     assert plan.actions[0].params["RouteTableIds"] == ["rtb-main"]
     assert {d.service: d.outcome for d in plan.endpoints} == {
@@ -442,30 +452,30 @@ def task_eni(eni_id: str, subnet_id: str) -> NetworkInterface:
 
 
 def test_route_tables_with_running_tasks_are_deferred_with_their_enis() -> None:
-    plan = decide.plan(
+    plan = make_plan(
         snapshot(enis=(task_eni("eni-1", "subnet-priv-a"), task_eni("eni-2", "subnet-priv-a"))), PROFILE, Settings()
     )
     gateway = next(a for a in plan.actions if a.kind == "create_gateway_endpoint")
     assert gateway.params["RouteTableIds"] == ["rtb-main", "rtb-priv-b", "rtb-priv-c", "rtb-public"]
     assert list(plan.deferred_route_tables) == ["rtb-priv-a"]
     assert [w.eni_id for w in plan.deferred_route_tables["rtb-priv-a"]] == ["eni-1", "eni-2"]
-    assert by_service(plan)["s3"].outcome == decide.DEFERRED
+    assert by_service(plan)["s3"].outcome == DEFERRED
     assert "rtb-priv-a" in by_service(plan)["s3"].reason
-    assert by_service(plan)["ecr.dkr"].outcome == decide.CREATE  # interface endpoints do not disrupt
+    assert by_service(plan)["ecr.dkr"].outcome == CREATE  # interface endpoints do not disrupt
 
 
 def test_all_route_tables_busy_means_no_gateway_yet() -> None:
     enis = tuple(task_eni(f"eni-{s.subnet_id}", s.subnet_id) for s in snapshot().subnets)
     snap = snapshot(enis=enis, route_tables=tuple(rt for rt in snapshot().route_tables if not rt.main))
-    plan = decide.plan(snap, PROFILE, Settings())
+    plan = make_plan(snap, PROFILE, Settings())
     assert "create_gateway_endpoint" not in kinds(plan)
-    assert by_service(plan)["s3"].outcome == decide.DEFERRED
+    assert by_service(plan)["s3"].outcome == DEFERRED
 
 
 def test_main_table_is_deferred_by_tasks_in_subnets_it_routes_implicitly() -> None:
     subnets = (Subnet("subnet-x", "us-east-1a", "", "rtb-main", False),)
     tables = (RouteTable("rtb-main", True, ("subnet-x",), False),)
-    plan = decide.plan(
+    plan = make_plan(
         snapshot(subnets=subnets, route_tables=tables, enis=(task_eni("eni-1", "subnet-x"),)), PROFILE, Settings()
     )
     assert list(plan.deferred_route_tables) == ["rtb-main"]
@@ -491,12 +501,12 @@ def test_main_table_is_deferred_by_tasks_in_subnets_it_routes_implicitly() -> No
     ],
 )
 def test_workload_kind(eni: NetworkInterface, kind: str | None) -> None:
-    assert decide.workload_kind(eni, frozenset()) == kind
+    assert workload_kind(eni, frozenset()) == kind
 
 
 def test_our_own_endpoint_enis_are_never_workloads() -> None:
     eni = NetworkInterface("eni-ep", "s", "in-use", "interface", "")  # moto's endpoint ENIs look like this
-    assert decide.workload_kind(eni, frozenset({"eni-ep"})) is None
+    assert workload_kind(eni, frozenset({"eni-ep"})) is None
 
 
 def test_existing_gateway_gets_new_route_tables_by_modify() -> None:
@@ -508,7 +518,7 @@ def test_existing_gateway_gets_new_route_tables_by_modify() -> None:
         route_table_ids=("rtb-main", "rtb-public"),
         managed=True,
     )
-    plan = decide.plan(snapshot(endpoints=(gw,)), PROFILE, Settings())
+    plan = make_plan(snapshot(endpoints=(gw,)), PROFILE, Settings())
     action = next(a for a in plan.actions if a.target == "s3")
     assert action.kind == "modify_gateway_endpoint"
     assert action.params == {"VpcEndpointId": "vpce-s3", "AddRouteTableIds": ["rtb-priv-a", "rtb-priv-b", "rtb-priv-c"]}
@@ -522,11 +532,11 @@ def test_no_eni_read_is_needed_when_the_gateway_covers_every_table() -> None:
         "available",
         route_table_ids=tuple(rt.route_table_id for rt in snapshot().route_tables),
     )
-    assert decide.FACT_ENIS not in decide.facts_needed(snapshot(endpoints=(gw,)), PROFILE, Settings())
+    assert FACT_ENIS not in facts_needed(snapshot(endpoints=(gw,)), PROFILE, Settings())
 
 
 def test_restrictive_policy_allows_the_ecr_layer_bucket_and_listed_buckets() -> None:
-    plan = decide.plan(snapshot(), PROFILE, Settings(s3_policy="restrictive", s3_allowed_buckets=("team-artifacts",)))
+    plan = make_plan(snapshot(), PROFILE, Settings(s3_policy="restrictive", s3_allowed_buckets=("team-artifacts",)))
     policy = json.loads(next(a for a in plan.actions if a.target == "s3").params["PolicyDocument"])
     resources = [r for s in policy["Statement"] for r in s["Resource"]]
     assert "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*" in resources
@@ -535,11 +545,11 @@ def test_restrictive_policy_allows_the_ecr_layer_bucket_and_listed_buckets() -> 
 
 
 def test_layer_bucket_follows_the_partition() -> None:
-    assert decide.layer_bucket_arn("aws-cn", "cn-north-1") == "arn:aws-cn:s3:::prod-cn-north-1-starport-layer-bucket/*"
+    assert layer_bucket_arn("aws-cn", "cn-north-1") == "arn:aws-cn:s3:::prod-cn-north-1-starport-layer-bucket/*"
 
 
 def test_managed_gateway_policy_drift_is_corrected_both_ways() -> None:
-    restrictive = decide.s3_policy_document("aws", "us-east-1", ())
+    restrictive = s3_policy_document("aws", "us-east-1", ())
     all_tables = tuple(rt.route_table_id for rt in snapshot().route_tables)
     gw = Endpoint(
         "vpce-s3",
@@ -550,28 +560,28 @@ def test_managed_gateway_policy_drift_is_corrected_both_ways() -> None:
         policy=restrictive,
         managed=True,
     )
-    reset = next(a for a in decide.plan(snapshot(endpoints=(gw,)), PROFILE, Settings()).actions if a.target == "s3")
+    reset = next(a for a in make_plan(snapshot(endpoints=(gw,)), PROFILE, Settings()).actions if a.target == "s3")
     assert reset.params == {"VpcEndpointId": "vpce-s3", "ResetPolicy": True}
-    same = decide.plan(snapshot(endpoints=(gw,)), PROFILE, Settings(s3_policy="restrictive"))
+    same = make_plan(snapshot(endpoints=(gw,)), PROFILE, Settings(s3_policy="restrictive"))
     assert not [a for a in same.actions if a.target == "s3"]
 
 
 def test_full_access_policy_recognised_in_its_usual_spellings() -> None:
-    assert decide.is_full_access(None)
-    assert decide.is_full_access(
+    assert is_full_access(None)
+    assert is_full_access(
         '{"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}'
     )
-    assert decide.is_full_access(
+    assert is_full_access(
         '{"Statement": {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["*"], "Resource": "*"}}'
     )
-    assert not decide.is_full_access(decide.s3_policy_document("aws", "us-east-1", ()))
+    assert not is_full_access(s3_policy_document("aws", "us-east-1", ()))
 
 
 def test_dns_attributes_are_read_only_when_private_dns_may_be_turned_on() -> None:
     unmanaged = dkr(managed=False, private_dns=False)
     snap = snapshot(endpoints=(unmanaged,), dns_support=None, dns_hostnames=None)
-    assert decide.FACT_DNS in decide.facts_needed(snapshot(), PROFILE, Settings())  # new endpoints
+    assert FACT_DNS in facts_needed(snapshot(), PROFILE, Settings())  # new endpoints
     # ecr.api and logs still need creating; with only ecr.dkr in the profile the read depends on adoption.
     only_dkr = [s for s in PROFILE if s.short == "ecr.dkr"]
-    assert decide.FACT_DNS not in decide.facts_needed(snap, only_dkr, Settings())
-    assert decide.FACT_DNS in decide.facts_needed(snap, only_dkr, Settings(adopt_unmanaged="modify"))
+    assert FACT_DNS not in facts_needed(snap, only_dkr, Settings())
+    assert FACT_DNS in facts_needed(snap, only_dkr, Settings(adopt_unmanaged="modify"))

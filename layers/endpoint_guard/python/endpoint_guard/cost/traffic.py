@@ -4,28 +4,21 @@ started, else a default. Always says which source it used."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Any
 
-from endpoint_guard.aws import EcsAdapter, MetricsAdapter, RegistryAdapter
-from endpoint_guard.cost import Traffic, choose_traffic, traffic_from_images, traffic_from_nat_bytes
+from endpoint_guard.aws import Services
+from endpoint_guard.cost.estimate import Traffic, choose_traffic, traffic_from_images, traffic_from_nat_bytes
 
 METRIC_DAYS = 14
-
-
-@dataclass
-class TrafficAdapters:
-    cloudwatch: MetricsAdapter = field(default_factory=MetricsAdapter)
-    ecs: EcsAdapter = field(default_factory=EcsAdapter)
-    ecr: RegistryAdapter = field(default_factory=RegistryAdapter)
 
 
 def measure(
     *,
     nat_gateway_ids: list[str],
-    services: list[dict],
+    services: list[dict[str, Any]],
     region: str,
     account: str | None,
-    adapters: TrafficAdapters,
+    aws: Services,
     override_gb: float | None,
     default_gb: float,
 ) -> Traffic:
@@ -35,7 +28,7 @@ def measure(
         return choose_traffic(override_gb=override_gb, nat_gb=None, image_gb=None, default_gb=default_gb, detail={})
     detail: dict[str, str] = {}
     nat_gb = None
-    nat_bytes = adapters.cloudwatch.nat_gateway_bytes(nat_gateway_ids, METRIC_DAYS)
+    nat_bytes = aws.cloudwatch.nat_gateway_bytes(nat_gateway_ids, METRIC_DAYS)
     if nat_bytes is not None:
         nat_gb = traffic_from_nat_bytes(nat_bytes, METRIC_DAYS)
         detail["nat"] = (
@@ -49,11 +42,11 @@ def measure(
         for service in services:
             if not service.get("task_definition"):
                 continue
-            images = adapters.ecs.task_definition_images(service["task_definition"])
-            found = adapters.ecr.image_sizes(images, account, region)
+            images = aws.ecs.task_definition_images(service["task_definition"])
+            found = aws.ecr.image_sizes(images, account, region)
             if found:
                 sizes.update(found)
-                pulls += adapters.ecs.task_count(service["cluster_arn"], service["service"])
+                pulls += aws.ecs.task_count(service["cluster_arn"], service["service"])
         if sizes:
             image_gb = traffic_from_images(list(sizes.values()), pulls)
             detail["images"] = (

@@ -10,9 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from endpoint_guard.errors import InvalidEventError
 from endpoint_guard.model import CheckedGroup
+
+if TYPE_CHECKING:  # pragma: no cover
+    from endpoint_guard.reconcile.result import ResultDocument
 
 MESSAGE_VERSION = 1
 
@@ -70,23 +74,7 @@ def covered(sent_ms: int, reconciled_from_ms: int | None) -> bool:
     return reconciled_from_ms is not None and sent_ms < reconciled_from_ms
 
 
-@dataclass(frozen=True)
-class Mark:
-    """What the state table keeps per VPC: when its last successful reconcile started, and what the last
-    read of its managed security group found."""
-
-    reconciled_from: int | None = None  # epoch milliseconds
-    group: CheckedGroup | None = None
-
-    def group_to_trust(self, now: int, recheck_seconds: int) -> CheckedGroup | None:
-        """The group's last read, while it is younger than ``recheck_seconds``: an older one (or 0 to
-        always read) makes the reconcile read the group again and repair its rules if they drifted."""
-        if self.group is None or now - self.group.checked_at >= recheck_seconds:
-            return None
-        return self.group
-
-
-def checked_group(result: dict, started_s: int) -> CheckedGroup | None:
+def checked_group(result: ResultDocument, started_s: int) -> CheckedGroup | None:
     """What a successful reconcile proved about the managed group: when it read the group's rules (and
     fixed them), they were TCP 443 from the VPC's CIDR blocks. None when it did not read them."""
     if result["dry_run"] or result["security_group_rules"] != "read" or not result["security_group_id"]:

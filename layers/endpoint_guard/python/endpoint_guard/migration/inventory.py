@@ -4,12 +4,11 @@ answers into the JSON inventory the planner (``migration``) reads."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from endpoint_guard.aws import Ec2Adapter, EcsAdapter, LoadBalancingAdapter
-from endpoint_guard.decide import workload_kind
-from endpoint_guard.migration import subnet_tier
+from endpoint_guard.aws import EcsAdapter, Services
+from endpoint_guard.cost.traffic import measure
+from endpoint_guard.migration.target import subnet_tier
 from endpoint_guard.model import (
     GONE_STATES,
     eni_from_api,
@@ -17,33 +16,25 @@ from endpoint_guard.model import (
     subnets_from_api,
     vpc_cidrs,
 )
-from endpoint_guard.traffic import TrafficAdapters, measure
+from endpoint_guard.reconcile.workloads import workload_kind
 
 INVENTORY_SCHEMA_VERSION = 1
 
 
-@dataclass
-class DiscoveryAdapters:
-    ec2: Ec2Adapter = field(default_factory=Ec2Adapter)
-    ecs: EcsAdapter = field(default_factory=EcsAdapter)
-    elbv2: LoadBalancingAdapter = field(default_factory=LoadBalancingAdapter)
-    traffic: TrafficAdapters = field(default_factory=TrafficAdapters)
-
-
 def discover(
     vpc_id: str,
-    adapters: DiscoveryAdapters,
-    deferred_route_tables: list[dict] | None = None,
+    aws: Services,
+    deferred_route_tables: list[dict[str, Any]] | None = None,
     *,
     default_gb: float = 100.0,
     override_gb: float | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The inventory of ``vpc_id``, with its measured image-pull traffic. ECS services count when their
     awsvpc subnets are in the VPC."""
-    ec2 = adapters.ec2
+    ec2 = aws.lookups
     vpc = ec2.describe_vpc(vpc_id)
     subnets = ec2.subnets(vpc_id)
-    services = services_by_vpc(adapters.ecs, {s["SubnetId"]: vpc_id for s in subnets}).get(vpc_id, [])
+    services = services_by_vpc(aws.ecs, {s["SubnetId"]: vpc_id for s in subnets}).get(vpc_id, [])
     target_group_arns = [
         lb["targetGroupArn"] for s in services for lb in s.get("loadBalancers", []) if lb.get("targetGroupArn")
     ]
@@ -60,7 +51,7 @@ def discover(
         security_groups=ec2.security_groups(vpc_id),
         network_interfaces=ec2.network_interfaces(vpc_id),
         services=services,
-        target_groups=adapters.elbv2.target_groups(target_group_arns) if target_group_arns else [],
+        target_groups=aws.elbv2.target_groups(target_group_arns) if target_group_arns else [],
         region_vpc_cidrs=ec2.all_vpc_cidrs(),
         deferred_route_tables=deferred_route_tables or [],
     )
@@ -69,7 +60,7 @@ def discover(
         services=inventory["services"],
         region=ec2.region,
         account=vpc.get("OwnerId"),
-        adapters=adapters.traffic,
+        aws=aws,
         override_gb=override_gb,
         default_gb=default_gb,
     )
@@ -77,10 +68,10 @@ def discover(
     return inventory
 
 
-def services_by_vpc(ecs: EcsAdapter, subnet_vpc: dict[str, str]) -> dict[str, list[dict]]:
+def services_by_vpc(ecs: EcsAdapter, subnet_vpc: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """Every live ECS service of the region (as DescribeServices returns it), under the VPC(s) of its
     awsvpc subnets: one scan of the clusters serves any number of VPCs."""
-    found: dict[str, list[dict]] = {}
+    found: dict[str, list[dict[str, Any]]] = {}
     for cluster_arn in ecs.cluster_arns():
         for service in ecs.services(cluster_arn):
             if service.get("status") == "INACTIVE":
@@ -93,21 +84,21 @@ def services_by_vpc(ecs: EcsAdapter, subnet_vpc: dict[str, str]) -> dict[str, li
 
 def build_inventory(
     *,
-    vpc: dict,
+    vpc: dict[str, Any],
     region: str | None,
-    subnets: list[dict],
-    route_tables: list[dict],
-    nat_gateways: list[dict],
-    endpoints: list[dict],
-    peerings: list[dict],
-    transit_gateway_attachments: list[dict],
-    security_groups: list[dict],
-    network_interfaces: list[dict],
-    services: list[dict],
-    target_groups: list[dict],
+    subnets: list[dict[str, Any]],
+    route_tables: list[dict[str, Any]],
+    nat_gateways: list[dict[str, Any]],
+    endpoints: list[dict[str, Any]],
+    peerings: list[dict[str, Any]],
+    transit_gateway_attachments: list[dict[str, Any]],
+    security_groups: list[dict[str, Any]],
+    network_interfaces: list[dict[str, Any]],
+    services: list[dict[str, Any]],
+    target_groups: list[dict[str, Any]],
     region_vpc_cidrs: list[str],
-    deferred_route_tables: list[dict],
-) -> dict:
+    deferred_route_tables: list[dict[str, Any]],
+) -> dict[str, Any]:
     """The inventory document from raw AWS answers (pure)."""
     vpc_id = vpc["VpcId"]
     v4, _ = vpc_cidrs(vpc)
@@ -185,7 +176,7 @@ def build_inventory(
     }
 
 
-def _route(route: dict) -> dict:
+def _route(route: dict[str, Any]) -> dict[str, Any]:
     destination = (
         route.get("DestinationCidrBlock")
         or route.get("DestinationPrefixListId")
@@ -210,7 +201,7 @@ def _route(route: dict) -> dict:
     return {"destination": destination, "target": target}
 
 
-def _peering(pcx: dict, vpc_id: str) -> dict:
+def _peering(pcx: dict[str, Any], vpc_id: str) -> dict[str, Any]:
     requester, accepter = pcx.get("RequesterVpcInfo", {}), pcx.get("AccepterVpcInfo", {})
     other = accepter if requester.get("VpcId") == vpc_id else requester
     cidrs = {c["CidrBlock"] for c in other.get("CidrBlockSet", []) if c.get("CidrBlock")}
@@ -219,7 +210,7 @@ def _peering(pcx: dict, vpc_id: str) -> dict:
     return {"peering_id": pcx["VpcPeeringConnectionId"], "peer_vpc_id": other.get("VpcId"), "peer_cidrs": sorted(cidrs)}
 
 
-def service_summary(service: dict, groups_by_arn: dict[str, Any]) -> dict:
+def service_summary(service: dict[str, Any], groups_by_arn: dict[str, Any]) -> dict[str, Any]:
     """An ECS service as the plan and the cost estimate read it (target groups by ARN, when known)."""
     awsvpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
     cluster = service.get("clusterArn", "").rsplit("/", 1)[-1]

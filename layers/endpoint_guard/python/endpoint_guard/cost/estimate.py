@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from endpoint_guard.errors import ConfigurationError
 
@@ -29,11 +30,12 @@ class Traffic:
 
 
 @cache
-def _bundled() -> dict:
-    return json.loads(resources.files("endpoint_guard").joinpath("prices.json").read_text())
+def _bundled() -> dict[str, Any]:
+    table: dict[str, Any] = json.loads(resources.files("endpoint_guard").joinpath("prices.json").read_text())
+    return table
 
 
-def load_prices(path: str | None = None) -> dict:
+def load_prices(path: str | None = None) -> dict[str, Any]:
     """The price table: the bundled one, or a file of the same shape (``ENDPOINT_GUARD_PRICES_FILE``)."""
     if not path:
         return _bundled()
@@ -46,14 +48,16 @@ def load_prices(path: str | None = None) -> dict:
     return table
 
 
-def region_prices(table: dict, region: str | None) -> tuple[dict, str]:
+def region_prices(table: dict[str, Any], region: str | None) -> tuple[dict[str, Any], str]:
     """The prices of ``region``, or us-east-1's with a note when the table does not have the region."""
     if region in table["regions"]:
         return table["regions"][region], ""
     return table["regions"][DEFAULT_REGION_PRICES], f"no prices for {region}; {DEFAULT_REGION_PRICES} prices used"
 
 
-def estimate(interface_endpoints: int, azs: int, traffic: Traffic, region: str | None, table: dict) -> dict:
+def estimate(
+    interface_endpoints: int, azs: int, traffic: Traffic, region: str | None, table: dict[str, Any]
+) -> dict[str, Any]:
     """The cost object of a VPC: what its interface endpoints cost a month, what they save on NAT
     processing, the break-even traffic, and the verdict."""
     prices, note = region_prices(table, region)
@@ -105,7 +109,12 @@ def traffic_from_images(image_bytes: list[int], pulls: int) -> float:
 
 
 def choose_traffic(
-    *, override_gb: float | None, nat_gb: float | None, image_gb: float | None, default_gb: float, detail: dict
+    *,
+    override_gb: float | None,
+    nat_gb: float | None,
+    image_gb: float | None,
+    default_gb: float,
+    detail: dict[str, str],
 ) -> Traffic:
     """The first source that has a figure, in the documented order."""
     if override_gb is not None:
@@ -117,7 +126,7 @@ def choose_traffic(
     return Traffic(default_gb, "default", "ENDPOINT_GUARD_DEFAULT_GB_PER_MONTH")
 
 
-def describe(cost: dict) -> str:
+def describe(cost: dict[str, Any]) -> str:
     """The cost object for a human, in four lines."""
     lines = [
         f"cost: endpoints ${cost['endpoints_monthly_usd']:,.2f}/month ({cost['interface_endpoints']} interface "

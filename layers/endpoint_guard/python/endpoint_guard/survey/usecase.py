@@ -5,33 +5,33 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import Any
 
-from endpoint_guard.aws import Ec2Adapter, EcsAdapter
-from endpoint_guard.cost import estimate, load_prices
-from endpoint_guard.decide import workload_kind
-from endpoint_guard.inventory import service_summary, services_by_vpc
+from endpoint_guard.aws import Services
+from endpoint_guard.cost.estimate import estimate, load_prices
+from endpoint_guard.cost.traffic import measure
+from endpoint_guard.migration.inventory import service_summary, services_by_vpc
 from endpoint_guard.model import eni_from_api
-from endpoint_guard.reconcile import reconcile
+from endpoint_guard.reconcile import ResultDocument, reconcile, workload_kind
 from endpoint_guard.settings import Settings
-from endpoint_guard.traffic import TrafficAdapters, measure
 
 
-@dataclass
-class SurveyAdapters:
-    ec2: Ec2Adapter = field(default_factory=Ec2Adapter)
-    ecs: EcsAdapter = field(default_factory=EcsAdapter)
-    traffic: TrafficAdapters = field(default_factory=TrafficAdapters)
-
-
-def summaries_by_vpc(ecs: EcsAdapter, subnet_vpc: dict[str, str]) -> dict[str, list[dict]]:
+def summaries_by_vpc(aws: Services, subnet_vpc: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """The region's ECS services per VPC, summarised as the cost estimate reads them."""
-    return {vpc: [service_summary(s, {}) for s in found] for vpc, found in services_by_vpc(ecs, subnet_vpc).items()}
+    return {vpc: [service_summary(s, {}) for s in found] for vpc, found in services_by_vpc(aws.ecs, subnet_vpc).items()}
 
 
-def vpc_cost(result: dict, services: list[dict], nat_ids: list[str], account: str | None, **options) -> dict:
+def vpc_cost(
+    result: ResultDocument,
+    services: list[dict[str, Any]],
+    nat_ids: list[str],
+    account: str | None,
+    *,
+    settings: Settings,
+    aws: Services,
+    override_gb: float | None = None,
+) -> dict[str, Any]:
     """The cost object of a reconciled (or dry-run) VPC: its interface endpoints in the AZs they span."""
-    settings: Settings = options["settings"]
     interfaces = [e for e in result["endpoints"] if e["type"] == "Interface"]
     azs = {az for e in interfaces for az in e.get("availability_zones") or []}
     traffic = measure(
@@ -39,52 +39,53 @@ def vpc_cost(result: dict, services: list[dict], nat_ids: list[str], account: st
         services=services,
         region=result["region"],
         account=account,
-        adapters=options["adapters"].traffic,
-        override_gb=options.get("override_gb"),
+        aws=aws,
+        override_gb=override_gb,
         default_gb=settings.default_gb_per_month,
     )
     return estimate(len(interfaces), len(azs), traffic, result["region"], load_prices(settings.prices_file))
 
 
-def running_tasks(ec2: Ec2Adapter, vpc_id: str) -> int:
+def running_tasks(aws: Services, vpc_id: str) -> int:
     """ECS task ENIs in use in the VPC (one call)."""
     return sum(
-        1 for raw in ec2.network_interfaces(vpc_id) if workload_kind(eni_from_api(raw), frozenset()) == "ecs-task"
+        1
+        for raw in aws.lookups.network_interfaces(vpc_id)
+        if workload_kind(eni_from_api(raw), frozenset()) == "ecs-task"
     )
 
 
-def check(vpc_id: str, settings: Settings, adapters: SurveyAdapters, override_gb: float | None = None) -> dict:
+def check(vpc_id: str, settings: Settings, aws: Services, override_gb: float | None = None) -> ResultDocument:
     """The dry-run result document of a VPC, with ``running_tasks`` and ``cost``."""
     dry = dataclasses.replace(settings, dry_run=True)
-    result = reconcile(vpc_id, adapter=adapters.ec2, settings=dry)
-    vpc = adapters.ec2.describe_vpc(vpc_id)
-    subnet_vpc = {s["SubnetId"]: vpc_id for s in adapters.ec2.subnets(vpc_id)}
-    services = summaries_by_vpc(adapters.ecs, subnet_vpc).get(vpc_id, [])
-    nats = [n["NatGatewayId"] for n in adapters.ec2.nat_gateways(vpc_id)]
-    result["running_tasks"] = running_tasks(adapters.ec2, vpc_id)
+    result = reconcile(vpc_id, ec2=aws.ec2, settings=dry)
+    vpc = aws.lookups.describe_vpc(vpc_id)
+    subnet_vpc = {s["SubnetId"]: vpc_id for s in aws.lookups.subnets(vpc_id)}
+    services = summaries_by_vpc(aws, subnet_vpc).get(vpc_id, [])
+    nats = [n["NatGatewayId"] for n in aws.lookups.nat_gateways(vpc_id)]
+    result["running_tasks"] = running_tasks(aws, vpc_id)
     result["cost"] = vpc_cost(
-        result, services, nats, vpc.get("OwnerId"), settings=settings, adapters=adapters, override_gb=override_gb
+        result, services, nats, vpc.get("OwnerId"), settings=settings, aws=aws, override_gb=override_gb
     )
     return result
 
 
 def report(
     settings: Settings,
-    adapters: SurveyAdapters,
+    aws: Services,
     override_gb: float | None = None,
     progress: Callable[[int, int], None] = lambda done, total: None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """One row per VPC of the region: compliance per endpoint, deferred route tables, running tasks, cost."""
-    ec2 = adapters.ec2
-    vpcs = sorted(ec2.all_vpcs(), key=lambda v: v["VpcId"])
-    subnet_vpc = {s["SubnetId"]: s["VpcId"] for s in ec2.all_subnets()}
-    services = summaries_by_vpc(adapters.ecs, subnet_vpc)
+    vpcs = sorted(aws.lookups.all_vpcs(), key=lambda v: str(v["VpcId"]))
+    subnet_vpc = {s["SubnetId"]: s["VpcId"] for s in aws.lookups.all_subnets()}
+    services = summaries_by_vpc(aws, subnet_vpc)
     dry = dataclasses.replace(settings, dry_run=True)
     rows = []
     for n, vpc in enumerate(vpcs):
         vpc_id = vpc["VpcId"]
-        result = reconcile(vpc_id, adapter=ec2, settings=dry)
-        nats = [g["NatGatewayId"] for g in ec2.nat_gateways(vpc_id)]
+        result = reconcile(vpc_id, ec2=aws.ec2, settings=dry)
+        nats = [g["NatGatewayId"] for g in aws.lookups.nat_gateways(vpc_id)]
         rows.append(
             {
                 "vpc_id": vpc_id,
@@ -92,14 +93,14 @@ def report(
                 "compliant": result["compliant"],
                 "endpoints": {e["service"]: e["status"] for e in result["endpoints"]},
                 "deferred_route_tables": [t["route_table_id"] for t in result["deferred_route_tables"]],
-                "running_tasks": running_tasks(ec2, vpc_id),
+                "running_tasks": running_tasks(aws, vpc_id),
                 "cost": vpc_cost(
                     result,
                     services.get(vpc_id, []),
                     nats,
                     vpc.get("OwnerId"),
                     settings=settings,
-                    adapters=adapters,
+                    aws=aws,
                     override_gb=override_gb,
                 ),
             }

@@ -3,19 +3,11 @@ tables or an ECS cluster. Every way of finding nothing is a named skip, not an e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from endpoint_guard.aws import AutoScalingAdapter, Ec2Adapter, EcsAdapter
-from endpoint_guard.events import Skip, Trigger, foreign_account, vpc_ids_in_tags
-
-
-@dataclass
-class Adapters:
-    """The lookups the intake may need; each builds its client on first use."""
-
-    ec2: Ec2Adapter = field(default_factory=Ec2Adapter)
-    ecs: EcsAdapter = field(default_factory=EcsAdapter)
-    autoscaling: AutoScalingAdapter = field(default_factory=AutoScalingAdapter)
+from endpoint_guard.aws import Services
+from endpoint_guard.intake.events import Trigger, foreign_account, vpc_ids_in_tags
+from endpoint_guard.observe import Skip
 
 
 @dataclass(frozen=True)
@@ -25,7 +17,7 @@ class Resolution:
     skip_reason: str | None = None
 
 
-def resolve(trigger: Trigger, adapters: Adapters, own_account: str | None) -> Resolution:
+def resolve(trigger: Trigger, aws: Services, own_account: str | None) -> Resolution:
     if trigger.skip_reason:
         return Resolution(skip_kind=trigger.skip_kind or Skip.NOT_HANDLED, skip_reason=trigger.skip_reason)
     if foreign_account(trigger, own_account):
@@ -34,10 +26,10 @@ def resolve(trigger: Trigger, adapters: Adapters, own_account: str | None) -> Re
             skip_reason=f"event from account {trigger.account}; this function manages account {own_account}",
         )
     found = list(trigger.vpc_ids)
-    found += adapters.ec2.vpcs_of(trigger.subnet_ids, trigger.route_table_ids)
+    found += aws.lookups.vpcs_of(trigger.subnet_ids, trigger.route_table_ids)
     unresolved, missing = [], []
     for cluster in trigger.clusters:
-        vpcs = cluster_vpcs(cluster, adapters)
+        vpcs = cluster_vpcs(cluster, aws)
         if vpcs is None:
             missing.append(cluster)
         elif not vpcs:
@@ -60,18 +52,18 @@ def resolve(trigger: Trigger, adapters: Adapters, own_account: str | None) -> Re
     return Resolution(skip_kind=Skip.GONE, skip_reason="the subnets and route tables the event names no longer exist")
 
 
-def cluster_vpcs(cluster: str, adapters: Adapters) -> tuple[str, ...] | None:
+def cluster_vpcs(cluster: str, aws: Services) -> tuple[str, ...] | None:
     """The VPCs an ECS cluster uses, from everything the cluster says about itself: its
     ``endpoint-guard:vpc-ids`` tag, its services' awsvpc subnets, its container instances, and the
     subnets of its capacity providers' Auto Scaling groups. None when the cluster does not exist."""
-    described = adapters.ecs.cluster(cluster)
+    described = aws.ecs.cluster(cluster)
     if described is None:
         return None
     arn = described["clusterArn"]
     vpcs = set(vpc_ids_in_tags(described.get("tags")))
-    subnets = set(adapters.ecs.service_subnets(arn))
-    groups = adapters.ecs.capacity_provider_groups(described.get("capacityProviders") or [])
-    subnets.update(adapters.autoscaling.group_subnets(groups))
-    vpcs.update(adapters.ec2.vpcs_of(subnets))
-    vpcs.update(adapters.ec2.vpcs_of_instances(adapters.ecs.container_instance_ids(arn)))
+    subnets = set(aws.ecs.service_subnets(arn))
+    groups = aws.ecs.capacity_provider_groups(described.get("capacityProviders") or [])
+    subnets.update(aws.autoscaling.group_subnets(groups))
+    vpcs.update(aws.lookups.vpcs_of(subnets))
+    vpcs.update(aws.lookups.vpcs_of_instances(aws.ecs.container_instance_ids(arn)))
     return tuple(sorted(vpcs))

@@ -15,9 +15,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
 from endpoint_guard.errors import InvalidEventError
+from endpoint_guard.model import VPC_ID, valid_vpc_id
+from endpoint_guard.observe import Skip
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
-VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 EXPECTED = (
     "an EventBridge 'AWS API Call via CloudTrail' event, a CloudTrail record, "
     'a {"Records": [...]} file, {"vpc_id": "vpc-..."} or {"cluster": "<name or ARN>"}'
@@ -25,21 +26,6 @@ EXPECTED = (
 # An ECS cluster tag that names the VPC(s) the cluster's tasks will use, space-separated (tag values may
 # not contain commas): endpoint-guard:vpc-ids = "vpc-0abc... vpc-0def...".
 CLUSTER_VPC_TAG = "endpoint-guard:vpc-ids"
-
-
-class Skip:
-    """Why an event needs no reconcile: a short, stable kind for metrics (the Reason dimension)."""
-
-    FAILED_CALL = "failed_call"
-    NOT_CLOUDTRAIL = "not_cloudtrail"
-    NOT_HANDLED = "not_handled"
-    GATEWAY_ASSOCIATION = "gateway_association"
-    NO_AWSVPC = "no_awsvpc"
-    FOREIGN_ACCOUNT = "foreign_account"
-    GONE = "gone"
-    CLUSTER_UNRESOLVED = "cluster_unresolved"
-    DUPLICATE = "duplicate"
-    COVERED = "covered"
 
 
 @dataclass(frozen=True)
@@ -81,17 +67,17 @@ def _ids(value: Any, prefix: str) -> tuple[str, ...]:
     return tuple(sorted({v for v in items if isinstance(v, str) and v.startswith(prefix)}))
 
 
-def _create_vpc(detail: dict) -> Targets:
+def _create_vpc(detail: dict[str, Any]) -> Targets:
     vpc_id = _dig(detail, "responseElements", "vpc", "vpcId")
     if not vpc_id:
         raise InvalidEventError("CreateVpc event without responseElements.vpc.vpcId")
     return Targets(vpc_ids=(vpc_id,))
 
 
-def _in_vpc(*paths: tuple[str, ...]) -> Callable[[dict], Targets]:
+def _in_vpc(*paths: tuple[str, ...]) -> Callable[[dict[str, Any]], Targets]:
     """Events whose request or response names the VPC itself (CreateSubnet, CreateRouteTable)."""
 
-    def handler(detail: dict) -> Targets:
+    def handler(detail: dict[str, Any]) -> Targets:
         for path in paths:
             if vpc_id := _dig(detail, *path):
                 return Targets(vpc_ids=(vpc_id,))
@@ -100,7 +86,7 @@ def _in_vpc(*paths: tuple[str, ...]) -> Callable[[dict], Targets]:
     return handler
 
 
-def _associate_route_table(detail: dict) -> Targets:
+def _associate_route_table(detail: dict[str, Any]) -> Targets:
     params = detail.get("requestParameters") or {}
     if not params.get("routeTableId"):
         raise InvalidEventError("AssociateRouteTable event without requestParameters.routeTableId")
@@ -111,7 +97,7 @@ def _associate_route_table(detail: dict) -> Targets:
     return Targets(route_table_ids=_ids(params["routeTableId"], "rtb-"))
 
 
-def _awsvpc_workload(detail: dict) -> Targets:
+def _awsvpc_workload(detail: dict[str, Any]) -> Targets:
     """ECS CreateService / UpdateService / RunTask: the VPC of the awsvpc subnets (security groups may be
     absent from the request)."""
     subnets = _dig(detail, "requestParameters", "networkConfiguration", "awsvpcConfiguration", "subnets")
@@ -136,7 +122,7 @@ def vpc_ids_in_tags(tags: Any) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def _create_cluster(detail: dict) -> Targets:
+def _create_cluster(detail: dict[str, Any]) -> Targets:
     """ECS CreateCluster: the cluster has no VPC of its own. Its tag may name VPCs; its services,
     container instances and capacity providers are looked up by the intake (most appear later, with
     their own events)."""
@@ -153,7 +139,7 @@ def _create_cluster(detail: dict) -> Targets:
 
 # (eventSource, eventName) -> what the call created or touched. Keyed on both: eventName alone is
 # ambiguous (CreateCluster belongs to ECS, EKS, Redshift, MemoryDB...).
-HANDLERS: dict[tuple[str, str], Callable[[dict], Targets]] = {
+HANDLERS: dict[tuple[str, str], Callable[[dict[str, Any]], Targets]] = {
     ("ec2.amazonaws.com", "CreateVpc"): _create_vpc,
     ("ec2.amazonaws.com", "CreateSubnet"): _in_vpc(
         ("responseElements", "subnet", "vpcId"), ("requestParameters", "vpcId")
@@ -169,11 +155,11 @@ HANDLERS: dict[tuple[str, str], Callable[[dict], Targets]] = {
 }
 
 
-def _account(detail: dict, envelope_account: str | None) -> str | None:
+def _account(detail: dict[str, Any], envelope_account: str | None) -> str | None:
     return envelope_account or detail.get("recipientAccountId") or _dig(detail, "userIdentity", "accountId")
 
 
-def _from_cloudtrail(detail: dict, event_id: str | None, envelope_account: str | None = None) -> Trigger:
+def _from_cloudtrail(detail: dict[str, Any], event_id: str | None, envelope_account: str | None = None) -> Trigger:
     source, name = detail.get("eventSource"), detail.get("eventName")
     event_id = detail.get("eventID") or event_id
     account = _account(detail, envelope_account)
@@ -198,7 +184,7 @@ def _from_cloudtrail(detail: dict, event_id: str | None, envelope_account: str |
         )
     targets = handler(detail)
     for vpc_id in targets.vpc_ids:
-        _check_vpc_id(vpc_id)
+        valid_vpc_id(vpc_id)
     return Trigger(
         event_id,
         name,
@@ -212,18 +198,12 @@ def _from_cloudtrail(detail: dict, event_id: str | None, envelope_account: str |
     )
 
 
-def _check_vpc_id(vpc_id: Any) -> str:
-    if not isinstance(vpc_id, str) or not VPC_ID.match(vpc_id):
-        raise InvalidEventError(f"{vpc_id!r} is not a VPC id (vpc- followed by 8 or 17 hex digits)")
-    return vpc_id
-
-
 def foreign_account(trigger: Trigger, own_account: str | None) -> bool:
     """True when the event comes from another account than the function's own (when both are known)."""
     return bool(own_account and trigger.account and trigger.account != own_account)
 
 
-def _from_envelope(event: dict) -> Trigger:
+def _from_envelope(event: dict[str, Any]) -> Trigger:
     if not isinstance(event["detail-type"], str) or not isinstance(event["detail"], dict):
         # An EventBridge pattern has the same keys, with lists for values.
         raise InvalidEventError(
@@ -256,7 +236,7 @@ def parse_event(event: Any) -> list[Trigger]:
     if "eventSource" in event and "eventName" in event:
         return [_from_cloudtrail(event, None)]
     if "vpc_id" in event:
-        return [Trigger(None, "request", vpc_ids=(_check_vpc_id(event["vpc_id"]),))]
+        return [Trigger(None, "request", vpc_ids=(valid_vpc_id(event["vpc_id"]),))]
     if "cluster" in event:
         if not isinstance(event["cluster"], str) or not event["cluster"].strip():
             raise InvalidEventError('"cluster" must be an ECS cluster name or ARN')

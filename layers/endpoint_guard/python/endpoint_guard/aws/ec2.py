@@ -1,0 +1,216 @@
+"""EC2, as the reconcile reads and changes one VPC (``Ec2Adapter``) and as the intake, the survey and
+migration discovery look around a Region (``Ec2Lookups``). Reads return AWS's own shapes, which the pure
+parsers of ``endpoint_guard.model`` turn into the snapshot; the offer lookup returns model objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from endpoint_guard import MANAGED_BY_TAG, MANAGED_BY_VALUE
+from endpoint_guard.aws.base import Adapter, by_vpc
+from endpoint_guard.errors import AwsCallError, InvalidEventError, VpcNotFoundError
+from endpoint_guard.model import ServiceOffer, offer_from_api
+
+Raw = dict[str, Any]
+
+
+class Ec2Reads(Adapter):
+    """The per-VPC reads, each one paginated call filtered by VPC."""
+
+    service = "ec2"
+
+    def vpc_endpoints(self, vpc_id: str) -> list[Raw]:
+        return self._pages("describe_vpc_endpoints", "VpcEndpoints", Filters=by_vpc(vpc_id))
+
+    def subnets(self, vpc_id: str) -> list[Raw]:
+        return self._pages("describe_subnets", "Subnets", Filters=by_vpc(vpc_id))
+
+    def route_tables(self, vpc_id: str) -> list[Raw]:
+        return self._pages("describe_route_tables", "RouteTables", Filters=by_vpc(vpc_id))
+
+    def network_interfaces(self, vpc_id: str) -> list[Raw]:
+        """Every ENI in the VPC in one paginated call: covers all clusters at once."""
+        return self._pages("describe_network_interfaces", "NetworkInterfaces", Filters=by_vpc(vpc_id))
+
+
+class Ec2Adapter(Ec2Reads):
+    """The EC2 calls a reconcile makes, one method per call (``reconcile.ports.Ec2Port``)."""
+
+    def dns_attributes(self, vpc_id: str) -> tuple[bool, bool]:
+        """(enableDnsSupport, enableDnsHostnames); the API takes one attribute per call."""
+        support = self._call("describe_vpc_attribute", VpcId=vpc_id, Attribute="enableDnsSupport")
+        hostnames = self._call("describe_vpc_attribute", VpcId=vpc_id, Attribute="enableDnsHostnames")
+        return bool(support["EnableDnsSupport"]["Value"]), bool(hostnames["EnableDnsHostnames"]["Value"])
+
+    def managed_security_group(self, vpc_id: str) -> Raw | None:
+        """The VPC's security group tagged as endpoint-guard's (the lowest id, should there be two)."""
+        groups = self._pages(
+            "describe_security_groups",
+            "SecurityGroups",
+            Filters=[*by_vpc(vpc_id), {"Name": f"tag:{MANAGED_BY_TAG}", "Values": [MANAGED_BY_VALUE]}],
+        )
+        return min(groups, key=lambda g: str(g["GroupId"])) if groups else None
+
+    def service_offers(self, wanted: Iterable[tuple[str, str]]) -> dict[str, ServiceOffer]:
+        """The real service names and offered AZs for (short name, type) pairs, kept by the ``Clients``.
+
+        Asks by name first (one call). Names are not the same in every partition, so when AWS rejects a
+        formatted name, the full list is read once and matched on the region-and-service suffix.
+        """
+        region, known = self.region, self._clients.offers
+        pairs = list(wanted)
+        todo = [(s, t) for s, t in pairs if (region, s, t) not in known]
+        if todo:
+            names = sorted({f"com.amazonaws.{region}.{short}" for short, _ in todo})
+            try:
+                details = self._pages("describe_vpc_endpoint_services", "ServiceDetails", ServiceNames=names)
+            except AwsCallError as err:
+                if err.code != "InvalidServiceName":
+                    raise
+                details = self._pages("describe_vpc_endpoint_services", "ServiceDetails")
+            for short, type_ in todo:
+                suffix = f".{region}.{short}"
+                match = next(
+                    (
+                        d
+                        for d in details
+                        if d["ServiceName"].endswith(suffix)
+                        and type_ in [t["ServiceType"] for t in d.get("ServiceType", [])]
+                    ),
+                    None,
+                )
+                known[(region, short, type_)] = offer_from_api(short, match) if match else None
+        offers = {}
+        for short, type_ in pairs:
+            offer = known[(region, short, type_)]
+            if offer is not None:
+                offers[short] = ServiceOffer(short, offer.service_name, type_, offer.azs)
+        return offers
+
+    # --- changes ---------------------------------------------------------------------------------
+
+    def enable_vpc_attribute(self, vpc_id: str, attribute: str) -> None:
+        key = attribute[0].upper() + attribute[1:]
+        self._call("modify_vpc_attribute", VpcId=vpc_id, **{key: {"Value": True}})
+
+    def create_security_group(self, params: Raw) -> str:
+        try:
+            return str(self._call("create_security_group", **params)["GroupId"])
+        except AwsCallError as err:
+            if err.code != "InvalidGroup.Duplicate":
+                raise
+        # A group of that name exists but was not found by tag (an earlier run died between create and
+        # tag): take it over rather than fail forever.
+        found = self._call(
+            "describe_security_groups",
+            Filters=[*by_vpc(params["VpcId"]), {"Name": "group-name", "Values": [params["GroupName"]]}],
+        )["SecurityGroups"]
+        if not found:
+            raise AwsCallError("create_security_group", "InvalidGroup.Duplicate", "duplicate group not found by name")
+        return str(found[0]["GroupId"])
+
+    def authorize_ingress(self, group_id: str, permissions: list[Raw]) -> None:
+        try:
+            self._call("authorize_security_group_ingress", GroupId=group_id, IpPermissions=permissions)
+        except AwsCallError as err:
+            if err.code != "InvalidPermission.Duplicate":
+                raise
+
+    def revoke_ingress(self, group_id: str, permissions: list[Raw]) -> None:
+        self._call("revoke_security_group_ingress", GroupId=group_id, IpPermissions=permissions)
+
+    def create_vpc_endpoint(self, params: Raw) -> str:
+        return str(self._call("create_vpc_endpoint", **params)["VpcEndpoint"]["VpcEndpointId"])
+
+    def modify_vpc_endpoint(self, params: Raw) -> None:
+        self._call("modify_vpc_endpoint", **params)
+
+
+class Ec2Lookups(Ec2Reads):
+    """Reads around a Region: which VPC a subnet, route table or instance is in, every VPC, and what
+    migration discovery needs of one VPC."""
+
+    def describe_vpc(self, vpc_id: str) -> Raw:
+        try:
+            vpcs = self._call("describe_vpcs", VpcIds=[vpc_id])["Vpcs"]
+        except AwsCallError as err:
+            if err.code == "InvalidVpcID.NotFound":
+                raise VpcNotFoundError(vpc_id) from err
+            if err.code == "InvalidVpcID.Malformed":
+                raise InvalidEventError(f"{vpc_id!r} is not a VPC id") from err
+            raise
+        if not vpcs:
+            raise VpcNotFoundError(vpc_id)
+        vpc: Raw = vpcs[0]
+        return vpc
+
+    def vpcs_of(self, subnet_ids: Iterable[str] = (), route_table_ids: Iterable[str] = ()) -> tuple[str, ...]:
+        """The VPCs that subnets and route tables belong to. By filter, not by id: a filter skips ids that
+        were deleted since the event, where an id list would fail the whole call."""
+        vpcs: set[str] = set()
+        for operation, key, name, ids in (
+            ("describe_subnets", "Subnets", "subnet-id", sorted(set(subnet_ids))),
+            ("describe_route_tables", "RouteTables", "route-table-id", sorted(set(route_table_ids))),
+        ):
+            if ids:
+                vpcs.update(
+                    item["VpcId"] for item in self._pages(operation, key, Filters=[{"Name": name, "Values": ids}])
+                )
+        return tuple(sorted(vpcs))
+
+    def vpcs_of_instances(self, instance_ids: Iterable[str]) -> tuple[str, ...]:
+        """The VPCs EC2 instances (an ECS cluster's container instances) run in; gone ones are skipped."""
+        ids = sorted(set(instance_ids))
+        if not ids:
+            return ()
+        reservations = self._pages(
+            "describe_instances", "Reservations", Filters=[{"Name": "instance-id", "Values": ids}]
+        )
+        return tuple(sorted({i["VpcId"] for r in reservations for i in r.get("Instances", []) if i.get("VpcId")}))
+
+    def all_vpcs(self) -> list[Raw]:
+        return self._pages("describe_vpcs", "Vpcs")
+
+    def all_subnets(self) -> list[Raw]:
+        return self._pages("describe_subnets", "Subnets")
+
+    def all_vpc_cidrs(self) -> list[str]:
+        """Every IPv4 CIDR of every VPC in the region (a new VPC must overlap none of them)."""
+        return sorted(
+            {
+                a["CidrBlock"]
+                for vpc in self.all_vpcs()
+                for a in vpc.get("CidrBlockAssociationSet", [])
+                if a.get("CidrBlockState", {}).get("State", "associated") in ("associated", "associating")
+            }
+        )
+
+    def nat_gateways(self, vpc_id: str) -> list[Raw]:
+        return self._pages(
+            "describe_nat_gateways",
+            "NatGateways",
+            Filter=[*by_vpc(vpc_id), {"Name": "state", "Values": ["available", "pending"]}],
+        )
+
+    def peering_connections(self, vpc_id: str) -> list[Raw]:
+        """Active peering connections, from either side."""
+        found = {}
+        for side in ("requester-vpc-info.vpc-id", "accepter-vpc-info.vpc-id"):
+            for pcx in self._pages(
+                "describe_vpc_peering_connections",
+                "VpcPeeringConnections",
+                Filters=[{"Name": side, "Values": [vpc_id]}, {"Name": "status-code", "Values": ["active"]}],
+            ):
+                found[pcx["VpcPeeringConnectionId"]] = pcx
+        return [found[k] for k in sorted(found)]
+
+    def transit_gateway_attachments(self, vpc_id: str) -> list[Raw]:
+        return self._pages(
+            "describe_transit_gateway_attachments",
+            "TransitGatewayAttachments",
+            Filters=[{"Name": "resource-id", "Values": [vpc_id]}, {"Name": "state", "Values": ["available"]}],
+        )
+
+    def security_groups(self, vpc_id: str) -> list[Raw]:
+        return self._pages("describe_security_groups", "SecurityGroups", Filters=by_vpc(vpc_id))

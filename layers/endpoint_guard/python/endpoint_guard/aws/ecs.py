@@ -1,0 +1,108 @@
+"""ECS and what its clusters lean on (Auto Scaling groups, load balancer target groups): where a
+cluster's workloads run, and what migration discovery and the traffic estimate read of its services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from endpoint_guard.aws.base import Adapter, chunks
+
+Raw = dict[str, Any]
+
+
+class EcsAdapter(Adapter):
+    """What an ECS cluster tells about the VPCs it uses."""
+
+    service = "ecs"
+
+    def cluster(self, cluster: str) -> Raw | None:
+        """The cluster with its tags and capacity providers; None when it does not exist (or is deleted)."""
+        found = self._call("describe_clusters", clusters=[cluster], include=["TAGS"]).get("clusters", [])
+        return found[0] if found and found[0].get("status") != "INACTIVE" else None
+
+    def service_subnets(self, cluster_arn: str) -> tuple[str, ...]:
+        """The awsvpc subnets of every service of the cluster."""
+        subnets: set[str] = set()
+        for service in self.services(cluster_arn):
+            awsvpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+            subnets.update(awsvpc.get("subnets", []))
+        return tuple(sorted(subnets))
+
+    def cluster_arns(self) -> list[str]:
+        return self._pages("list_clusters", "clusterArns")
+
+    def services(self, cluster_arn: str) -> list[Raw]:
+        """Every service of a cluster, described."""
+        described = []
+        for names in chunks(self._pages("list_services", "serviceArns", cluster=cluster_arn), 10):
+            described += self._call("describe_services", cluster=cluster_arn, services=names).get("services", [])
+        return described
+
+    def task_definition_images(self, task_definition: str) -> list[str]:
+        described = self._call("describe_task_definition", taskDefinition=task_definition)["taskDefinition"]
+        return [c["image"] for c in described.get("containerDefinitions", []) if c.get("image")]
+
+    def task_count(self, cluster_arn: str, service_name: str) -> int:
+        """Tasks of a service that ECS still lists: running ones and those stopped in the last hour."""
+        return sum(
+            len(
+                self._pages(
+                    "list_tasks", "taskArns", cluster=cluster_arn, serviceName=service_name, desiredStatus=status
+                )
+            )
+            for status in ("RUNNING", "STOPPED")
+        )
+
+    def container_instance_ids(self, cluster_arn: str) -> tuple[str, ...]:
+        """The EC2 instance ids of the cluster's registered container instances."""
+        instances: set[str] = set()
+        arns = self._pages("list_container_instances", "containerInstanceArns", cluster=cluster_arn)
+        for chunk in chunks(arns, 100):
+            found = self._call("describe_container_instances", cluster=cluster_arn, containerInstances=chunk)
+            instances.update(
+                ci["ec2InstanceId"] for ci in found.get("containerInstances", []) if ci.get("ec2InstanceId")
+            )
+        return tuple(sorted(instances))
+
+    def capacity_provider_groups(self, names: Iterable[str]) -> tuple[str, ...]:
+        """The Auto Scaling groups (names or ARNs) behind capacity providers. FARGATE and FARGATE_SPOT have
+        none and are not asked about."""
+        wanted = sorted({n for n in names if n not in ("FARGATE", "FARGATE_SPOT")})
+        if not wanted:
+            return ()
+        providers = self._call("describe_capacity_providers", capacityProviders=wanted).get("capacityProviders", [])
+        return tuple(
+            sorted(
+                {
+                    p["autoScalingGroupProvider"]["autoScalingGroupArn"]
+                    for p in providers
+                    if (p.get("autoScalingGroupProvider") or {}).get("autoScalingGroupArn")
+                }
+            )
+        )
+
+
+class AutoScalingAdapter(Adapter):
+    service = "autoscaling"
+
+    def group_subnets(self, groups: Iterable[str]) -> tuple[str, ...]:
+        """The subnets Auto Scaling groups launch into. Capacity providers name their group by ARN; the API
+        takes names, and the name is the ARN's last part."""
+        names = sorted({g.rsplit("autoScalingGroupName/", 1)[-1] for g in groups})
+        if not names:
+            return ()
+        found = self._pages("describe_auto_scaling_groups", "AutoScalingGroups", AutoScalingGroupNames=names)
+        return tuple(
+            sorted({s.strip() for g in found for s in (g.get("VPCZoneIdentifier") or "").split(",") if s.strip()})
+        )
+
+
+class LoadBalancingAdapter(Adapter):
+    service = "elbv2"
+
+    def target_groups(self, arns: Iterable[str]) -> list[Raw]:
+        found = []
+        for chunk in chunks(sorted(set(arns)), 20):
+            found += self._call("describe_target_groups", TargetGroupArns=chunk).get("TargetGroups", [])
+        return found

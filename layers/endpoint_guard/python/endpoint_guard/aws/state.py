@@ -1,0 +1,127 @@
+"""Where the deployed stack keeps its work and state: SQS queues, the DynamoDB state table, and the
+Step Functions state machine that plans migrations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from endpoint_guard.aws.base import Adapter, Clients, chunks
+from endpoint_guard.errors import AwsCallError
+from endpoint_guard.model import CheckedGroup, Mark
+
+
+class QueueAdapter(Adapter):
+    """An SQS queue: the FIFO work queue, or the dead-letter queue."""
+
+    service = "sqs"
+
+    def __init__(self, queue_url: str, clients: Clients | None = None, *, client: Any = None) -> None:
+        super().__init__(clients, client=client)
+        self.queue_url = queue_url
+
+    def send_fifo(self, messages: Iterable[tuple[str, str, str]]) -> None:
+        """(body, group id, deduplication id) triples, ten per call. Raises when any entry was refused, so
+        the event is retried (a resend of an entry that did go through is dropped by its deduplication id)."""
+        for chunk in chunks(list(messages), 10):
+            entries = [
+                {"Id": str(n), "MessageBody": body, "MessageGroupId": group, "MessageDeduplicationId": dedup}
+                for n, (body, group, dedup) in enumerate(chunk)
+            ]
+            refused = self._call("send_message_batch", QueueUrl=self.queue_url, Entries=entries).get("Failed", [])
+            if refused:
+                first = refused[0]
+                raise AwsCallError("send_message_batch", first.get("Code", "Failed"), first.get("Message", ""))
+
+    def send(self, body: str, attributes: dict[str, str]) -> None:
+        self._call(
+            "send_message",
+            QueueUrl=self.queue_url,
+            MessageBody=body,
+            MessageAttributes={k: {"DataType": "String", "StringValue": v[:1000]} for k, v in attributes.items() if v},
+        )
+
+
+class StateTable(Adapter):
+    """The DynamoDB table the stack keeps its state in: Powertools idempotency records, and per VPC the
+    start time of its last successful reconcile (items ``vpc#<id>``). Both expire through ``expiration``."""
+
+    service = "dynamodb"
+
+    def __init__(self, table_name: str, clients: Clients | None = None, *, client: Any = None) -> None:
+        super().__init__(clients, client=client)
+        self.table_name = table_name
+
+    @staticmethod
+    def _key(vpc_id: str) -> dict[str, Any]:
+        from boto3.dynamodb.types import TypeSerializer
+
+        return {"id": TypeSerializer().serialize(f"vpc#{vpc_id}")}
+
+    def mark(self, vpc_id: str) -> Mark:
+        """The VPC's mark; an empty one when there is none (never reconciled, or expired)."""
+        from boto3.dynamodb.types import TypeDeserializer
+
+        raw = self._call("get_item", TableName=self.table_name, Key=self._key(vpc_id), ConsistentRead=True).get("Item")
+        if not raw:
+            return Mark()
+        item = {k: TypeDeserializer().deserialize(v) for k, v in raw.items()}
+        group = None
+        if {"group_id", "group_cidrs", "group_checked_at"} <= item.keys():
+            group = CheckedGroup(
+                str(item["group_id"]), tuple(str(item["group_cidrs"]).split()), int(item["group_checked_at"])
+            )
+        reconciled_from = int(item["reconciled_from"]) if "reconciled_from" in item else None
+        return Mark(reconciled_from, group)
+
+    def mark_reconciled(self, vpc_id: str, started_ms: int, expires_at: int, group: CheckedGroup | None = None) -> None:
+        """Record that a reconcile which started at ``started_ms`` succeeded, and what it read of the
+        managed group (``None`` keeps the last read). Never moves the mark back."""
+        from boto3.dynamodb.types import TypeSerializer
+
+        update = "SET reconciled_from = :t, expiration = :e"
+        values: dict[str, Any] = {":t": started_ms, ":e": expires_at}
+        if group is not None:
+            update += ", group_id = :g, group_cidrs = :c, group_checked_at = :a"
+            values.update({":g": group.group_id, ":c": " ".join(group.cidrs), ":a": group.checked_at})
+        serializer = TypeSerializer()
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=self._key(vpc_id),
+                UpdateExpression=update,
+                ConditionExpression="attribute_not_exists(reconciled_from) OR reconciled_from < :t",
+                ExpressionAttributeValues={k: serializer.serialize(v) for k, v in values.items()},
+            )
+        except AwsCallError as err:
+            if err.code != "ConditionalCheckFailedException":
+                raise
+
+
+class StepFunctionsAdapter(Adapter):
+    service = "stepfunctions"
+
+    def start_once(self, state_machine_arn: str, name: str, document: dict[str, Any]) -> tuple[str, bool]:
+        """Start an execution called ``name``; (its ARN, whether this call started it). An execution of
+        that name that already exists (same VPC, same state) is the answer, not an error."""
+        try:
+            started = self._call(
+                "start_execution", stateMachineArn=state_machine_arn, name=name, input=json.dumps(document)
+            )
+            return str(started["executionArn"]), True
+        except AwsCallError as err:
+            if err.code != "ExecutionAlreadyExists":
+                raise
+        return execution_arn(state_machine_arn, name), False
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN of execution ``name`` of a state machine: same partition, Region and account, resource
+    ``execution:<machine>:<name>``."""
+    from botocore.utils import ArnParser
+
+    arn = ArnParser().parse_arn(state_machine_arn)
+    machine = arn["resource"].split(":", 1)[1]
+    return f"arn:{arn['partition']}:states:{arn['region']}:{arn['account']}:execution:{machine}:{name}"

@@ -1,0 +1,5 @@
+import sys
+
+from endpoint_guard.cli.main import main
+
+sys.exit(main())

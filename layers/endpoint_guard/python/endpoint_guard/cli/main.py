@@ -1,0 +1,202 @@
+"""The ``endpoint-guard`` command. Options go after the subcommand, as people type them."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from endpoint_guard.cli.render import progress_bar, render, render_report
+from endpoint_guard.cost.estimate import describe as describe_cost
+from endpoint_guard.errors import EndpointGuardError
+from endpoint_guard.model import valid_vpc_id
+
+EXIT_OK = 0
+EXIT_NOT_COMPLIANT = 1
+EXIT_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as for every other input error
+        self.exit(EXIT_ERROR, f"endpoint-guard: {message}\n")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint-url", help="AWS endpoint to use (a moto server, for example)")
+    parser.add_argument("--region", help="AWS region (default: the usual AWS configuration)")
+    parser.add_argument("--profile", help="AWS named profile")
+    parser.add_argument("--json", action="store_true", help="print the result document as JSON")
+    parser.add_argument("--verbose", action="store_true", help="show the function's log lines on stderr")
+
+
+def _traffic(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--gb-per-month",
+        type=_gb,
+        help="image-pull traffic to assume for the cost estimate (overrides NAT metrics and ECR image sizes)",
+    )
+
+
+def _gb(text: str) -> float:
+    from endpoint_guard.errors import ConfigurationError
+    from endpoint_guard.settings import parse_gb
+
+    try:
+        return parse_gb("--gb-per-month", text) or 0.0
+    except ConfigurationError as err:
+        raise argparse.ArgumentTypeError(str(err).split("=", 1)[1]) from err
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="endpoint-guard", description="Keep the VPC endpoints ECS image pulls need.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    invoke = sub.add_parser(
+        "invoke", help="run an event file through the intake handler, reconciling in-process instead of queueing"
+    )
+    invoke.add_argument("event_file", help="a JSON event (see events/)")
+    invoke.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    check = sub.add_parser("check", help="is a VPC compliant, and do its endpoints pay? (read-only; exit 0, 1 or 2)")
+    check.add_argument("vpc_id", help="the VPC")
+    _traffic(check)
+    ensure = sub.add_parser("ensure", help="make a VPC compliant (exit 0 compliant, 1 not, 2 error)")
+    ensure.add_argument("vpc_id", help="the VPC")
+    ensure.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    plan = sub.add_parser(
+        "plan",
+        help="plan the move of a VPC's ECS services into a new VPC that has the S3 gateway (Markdown; --json)",
+    )
+    plan.add_argument("vpc_id", help="the source VPC")
+    _traffic(plan)
+    report = sub.add_parser("report", help="every VPC of the region: compliance, deferred route tables, tasks, cost")
+    _traffic(report)
+    for command in (invoke, check, ensure, plan, report):
+        _common(command)
+    return parser
+
+
+class _Run:
+    """What every subcommand that talks to AWS starts from: the options' AWS clients, the settings (from
+    the environment, as in Lambda, with --dry-run on top), and an observer that logs to stderr only with
+    --verbose and emits no metrics (EMF lines are for CloudWatch, not a terminal)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from endpoint_guard.aws import Clients, Services
+        from endpoint_guard.lambdas.observability import LambdaObserver, logger
+        from endpoint_guard.settings import Settings
+
+        logger.registered_handler.stream = sys.stderr  # type: ignore[attr-defined]  # a StreamHandler
+        logger.setLevel("INFO" if args.verbose else "CRITICAL")
+        self.clients = Clients(
+            region=args.region, endpoint_url=args.endpoint_url, profile=args.profile, session=args.session
+        )
+        self.aws = Services(self.clients)
+        settings = Settings.from_env()
+        self.settings = dataclasses.replace(settings, dry_run=True) if getattr(args, "dry_run", False) else settings
+        self.observer = LambdaObserver(emit_metrics=False)
+
+    def intake(self, event: Any) -> dict[str, Any]:
+        """The intake use case, reconciling here and now: a hand-run targets what the operator chose,
+        never a deployed stack's queue or dedup table, and has no account of its own to compare with."""
+        from endpoint_guard.intake import handle, parse_event
+
+        return handle(
+            parse_event(event), aws=self.aws, own_account=None, observer=self.observer, settings=self.settings
+        )
+
+
+def _load_event(path: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except OSError as err:
+        raise EndpointGuardError(f"cannot read {path}: {err.strerror}") from err
+    except ValueError as err:
+        raise EndpointGuardError(f"{path} is not valid JSON: {err}") from err
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    event = _load_event(args.event_file)
+    output = _Run(args).intake(event)
+    results, skipped = output["results"], output["skipped"]
+    if args.json:
+        document: Any = results[0] if len(results) == 1 and not skipped else output
+        print(json.dumps(document, indent=2, sort_keys=False))
+    else:
+        for item in skipped:
+            print(f"skipped {item['event_name']}: {item['reason']}")
+        for result in results:
+            print(render(result))
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    vpc_id = valid_vpc_id(args.vpc_id)
+    run = _Run(args)
+    from endpoint_guard.survey import check
+
+    result = check(vpc_id, run.settings, run.aws, args.gb_per_month)
+    print(json.dumps(result, indent=2) if args.json else render(result) + "\n" + describe_cost(result["cost"]))
+    return EXIT_OK if result["compliant"] else EXIT_NOT_COMPLIANT
+
+
+def _ensure(args: argparse.Namespace) -> int:
+    vpc_id = valid_vpc_id(args.vpc_id)
+    [result] = _Run(args).intake({"vpc_id": vpc_id})["results"]
+    print(json.dumps(result, indent=2) if args.json else render(result))
+    return EXIT_OK if result["compliant"] else EXIT_NOT_COMPLIANT
+
+
+def _plan(args: argparse.Namespace) -> int:
+    """The migration workflow's steps, run here: what the deferred gateway would disrupt (a dry-run
+    reconcile), the inventory with its measured traffic, and the plan."""
+    vpc_id = valid_vpc_id(args.vpc_id)
+    run = _Run(args)
+    from endpoint_guard.cost.estimate import load_prices
+    from endpoint_guard.lambdas.migration import interface_services
+    from endpoint_guard.migration import plan, render_markdown
+    from endpoint_guard.migration.inventory import discover
+    from endpoint_guard.reconcile import reconcile
+
+    looked = reconcile(vpc_id, ec2=run.aws.ec2, settings=dataclasses.replace(run.settings, dry_run=True))
+    inventory = discover(
+        vpc_id,
+        run.aws,
+        [dict(t) for t in looked["deferred_route_tables"]],
+        default_gb=run.settings.default_gb_per_month,
+        override_gb=args.gb_per_month,
+    )
+    document = plan(inventory, interface_services(run.settings), load_prices(run.settings.prices_file))
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        print(render_markdown(document), end="")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    run = _Run(args)
+    from endpoint_guard.survey import report
+
+    rows = report(run.settings, run.aws, args.gb_per_month, progress_bar(sys.stderr))
+    print(json.dumps(rows, indent=2) if args.json else render_report(rows))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None, *, session: Any = None) -> int:
+    """The command line. ``session``: the boto3 session to build clients from (default: one per
+    ``--profile``, from the usual AWS configuration)."""
+    args = build_parser().parse_args(argv)
+    args.session = session
+    try:
+        commands = {"invoke": _invoke, "check": _check, "ensure": _ensure, "plan": _plan, "report": _report}
+        return commands[args.command](args)
+    except EndpointGuardError as err:
+        print(f"endpoint-guard: {type(err).__name__}: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except (BotoCoreError, ClientError) as err:  # the adapter wraps its calls; this is for anything outside them
+        print(f"endpoint-guard: AWS error: {err}", file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,84 @@
+"""The CLI's output for a human: result documents, the region report, a progress bar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROGRESS_FROM = 5  # VPCs; fewer finish before a progress bar would help
+
+
+def progress_bar(stream: Any) -> Any:
+    """A one-line progress bar on ``stream`` (a terminal) once there are enough VPCs to wait for."""
+
+    def show(done: int, total: int) -> None:
+        if total < PROGRESS_FROM or not stream.isatty():
+            return
+        width = 30
+        filled = width * done // total
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} VPCs")
+        if done == total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def render_report(rows: list[dict[str, Any]]) -> str:
+    services = sorted({s for row in rows for s in row["endpoints"]}, key=lambda s: (s == "s3", s))
+    header = ["VPC", "compliant", *services, "deferred", "tasks", "endpoints $/mo", "NAT avoided $/mo", "pays off"]
+    table = [header]
+    for row in rows:
+        cost = row["cost"]
+        table.append(
+            [
+                row["vpc_id"] + (f" ({row['name']})" if row.get("name") else ""),
+                "yes" if row["compliant"] else "NO",
+                *[row["endpoints"].get(s, "-") for s in services],
+                str(len(row["deferred_route_tables"])),
+                str(row["running_tasks"]),
+                f"{cost['endpoints_monthly_usd']:,.2f}",
+                f"{cost['nat_processing_avoided_monthly_usd']:,.2f}",
+                ("yes" if cost["pays_off"] else f"no (break-even {cost['break_even_gb_per_month'] or 0:,.0f} GB)"),
+            ]
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if rows:
+        as_of = rows[0]["cost"]["prices_as_of"]
+        lines.append(f"\n{len(rows)} VPC(s); costs a month at each VPC's measured traffic, prices as of {as_of}")
+    else:
+        lines.append("no VPCs in this region")
+    return "\n".join(lines)
+
+
+def render(result: Any) -> str:
+    """The result document for a human: one line per endpoint, then the actions."""
+    mode = " (dry run)" if result["dry_run"] else ""
+    lines = [
+        f"{result['vpc_id']} ({result['region']}){mode}: {'compliant' if result['compliant'] else 'NOT compliant'}"
+    ]
+    for e in result["endpoints"]:
+        where = (
+            ", ".join(e.get("availability_zones") or [])
+            if e["type"] == "Interface"
+            else ", ".join(e.get("route_table_ids") or [])
+        )
+        lines.append(
+            f"  {e['service']:<15} {e['type']:<9} {e['status']:<9} {e['endpoint_id'] or '-':<24} {where}"
+            + (f"\n  {'':<15} {e['reason']}" if e["reason"] else "")
+        )
+    for finding in result["findings"]:
+        lines.append(f"  ! {finding}")
+    for rt in result["deferred_route_tables"]:
+        kinds = sorted({w["kind"] for w in rt["workloads"]})
+        lines.append(f"  deferred {rt['route_table_id']}: {len(rt['workloads'])} workload ENI(s) ({', '.join(kinds)})")
+    if result["actions"]:
+        lines.append("  actions:" if not result["dry_run"] else "  would do:")
+        lines += [
+            f"    [{a['status']}] {a['description']}" + (f" -- {a['error']}" if a.get("error") else "")
+            for a in result["actions"]
+        ]
+    else:
+        lines.append("  nothing to do")
+    return "\n".join(lines)

@@ -1,0 +1,102 @@
+"""The intake function: EventBridge rule -> parse -> resolve -> one message per VPC on the FIFO queue.
+Thin: Powertools decorators, parse, call the intake use case, return.
+
+``make_intake`` builds the handler; ``functions/intake/app.py`` makes the deployed one, tests their own
+(with the ``Clients`` they inject)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from endpoint_guard.aws.base import Clients
+from endpoint_guard.errors import EndpointGuardError
+from endpoint_guard.intake.events import parse_event
+from endpoint_guard.lambdas.observability import Handler, LambdaObserver, logger, metrics, traced
+from endpoint_guard.lambdas.runtime import Container, own_account
+from endpoint_guard.observe import Skip
+from endpoint_guard.settings import Settings, Wiring
+
+
+def make_intake(clients: Clients | None = None) -> Handler:
+    container = Container(clients)
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context(log_event=False, clear_state=True)
+    @traced
+    def intake(event: Any, context: Any) -> dict[str, Any]:
+        """Turn an event into one work item per VPC and queue them (or, with no queue configured,
+        reconcile them here). Raises on invalid input, unusable settings and failed AWS calls, so Lambda
+        retries and then dead-letters the event with the error; a duplicate delivery does no second work."""
+        observer = LambdaObserver()
+        observer.count("EventsReceived")
+        try:
+            wiring, settings = Wiring.from_env(), Settings.from_env()
+            triggers = parse_event(event)
+        except EndpointGuardError as err:
+            observer.failed("rejected input", err)
+            raise
+
+        def accept(event: Any) -> dict[str, Any]:
+            return run_intake(triggers, container.clients, wiring, settings, observer, own_account(context))
+
+        if wiring.state_table and any(t.event_id for t in triggers) and isinstance(event, dict):
+            from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+            try:
+                return _idempotent(accept, wiring, container.clients, context, observer)(event=event)
+            except IdempotencyAlreadyInProgressError:
+                # The same event is being handled by another invocation right now: fail this one, so
+                # Lambda retries it later and then gets that invocation's answer.
+                logger.warning("duplicate still in progress; retrying later", extra={"skip_kind": Skip.DUPLICATE})
+                raise
+        return accept(event=event)
+
+    return intake
+
+
+def run_intake(
+    triggers: list[Any], clients: Clients, wiring: Wiring, settings: Settings, observer: Any, account: str | None
+) -> dict[str, Any]:
+    """The intake use case with the deployed collaborators."""
+    from endpoint_guard.aws import QueueAdapter, Services
+    from endpoint_guard.intake.usecase import handle
+
+    queue = QueueAdapter(wiring.queue_url, clients) if wiring.queue_url else None
+    return handle(
+        triggers, aws=Services(clients), own_account=account, observer=observer, settings=settings, queue=queue
+    )
+
+
+def _idempotent(
+    function: Callable[..., dict[str, Any]], wiring: Wiring, clients: Clients, context: Any, observer: LambdaObserver
+) -> Callable[..., dict[str, Any]]:
+    """Powertools Idempotency on the CloudTrail event id: EventBridge delivers at least once, and a
+    second delivery gets the first one's answer. Inputs without an event id (hand-made requests) are
+    never deduplicated."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    def duplicate(response: Any, record: Any) -> Any:  # Powertools' IdempotentHookFunction
+        observer.skipped(Skip.DUPLICATE, "this event was already accepted", idempotency_key=record.idempotency_key)
+        return response
+
+    config = IdempotencyConfig(
+        event_key_jmespath="detail.eventID || eventID",
+        expires_after_seconds=wiring.idempotency_seconds,
+        response_hook=duplicate,  # type: ignore[arg-type]  # Powertools types the hook narrowly
+    )
+    config.register_lambda_context(context)
+    store = DynamoDBPersistenceLayer(
+        table_name=wiring.state_table or "",
+        key_attr="id",
+        expiry_attr="expiration",
+        boto3_client=clients.client("dynamodb"),
+    )
+    wrapped: Callable[..., dict[str, Any]] = idempotent_function(
+        data_keyword_argument="event", persistence_store=store, config=config
+    )(function)
+    return wrapped

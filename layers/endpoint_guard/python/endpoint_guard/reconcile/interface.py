@@ -1,0 +1,167 @@
+"""Interface endpoints (ecr.dkr, ecr.api, logs, and the extras): one subnet per offered AZ, private DNS,
+the managed security group (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from endpoint_guard.model import Endpoint, ServiceOffer, Snapshot
+from endpoint_guard.profile import INTERFACE, ServiceSpec
+from endpoint_guard.reconcile.actions import (
+    COMPLIANT,
+    CREATE,
+    DEFERRED,
+    MODIFY,
+    SECURITY_GROUP_NAME,
+    SECURITY_GROUP_REF,
+    TARGET_SECURITY_GROUP,
+    TARGET_VPC,
+    WAITING,
+    Action,
+    EndpointDecision,
+    Operation,
+)
+from endpoint_guard.reconcile.rules import (
+    adopted_reason,
+    begin,
+    choose_subnets,
+    create_token,
+    endpoint_tags,
+    live,
+    may_change,
+    unmanaged_gaps,
+)
+from endpoint_guard.settings import Settings
+
+Decided = tuple[EndpointDecision, list[Action]]
+
+
+def plan_interface(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, dns_ok: bool) -> Decided:
+    """The decision for one interface service, and the action that carries it out (if any)."""
+    decision, offer = begin(snapshot, spec)
+    if offer is None:
+        return decision, []
+    existing = live(snapshot, offer.service_name, INTERFACE)
+    if not snapshot.subnets:
+        decision.outcome = WAITING
+        decision.reason = "the VPC has no subnets yet; the endpoint is placed once they exist"
+        if existing:
+            decision.endpoint_id, decision.managed = existing[0].endpoint_id, existing[0].managed
+        return decision, []
+    chosen = choose_subnets(snapshot.subnets, offer.azs)
+    if existing:
+        return _keep(snapshot, spec, settings, dns_ok, decision, existing[0], chosen)
+    if not chosen:
+        decision.outcome = WAITING
+        decision.reason = f"no subnet of the VPC is in an AZ where {spec.short} is offered"
+        return decision, []
+    return _create(snapshot, spec, offer, dns_ok, decision, chosen)
+
+
+def _group_id(snapshot: Snapshot) -> str:
+    return snapshot.security_group.group_id if snapshot.security_group else SECURITY_GROUP_REF
+
+
+def _create(
+    snapshot: Snapshot,
+    spec: ServiceSpec,
+    offer: ServiceOffer,
+    dns_ok: bool,
+    decision: EndpointDecision,
+    chosen: dict[str, str],
+) -> Decided:
+    subnet_ids = tuple(chosen.values())
+    want_dns = spec.private_dns and dns_ok
+    decision.outcome, decision.managed = CREATE, True
+    decision.subnet_ids, decision.availability_zones = subnet_ids, tuple(chosen)
+    decision.private_dns = want_dns
+    if spec.private_dns and not want_dns:
+        decision.reason = "created without private DNS: the VPC's DNS attributes are off"
+    group_label = snapshot.security_group.group_id if snapshot.security_group else SECURITY_GROUP_NAME
+    requires = (TARGET_SECURITY_GROUP,) + ((TARGET_VPC,) if want_dns else ())
+    action = Action(
+        kind="create_interface_endpoint",
+        target=spec.short,
+        description=(
+            f"create {offer.service_name} Interface endpoint in {', '.join(subnet_ids)} "
+            f"({', '.join(chosen)}), private DNS {'on' if want_dns else 'off'}, security group {group_label}"
+        ),
+        operation=Operation.CREATE_VPC_ENDPOINT,
+        params={
+            "VpcEndpointType": INTERFACE,
+            "VpcId": snapshot.vpc_id,
+            "ServiceName": offer.service_name,
+            "SubnetIds": list(subnet_ids),
+            "SecurityGroupIds": [_group_id(snapshot)],
+            "PrivateDnsEnabled": want_dns,
+            "ClientToken": create_token(snapshot, offer.service_name, *subnet_ids),
+            "TagSpecifications": endpoint_tags(spec, snapshot.vpc_id),
+        },
+        requires=requires,
+    )
+    return decision, [action]
+
+
+def _keep(
+    snapshot: Snapshot,
+    spec: ServiceSpec,
+    settings: Settings,
+    dns_ok: bool,
+    decision: EndpointDecision,
+    endpoint: Endpoint,
+    chosen: dict[str, str],
+) -> Decided:
+    """An endpoint of the service exists: find its gaps, and fix them when it is ours to change."""
+    decision.endpoint_id, decision.managed = endpoint.endpoint_id, endpoint.managed
+    decision.private_dns = endpoint.private_dns
+    covered = {s.az for sid in endpoint.subnet_ids if (s := snapshot.subnet(sid))}
+    add = {az: sid for az, sid in chosen.items() if az not in covered}
+    decision.subnet_ids = tuple(sorted(set(endpoint.subnet_ids) | set(add.values())))
+    decision.availability_zones = tuple(sorted(covered | set(add)))
+    gaps, params = _gaps(snapshot, spec, dns_ok, endpoint, add)
+    if not gaps:
+        decision.reason = adopted_reason(endpoint)
+        return decision, []
+    if not may_change(endpoint, settings):
+        decision.outcome = DEFERRED
+        decision.reason = unmanaged_gaps(endpoint, gaps)
+        return decision, []
+    if len(params) == 1:  # the only gap is private DNS, which the VPC's DNS attributes do not allow
+        decision.outcome = COMPLIANT
+        decision.reason = "private DNS is off and the VPC's DNS attributes do not allow turning it on"
+        return decision, []
+    decision.outcome = MODIFY
+    decision.reason = "; ".join(gaps)
+    if params.get("PrivateDnsEnabled"):
+        decision.private_dns = True
+    requires = ((TARGET_SECURITY_GROUP,) if "AddSecurityGroupIds" in params else ()) + (
+        (TARGET_VPC,) if params.get("PrivateDnsEnabled") else ()
+    )
+    action = Action(
+        kind="modify_interface_endpoint",
+        target=spec.short,
+        description=f"update {endpoint.endpoint_id} ({spec.short}): " + "; ".join(gaps),
+        operation=Operation.MODIFY_VPC_ENDPOINT,
+        params=params,
+        requires=requires,
+    )
+    return decision, [action]
+
+
+def _gaps(
+    snapshot: Snapshot, spec: ServiceSpec, dns_ok: bool, endpoint: Endpoint, add: dict[str, str]
+) -> tuple[list[str], dict[str, Any]]:
+    """What an existing endpoint lacks, and the ModifyVpcEndpoint parameters that add it."""
+    gaps: list[str] = []
+    params: dict[str, Any] = {"VpcEndpointId": endpoint.endpoint_id}
+    if add:
+        gaps.append("missing AZ(s) " + ", ".join(add))
+        params["AddSubnetIds"] = list(add.values())
+    if spec.private_dns and not endpoint.private_dns:
+        gaps.append("private DNS is off")
+        if dns_ok:
+            params["PrivateDnsEnabled"] = True
+    if endpoint.managed and snapshot.security_group_read and _group_id(snapshot) not in endpoint.group_ids:
+        gaps.append("the managed security group is not attached")
+        params["AddSecurityGroupIds"] = [_group_id(snapshot)]
+    return gaps, params

@@ -1,0 +1,66 @@
+"""The plan for one VPC: a snapshot in, typed actions and per-endpoint decisions out (pure).
+
+The rules live beside this module, one concern each: ``reads`` (what to read, group trust),
+``security_group``, ``interface``, ``gateway``, ``policy``, ``workloads``, ``rules`` (shared small rules).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from endpoint_guard.model import Snapshot
+from endpoint_guard.profile import GATEWAY, INTERFACE, ServiceSpec
+from endpoint_guard.reconcile.actions import COMPLIANT, CREATE, MODIFY, TARGET_VPC, Action, Operation, Plan
+from endpoint_guard.reconcile.gateway import plan_gateway
+from endpoint_guard.reconcile.interface import plan_interface
+from endpoint_guard.reconcile.reads import needs_private_dns
+from endpoint_guard.reconcile.security_group import plan_security_group
+from endpoint_guard.settings import Settings
+
+
+def plan(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: Settings) -> Plan:
+    """Decide everything for one VPC. Actions come out in the order they must be applied."""
+    specs = tuple(profile)
+    result = Plan(vpc_id=snapshot.vpc_id)
+    interface_specs = [s for s in specs if s.type == INTERFACE]
+    private_dns = any(needs_private_dns(snapshot, spec, settings) for spec in interface_specs)
+    dns_ok = _plan_dns(snapshot, settings, private_dns, result)
+
+    interface_decisions = [plan_interface(snapshot, spec, settings, dns_ok) for spec in interface_specs]
+    if any(d.outcome in (CREATE, MODIFY) or (d.managed and d.outcome == COMPLIANT) for d, _ in interface_decisions):
+        plan_security_group(snapshot, result)
+        result.security_group_checked = True
+    for decision, actions in interface_decisions:
+        result.endpoints.append(decision)
+        result.actions.extend(actions)
+    for spec in specs:
+        if spec.type == GATEWAY:
+            decision, actions = plan_gateway(snapshot, spec, settings, result)
+            result.endpoints.append(decision)
+            result.actions.extend(actions)
+    return result
+
+
+def _plan_dns(snapshot: Snapshot, settings: Settings, needed: bool, result: Plan) -> bool:
+    """Turn on the DNS attributes private DNS needs (support first, one per call), when allowed."""
+    if not needed or (snapshot.dns_support and snapshot.dns_hostnames):
+        return True
+    if not settings.manage_dns_attributes:
+        result.findings.append(
+            "private DNS needs enableDnsSupport and enableDnsHostnames on the VPC; they are off and "
+            "ManageDnsAttributes is false, so interface endpoints are created without private DNS"
+        )
+        return False
+    for attribute, on in (("enableDnsSupport", snapshot.dns_support), ("enableDnsHostnames", snapshot.dns_hostnames)):
+        if not on:
+            result.actions.append(
+                Action(
+                    kind="enable_dns_attribute",
+                    target=TARGET_VPC,
+                    description=f"turn on {attribute} on {snapshot.vpc_id} (private DNS needs it)",
+                    operation=Operation.ENABLE_VPC_ATTRIBUTE,
+                    params={"VpcId": snapshot.vpc_id, "Attribute": attribute},
+                    requires=(TARGET_VPC,),
+                )
+            )
+    return True

@@ -1,0 +1,64 @@
+"""What to read beyond the core read, and when an earlier read of the managed group still stands
+(pure). Reading only what the plan needs keeps a compliant VPC cheap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from endpoint_guard.model import CheckedGroup, SecurityGroup, Snapshot
+from endpoint_guard.profile import GATEWAY, INTERFACE, ServiceSpec
+from endpoint_guard.reconcile.actions import FACT_DNS, FACT_ENIS, FACT_SECURITY_GROUP
+from endpoint_guard.reconcile.rules import live, may_change
+from endpoint_guard.reconcile.security_group import desired_ingress
+from endpoint_guard.settings import Settings
+
+
+def needs_private_dns(snapshot: Snapshot, spec: ServiceSpec, settings: Settings) -> bool:
+    """Whether this run will create an endpoint with private DNS, or turn it on for an existing one."""
+    offer = snapshot.offers.get(spec.short)
+    if not (spec.type == INTERFACE and spec.private_dns and offer and snapshot.subnets):
+        return False
+    existing = live(snapshot, offer.service_name, INTERFACE)
+    return not existing or (not existing[0].private_dns and may_change(existing[0], settings))
+
+
+def facts_needed(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: Settings) -> set[str]:
+    """Which optional facts the plan needs, given the core read: DNS attributes only when private DNS is
+    about to be used, ENIs only when a route table still lacks the S3 gateway."""
+    needed: set[str] = set()
+    for spec in profile:
+        offer = snapshot.offers.get(spec.short)
+        if offer is None:
+            continue
+        if spec.type == INTERFACE and snapshot.subnets:
+            needed.add(FACT_SECURITY_GROUP)
+            if needs_private_dns(snapshot, spec, settings):
+                needed.add(FACT_DNS)
+        elif spec.type == GATEWAY:
+            covered = {rt for e in live(snapshot, offer.service_name, GATEWAY) for rt in e.route_table_ids}
+            if any(rt.route_table_id not in covered for rt in snapshot.route_tables):
+                needed.add(FACT_ENIS)
+    return needed
+
+
+def trusted_group(
+    snapshot: Snapshot, profile: Iterable[ServiceSpec], checked: CheckedGroup | None
+) -> SecurityGroup | None:
+    """The managed security group without a DescribeSecurityGroups, or None when it must be read.
+
+    ``checked`` is what an earlier reconcile read (the caller decides how old it may be). It stands for
+    the group while nothing this snapshot shows can have made it wrong: the VPC has the same CIDR blocks,
+    and every interface endpoint of the profile exists, and carries the group when it is ours (AWS does
+    not delete a group that endpoints use). What it cannot see is a hand edit of the group's rules; a
+    read, at the latest when ``checked`` is too old, repairs that.
+    """
+    if checked is None or checked.cidrs != snapshot.cidrs:
+        return None
+    for spec in profile:
+        offer = snapshot.offers.get(spec.short)
+        if spec.type != INTERFACE or offer is None:
+            continue
+        existing = live(snapshot, offer.service_name, INTERFACE)
+        if not existing or (existing[0].managed and checked.group_id not in existing[0].group_ids):
+            return None
+    return SecurityGroup(checked.group_id, desired_ingress(snapshot))

@@ -1,0 +1,166 @@
+"""The result document (``schema_version`` 1): the product's contract, read by the worker, the CLI, the
+survey and the pipeline. One type, one serializer (``result_document``)."""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired, TypedDict
+
+from endpoint_guard.model import Snapshot
+from endpoint_guard.reconcile.actions import CREATE, DEFERRED, MODIFY, TARGET_SECURITY_GROUP, TARGET_VPC, Action, Plan
+from endpoint_guard.reconcile.apply import Applied
+
+SCHEMA_VERSION = 1
+
+# Endpoint statuses that count as compliant.
+STATUS_OK = frozenset({"compliant", "created", "updated", "waiting"})
+
+
+class EndpointEntry(TypedDict):
+    service: str
+    type: str
+    service_name: str | None
+    status: str  # compliant, created, updated, planned, deferred, waiting, failed
+    endpoint_id: str | None
+    managed: bool | None
+    reason: str
+    subnet_ids: NotRequired[list[str]]  # Interface
+    availability_zones: NotRequired[list[str]]  # Interface
+    private_dns: NotRequired[bool | None]  # Interface
+    route_table_ids: NotRequired[list[str]]  # Gateway
+
+
+class WorkloadEntry(TypedDict):
+    eni_id: str
+    subnet_id: str
+    kind: str
+    description: str
+
+
+class DeferredRouteTable(TypedDict):
+    route_table_id: str
+    workloads: list[WorkloadEntry]
+
+
+class ActionEntry(TypedDict):
+    action: str
+    target: str
+    description: str
+    status: str  # planned, done, failed
+    error: NotRequired[str]
+
+
+class ResultDocument(TypedDict):
+    schema_version: int
+    vpc_id: str
+    region: str
+    dry_run: bool
+    compliant: bool
+    findings: list[str]
+    security_group_id: str | None
+    # How the group's rules are known: "read" this run (and repaired if they had drifted), "trusted"
+    # from an earlier read (see reads.trusted_group), or None when no endpoint of ours needed them.
+    security_group_rules: str | None
+    vpc_cidrs: list[str]
+    endpoints: list[EndpointEntry]
+    deferred_route_tables: list[DeferredRouteTable]
+    actions: list[ActionEntry]
+    # The Step Functions execution planning the move to a new VPC, when the gateway was deferred and
+    # the deployed worker started one.
+    migration_execution_arn: str | None
+    # Added by `endpoint-guard check` (survey.check).
+    running_tasks: NotRequired[int]
+    cost: NotRequired[dict[str, Any]]
+
+
+def _status(outcome: str, dry_run: bool, error: str | None) -> str:
+    if outcome in (CREATE, MODIFY, DEFERRED) and error:
+        return "failed"
+    if outcome == CREATE:
+        return "planned" if dry_run else "created"
+    if outcome == MODIFY:
+        return "planned" if dry_run else "updated"
+    return outcome  # compliant, deferred, waiting, failed
+
+
+def _endpoints(plan: Plan, applied: Applied | None, dry_run: bool) -> list[EndpointEntry]:
+    entries: list[EndpointEntry] = []
+    for d in plan.endpoints:
+        error = applied.target_error(plan, d.service) if applied else None
+        entry: EndpointEntry = {
+            "service": d.service,
+            "type": d.type,
+            "service_name": d.service_name,
+            "status": _status(d.outcome, dry_run, error),
+            "endpoint_id": d.endpoint_id or (applied.created_ids.get(d.service) if applied else None),
+            "managed": d.managed,
+            "reason": error or d.reason,
+        }
+        if d.type == "Interface":
+            entry["subnet_ids"] = list(d.subnet_ids)
+            entry["availability_zones"] = list(d.availability_zones)
+            entry["private_dns"] = d.private_dns
+        else:
+            entry["route_table_ids"] = list(d.route_table_ids)
+        entries.append(entry)
+    return entries
+
+
+def result_document(snapshot: Snapshot, plan: Plan, applied: Applied | None, dry_run: bool) -> ResultDocument:
+    """The result of one run, as the CLI's --json prints it and the handlers return it."""
+    endpoints = _endpoints(plan, applied, dry_run)
+    findings = list(plan.findings)
+    for target in (TARGET_VPC, TARGET_SECURITY_GROUP):
+        if applied and (error := applied.target_error(plan, target)):
+            findings.append(f"{target}: {error}")
+    group_id = (
+        snapshot.security_group.group_id
+        if snapshot.security_group
+        else (applied.created_ids.get(TARGET_SECURITY_GROUP) if applied else None)
+    )
+    rules = None if not plan.security_group_checked else "trusted" if snapshot.security_group_trusted else "read"
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "vpc_id": snapshot.vpc_id,
+        "region": snapshot.region,
+        "dry_run": dry_run,
+        "compliant": not findings and all(e["status"] in STATUS_OK for e in endpoints),
+        "findings": findings,
+        "security_group_id": group_id,
+        "security_group_rules": rules,
+        "vpc_cidrs": list(snapshot.cidrs),
+        "endpoints": endpoints,
+        "deferred_route_tables": [
+            {
+                "route_table_id": rt,
+                "workloads": [
+                    {"eni_id": w.eni_id, "subnet_id": w.subnet_id, "kind": w.kind, "description": w.description}
+                    for w in workloads
+                ],
+            }
+            for rt, workloads in sorted(plan.deferred_route_tables.items())
+        ],
+        "actions": [
+            _action_entry(a, applied.errors[i] if applied else None, dry_run) for i, a in enumerate(plan.actions)
+        ],
+        "migration_execution_arn": None,
+    }
+
+
+def _action_entry(action: Action, error: str | None, dry_run: bool) -> ActionEntry:
+    entry: ActionEntry = {
+        "action": action.kind,
+        "target": action.target,
+        "description": action.description,
+        "status": "planned" if dry_run else ("failed" if error else "done"),
+    }
+    if error:
+        entry["error"] = error
+    return entry
+
+
+def failures(result: ResultDocument) -> list[str]:
+    """The actions of a result that failed, one line each. Worth a retry: a decision-level failure (a
+    service not offered in the region) is reported in the document but retrying would not change it."""
+    return [
+        f"{a['target']}: {a['description']}: {a.get('error', '')}" for a in result["actions"] if a["status"] == "failed"
+    ]

@@ -1,0 +1,116 @@
+"""Read a VPC, decide, apply, report: the reconcile every entry point runs."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from endpoint_guard.errors import VpcNotFoundError
+from endpoint_guard.model import (
+    CheckedGroup,
+    Snapshot,
+    cidrs_from_route_tables,
+    endpoint_from_api,
+    eni_from_api,
+    route_tables_from_api,
+    security_group_from_api,
+    subnets_from_api,
+)
+from endpoint_guard.observe import Observer
+from endpoint_guard.profile import ServiceSpec, load_profile
+from endpoint_guard.reconcile.actions import FACT_DNS, FACT_ENIS, FACT_SECURITY_GROUP
+from endpoint_guard.reconcile.apply import apply
+from endpoint_guard.reconcile.planner import plan
+from endpoint_guard.reconcile.ports import Ec2Port
+from endpoint_guard.reconcile.reads import facts_needed, trusted_group
+from endpoint_guard.reconcile.result import ResultDocument, failures, result_document
+from endpoint_guard.settings import Settings
+
+
+def read_snapshot(
+    ec2: Ec2Port,
+    vpc_id: str,
+    profile: tuple[ServiceSpec, ...],
+    settings: Settings,
+    checked_group: CheckedGroup | None = None,
+) -> Snapshot:
+    """The core read (route tables, endpoints, subnets, service offers), then only the facts the decision
+    says it needs. The VPC itself is not described: every VPC has a main route table (none means the VPC
+    does not exist), and the route tables' local routes name its CIDR blocks. The security group is not
+    read when ``checked_group`` (an earlier read) still stands for it (reads.trusted_group)."""
+    raw_route_tables = ec2.route_tables(vpc_id)
+    if not raw_route_tables:
+        raise VpcNotFoundError(vpc_id)
+    endpoints = ec2.vpc_endpoints(vpc_id)
+    raw_subnets = ec2.subnets(vpc_id)
+    route_tables = route_tables_from_api(raw_route_tables, raw_subnets)
+    v4, v6 = cidrs_from_route_tables(raw_route_tables)
+    snapshot = Snapshot(
+        vpc_id=vpc_id,
+        region=ec2.region,
+        partition=ec2.partition,
+        cidrs_v4=v4,
+        cidrs_v6=v6,
+        subnets=subnets_from_api(raw_subnets, route_tables),
+        route_tables=route_tables,
+        endpoints=tuple(endpoint_from_api(e) for e in endpoints),
+        offers=ec2.service_offers((s.short, s.type) for s in profile),
+    )
+    needed = facts_needed(snapshot, profile, settings)
+    extra: dict[str, Any] = {}
+    if FACT_DNS in needed:
+        extra["dns_support"], extra["dns_hostnames"] = ec2.dns_attributes(vpc_id)
+    if FACT_SECURITY_GROUP in needed:
+        trusted = trusted_group(snapshot, profile, checked_group)
+        if trusted is None:
+            raw_group = ec2.managed_security_group(vpc_id)
+            extra["security_group"] = security_group_from_api(raw_group) if raw_group else None
+        else:
+            extra["security_group"] = trusted
+        extra["security_group_read"], extra["security_group_trusted"] = True, trusted is not None
+    if FACT_ENIS in needed:
+        extra["enis"] = tuple(eni_from_api(e) for e in ec2.network_interfaces(vpc_id))
+    return dataclasses.replace(snapshot, **extra)
+
+
+def reconcile(
+    vpc_id: str,
+    *,
+    ec2: Ec2Port,
+    settings: Settings,
+    profile: tuple[ServiceSpec, ...] | None = None,
+    checked_group: CheckedGroup | None = None,
+) -> ResultDocument:
+    """Make ``vpc_id`` hold the profile's endpoints (or, with ``settings.dry_run``, say what that takes).
+    ``checked_group``: what an earlier run read of the managed group, if it is recent enough to trust."""
+    profile = profile or load_profile(settings.extra_services)
+    snapshot = read_snapshot(ec2, vpc_id, profile, settings, checked_group)
+    the_plan = plan(snapshot, profile, settings)
+    applied = None if settings.dry_run else apply(the_plan, ec2)
+    return result_document(snapshot, the_plan, applied, settings.dry_run)
+
+
+def reconcile_observed(
+    vpc_id: str,
+    *,
+    ec2: Ec2Port,
+    settings: Settings,
+    observer: Observer,
+    checked_group: CheckedGroup | None = None,
+) -> tuple[ResultDocument, list[str]]:
+    """Reconcile one VPC and report what happened: (the result document, its failed actions)."""
+    observer.about(vpc_id=vpc_id)
+    result = reconcile(vpc_id, ec2=ec2, settings=settings, checked_group=checked_group)
+    statuses = [e["status"] for e in result["endpoints"]]
+    observer.count("VpcsReconciled")
+    observer.count("EndpointsCreated", statuses.count("created"))
+    observer.count("EndpointsUpdated", statuses.count("updated"))
+    observer.count("EndpointsDeferred", statuses.count("deferred"))
+    observer.count("VpcsNotCompliant", 0 if result["compliant"] else 1)
+    observer.info(
+        "reconciled",
+        compliant=result["compliant"],
+        endpoints={e["service"]: e["status"] for e in result["endpoints"]},
+        dry_run=result["dry_run"],
+    )
+    return result, failures(result)

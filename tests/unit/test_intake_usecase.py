@@ -1,0 +1,96 @@
+"""The intake's use case without moto: triggers -> work items, skips with reasons, the queue or an
+in-process reconcile. The lookups are a fake here; test_resolve_moto.py runs them on moto."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from endpoint_guard.errors import AwsCallError, ReconcileFailedError
+from endpoint_guard.intake import Trigger, accept, enqueue, reconcile_now
+from endpoint_guard.observe import Recorded, Skip
+from endpoint_guard.worker import WorkItem
+
+VPC_A, VPC_B = "vpc-0123456789abcdef0", "vpc-0fedcba9876543210"
+
+
+class Lookups:
+    def __init__(self, subnets: dict[str, str], fail: bool = False) -> None:
+        self.subnets, self.fail = subnets, fail
+
+    def vpcs_of(self, subnet_ids=(), route_table_ids=()) -> tuple[str, ...]:
+        if self.fail:
+            raise AwsCallError("describe_subnets", "InternalError", "later")
+        return tuple(sorted({self.subnets[s] for s in subnet_ids if s in self.subnets}))
+
+
+def aws(**subnets: str) -> SimpleNamespace:
+    return SimpleNamespace(lookups=Lookups(subnets))
+
+
+def test_each_trigger_becomes_one_item_per_vpc_and_skips_keep_their_reason() -> None:
+    observer = Recorded()
+    accepted = accept(
+        [
+            Trigger("e1", "CreateVpc", vpc_ids=(VPC_A,)),
+            Trigger("e2", "RunTask", subnet_ids=("subnet-1", "subnet-2")),
+            Trigger("e3", "CreateVpc", skip_kind=Skip.FAILED_CALL, skip_reason="failed call"),
+            Trigger("e4", "RunTask", subnet_ids=("subnet-gone",)),
+        ],
+        aws=aws(**{"subnet-1": VPC_A, "subnet-2": VPC_B}),
+        own_account=None,
+        observer=observer,
+    )
+    assert accepted.items == [
+        WorkItem(VPC_A, "e1", "CreateVpc"),
+        WorkItem(VPC_A, "e2", "RunTask"),
+        WorkItem(VPC_B, "e2", "RunTask"),
+    ]
+    assert [s["kind"] for s in accepted.skipped] == [Skip.FAILED_CALL, Skip.GONE]
+    assert observer.counts["EventsSkipped"] == 2
+
+
+def test_an_event_from_another_account_is_skipped() -> None:
+    accepted = accept(
+        [Trigger("e1", "CreateVpc", vpc_ids=(VPC_A,), account="210987654321")],
+        aws=aws(),
+        own_account="123456789012",
+        observer=Recorded(),
+    )
+    assert accepted.items == [] and accepted.skipped[0]["kind"] == Skip.FOREIGN_ACCOUNT
+
+
+def test_a_failed_lookup_is_raised_with_its_kind_recorded() -> None:
+    observer = Recorded()
+    with pytest.raises(AwsCallError):
+        accept(
+            [Trigger("e1", "RunTask", subnet_ids=("subnet-1",))],
+            aws=SimpleNamespace(lookups=Lookups({}, fail=True)),
+            own_account=None,
+            observer=observer,
+        )
+    assert observer.failures == [("could not resolve the event's VPC", "aws_error")]
+
+
+def test_enqueue_sends_one_message_per_vpc_grouped_by_vpc() -> None:
+    sent: list[tuple[str, str, str]] = []
+    queue = SimpleNamespace(send_fifo=lambda messages: sent.extend(messages))
+    observer = Recorded()
+    queued = enqueue([WorkItem(VPC_A, "e1", "CreateVpc"), WorkItem(VPC_B, "e1", "CreateVpc")], queue, observer)
+    assert [group for _, group, _ in sent] == [VPC_A, VPC_B]
+    assert [WorkItem.from_message(body).vpc_id for body, _, _ in sent] == [VPC_A, VPC_B]
+    assert queued[0] == {"vpc_id": VPC_A, "event_id": "e1", "event_name": "CreateVpc"}
+    assert observer.counts["VpcsQueued"] == 2
+
+
+def test_reconcile_now_gives_every_vpc_its_turn_then_raises_the_failures() -> None:
+    done: list[str] = []
+
+    def reconcile(vpc_id: str):
+        done.append(vpc_id)
+        return {"vpc_id": vpc_id}, (["ecr.api: create: InternalError"] if vpc_id == VPC_A else [])
+
+    items = [WorkItem(VPC_A, "e1"), WorkItem(VPC_A, "e2"), WorkItem(VPC_B, "e3")]
+    with pytest.raises(ReconcileFailedError, match=VPC_A):
+        reconcile_now(items, reconcile, Recorded())
+    assert done == [VPC_A, VPC_B]  # each VPC once, in order

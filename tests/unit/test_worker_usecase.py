@@ -1,0 +1,184 @@
+"""The worker's rules, without moto: covered, trust, retry or dead-letter, migration start. Every
+collaborator is a fake here; test_pipeline.py runs the same use case through the deployed handler."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pytest
+from endpoint_guard.errors import AwsCallError, ReconcileFailedError, VpcNotFoundError
+from endpoint_guard.model import CheckedGroup, Mark
+from endpoint_guard.observe import Recorded
+from endpoint_guard.worker import Delivery, Worker, WorkerRules, WorkItem
+
+VPC = "vpc-0123456789abcdef0"
+NOW = 1_700_000_000.0
+
+
+def result(vpc_id: str = VPC, *, deferred: list | None = None, rules: str | None = "read") -> dict:
+    return {
+        "vpc_id": vpc_id,
+        "region": "us-east-1",
+        "dry_run": False,
+        "compliant": True,
+        "security_group_id": "sg-1",
+        "security_group_rules": rules,
+        "vpc_cidrs": ["10.0.0.0/16"],
+        "deferred_route_tables": deferred or [],
+        "migration_execution_arn": None,
+    }
+
+
+@dataclass
+class Marks:
+    known: dict[str, Mark] = field(default_factory=dict)
+    written: list[tuple] = field(default_factory=list)
+    reads: int = 0
+
+    def mark(self, vpc_id: str) -> Mark:
+        self.reads += 1
+        return self.known.get(vpc_id, Mark())
+
+    def mark_reconciled(self, vpc_id, started_ms, expires_at, group=None) -> None:
+        self.written.append((vpc_id, started_ms, expires_at, group))
+
+
+@dataclass
+class Letters:
+    sent: list[tuple[dict, dict]] = field(default_factory=list)
+
+    def send(self, body: str, attributes: dict[str, str]) -> None:
+        self.sent.append((json.loads(body), attributes))
+
+
+class Reconciles:
+    """Answers each reconcile with the next outcome: a result document or an error to raise."""
+
+    def __init__(self, *outcomes) -> None:
+        self.outcomes, self.calls = list(outcomes), []
+
+    def __call__(self, vpc_id: str, trusted: CheckedGroup | None):
+        self.calls.append((vpc_id, trusted))
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome, []
+
+
+def delivery(sent_ms: int = int(NOW * 1000) - 5000, receive_count: int = 1, body: str | None = None) -> Delivery:
+    return Delivery(
+        body=body if body is not None else WorkItem(VPC, "event-1", "CreateSubnet").to_message(),
+        message_id="m-1",
+        sent_ms=sent_ms,
+        receive_count=receive_count,
+    )
+
+
+def worker(reconcile, *, marks=None, letters=None, start=None, **rules) -> tuple[Worker, Recorded]:
+    observer = Recorded()
+    made = Worker(
+        reconcile=reconcile,
+        observer=observer,
+        rules=WorkerRules(max_attempts=3, **rules),
+        marks=marks,
+        dead_letters=letters,
+        start_migration=start,
+        clock=lambda: NOW,
+    )
+    return made, observer
+
+
+def test_a_success_is_marked_with_the_start_time_and_what_was_read_of_the_group() -> None:
+    marks = Marks()
+    done, _ = worker(Reconciles(result()), marks=marks)
+    assert done.handle(delivery()) == {"vpc_id": VPC, "compliant": True, "migration_execution_arn": None}
+    [(vpc, started, expires, group)] = marks.written
+    assert (vpc, started, expires) == (VPC, int(NOW * 1000), int(NOW) + 86400)
+    assert group == CheckedGroup("sg-1", ("10.0.0.0/16",), int(NOW))
+
+
+def test_a_message_sent_before_the_last_reconcile_started_is_covered_and_reads_the_mark_once() -> None:
+    marks = Marks({VPC: Mark(reconciled_from=int(NOW * 1000) - 1000)})
+    reconciles = Reconciles()
+    done, observer = worker(reconciles, marks=marks)
+    for _ in range(3):
+        assert done.handle(delivery(sent_ms=int(NOW * 1000) - 2000))["kind"] == "covered"
+    assert reconciles.calls == [] and marks.reads == 1 and observer.counts["EventsSkipped"] == 3
+
+
+def test_a_burst_in_one_batch_costs_one_reconcile() -> None:
+    marks = Marks()
+    reconciles = Reconciles(result())
+    done, _ = worker(reconciles, marks=marks)
+    done.handle(delivery())
+    assert done.handle(delivery())["kind"] == "covered"  # sent before the first one's reconcile started
+    assert len(reconciles.calls) == 1
+
+
+@pytest.mark.parametrize(("age", "trusted"), [(60, True), (21600, False)])
+def test_the_last_read_of_the_group_is_trusted_while_it_is_young(age: int, trusted: bool) -> None:
+    group = CheckedGroup("sg-1", ("10.0.0.0/16",), int(NOW) - age)
+    reconciles = Reconciles(result(rules="trusted"))
+    done, _ = worker(reconciles, marks=Marks({VPC: Mark(None, group)}))
+    done.handle(delivery())
+    assert reconciles.calls == [(VPC, group if trusted else None)]
+
+
+def test_a_retryable_failure_is_raised_while_attempts_remain_then_dead_lettered() -> None:
+    failure = ReconcileFailedError(VPC, ["ecr.api: create: InternalError"])
+    letters = Letters()
+    done, observer = worker(Reconciles(failure, failure), letters=letters)
+    with pytest.raises(ReconcileFailedError):
+        done.handle(delivery(receive_count=2))
+    assert letters.sent == []
+    parked = done.handle(delivery(receive_count=3))
+    assert parked["error_kind"] == "reconcile_failed" and parked["retryable"] is True and parked["attempts"] == 3
+    [(record, attributes)] = letters.sent
+    assert record["vpc_id"] == VPC and record["event_id"] == "event-1" and attributes["ErrorKind"] == "reconcile_failed"
+    assert observer.counts["DeadLettered"] == 1 and observer.counts["Failures"] == 2
+
+
+@pytest.mark.parametrize(
+    "error", [VpcNotFoundError(VPC), AwsCallError("create_vpc_endpoint", "UnauthorizedOperation", "no")]
+)
+def test_a_failure_no_retry_can_cure_is_dead_lettered_on_the_first_attempt(error) -> None:
+    letters = Letters()
+    done, _ = worker(Reconciles(error), letters=letters)
+    assert done.handle(delivery(receive_count=1))["retryable"] is False
+    assert len(letters.sent) == 1
+
+
+def test_an_unreadable_message_is_dead_lettered_without_a_vpc() -> None:
+    letters = Letters()
+    done, _ = worker(Reconciles(), letters=letters)
+    parked = done.handle(delivery(body="not json"))
+    assert parked["error_kind"] == "invalid_event" and parked["vpc_id"] is None and parked["message"] == "not json"
+
+
+def test_without_a_dead_letter_queue_the_failure_stays_a_failure() -> None:
+    done, _ = worker(Reconciles(VpcNotFoundError(VPC)))
+    with pytest.raises(VpcNotFoundError):
+        done.handle(delivery())
+
+
+def test_a_deferred_gateway_starts_the_migration_plan_named_by_its_state() -> None:
+    deferred = [{"route_table_id": "rtb-1", "workloads": [{"eni_id": "eni-1", "kind": "ecs-task"}]}]
+    started: list[tuple[str, dict]] = []
+
+    def start(name: str, document: dict) -> tuple[str, bool]:
+        started.append((name, document))
+        return f"arn:aws:states:us-east-1:123456789012:execution:plan:{name}", True
+
+    done, observer = worker(Reconciles(result(deferred=deferred)), start=start)
+    answer = done.handle(delivery())
+    [(name, document)] = started
+    assert name.startswith(VPC + "-") and document["deferred_route_tables"] == deferred
+    assert answer["migration_execution_arn"].endswith(name) and observer.counts["MigrationPlansStarted"] == 1
+
+
+def test_a_dry_run_marks_nothing() -> None:
+    marks = Marks()
+    done, _ = worker(Reconciles(result()), marks=marks, dry_run=True)
+    done.handle(delivery())
+    assert marks.written == []
