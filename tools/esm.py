@@ -39,6 +39,9 @@ def create_stack(sqs: Any, dynamodb: Any, *, delay: int = 0) -> SimpleNamespace:
         "ENDPOINT_GUARD_STATE_TABLE": "endpoint-guard-state",
         "ENDPOINT_GUARD_DEAD_LETTER_QUEUE_URL": dead,
         "ENDPOINT_GUARD_MAX_ATTEMPTS": "2",
+        # Real time here: pace fast enough never to wait (the burst simulation paces in simulated time).
+        "ENDPOINT_GUARD_ENDPOINT_CALLS_PER_SECOND": "1000",
+        "ENDPOINT_GUARD_ENDPOINT_CALL_BURST": "1000",
     }
     return SimpleNamespace(work=work, dead=dead, env=env)
 
@@ -66,13 +69,16 @@ def sqs_event(messages: list[dict], queue_arn: str, region: str) -> dict:
     }
 
 
-def context(function: str, account: str = "123456789012", region: str = "us-east-1") -> Any:
+def context(
+    function: str, account: str = "123456789012", region: str = "us-east-1", *, remaining_ms: int = 60_000
+) -> Any:
+    """The one fake Lambda context: what Powertools and the worker's time budget read."""
     return SimpleNamespace(
         function_name=function,
         memory_limit_in_mb=256,
         invoked_function_arn=f"arn:aws:lambda:{region}:{account}:function:{function}",
         aws_request_id=f"{function}-{os.getpid()}-{time.monotonic_ns()}",
-        get_remaining_time_in_millis=lambda: 60_000,
+        get_remaining_time_in_millis=lambda: remaining_ms,
     )
 
 
@@ -85,12 +91,14 @@ def receive(sqs: Any, queue_url: str) -> list[dict]:
     ).get("Messages", [])
 
 
-def run_worker(sqs: Any, queue_url: str, ensure_endpoints: Callable[[Any, Any], Any]) -> tuple[dict, list[dict]]:
+def run_worker(
+    sqs: Any, queue_url: str, ensure_endpoints: Callable[[Any, Any], Any], *, remaining_ms: int = 60_000
+) -> tuple[dict, list[dict]]:
     """One event source mapping poll: receive a batch, invoke, delete what succeeded."""
     messages = receive(sqs, queue_url)
     response = ensure_endpoints(
         sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:work.fifo", "us-east-1"),
-        context("endpoint-guard-ensure-endpoints"),
+        context("endpoint-guard-ensure-endpoints", remaining_ms=remaining_ms),
     )
     settle(sqs, queue_url, messages, {f["itemIdentifier"] for f in response["batchItemFailures"]})
     return response, messages

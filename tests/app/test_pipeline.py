@@ -80,11 +80,18 @@ def test_a_burst_for_one_vpc_collapses_into_one_reconcile(
     for n in range(6):
         intake(subnet_event(world, n), INTAKE)
     capsys.readouterr()
-    state = CallRecorder(clients.client("dynamodb"))
+    state: list[tuple[str, str]] = []
+    clients.client("dynamodb").meta.events.register(
+        "provide-client-params.dynamodb.*",
+        lambda params, model, **_: state.append((model.name, params["Key"]["id"]["S"].split("#")[0])),
+    )
 
     response, messages = run_worker(sqs, stack.work, ensure_endpoints)
     assert len(messages) == 6 and response["batchItemFailures"] == []
-    assert state.operations == ["GetItem", "UpdateItem"]  # the VPC's mark, read once for the whole batch
+    # The VPC's mark, read once for the whole batch and written once; and one write to the
+    # account-Region's endpoint pace per endpoint call.
+    assert [op for op in state if op[1] == "vpc"] == [("GetItem", "vpc"), ("UpdateItem", "vpc")]
+    assert [op for op in state if op[1] == "pace"] == [("UpdateItem", "pace")] * 4
     metrics = emf(capsys.readouterr().out)
     assert metrics["VpcsReconciled"] == 1.0 and metrics["EndpointsCreated"] == 4.0
     assert metrics["EventsSkippedByReason"] == 5.0  # covered by the first reconcile

@@ -154,7 +154,14 @@ def test_functions_are_wired_to_the_queue_table_and_dead_letter_queue(cloudforma
     worker = cloudformation["EnsureEndpointsFunction"]["Properties"]
     intake_env, worker_env = intake["Environment"]["Variables"], worker["Environment"]["Variables"]
     assert intake_env["ENDPOINT_GUARD_QUEUE_URL"] == {"Ref": "WorkQueue"}
-    assert "ENDPOINT_GUARD_QUEUE_URL" not in worker_env
+    assert worker_env["ENDPOINT_GUARD_QUEUE_URL"] == {"Ref": "WorkQueue"}  # to hand unstarted work back
+    assert worker_env["ENDPOINT_GUARD_ENDPOINT_CALLS_PER_SECOND"] == {"Ref": "EndpointCallsPerSecond"}
+    assert worker_env["ENDPOINT_GUARD_ENDPOINT_CALL_BURST"] == {"Ref": "EndpointCallBurst"}
+    [mapping] = [v["Properties"] for v in cloudformation.values() if v["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "WorkerConcurrency"}}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    redrive = cloudformation["WorkQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] >= 50  # hand-backs count as receives; attempts are counted apart
     for env in (intake_env, worker_env):
         assert env["ENDPOINT_GUARD_STATE_TABLE"] == {"Ref": "StateTable"}
     assert worker_env["ENDPOINT_GUARD_DEAD_LETTER_QUEUE_URL"] == {"Ref": "DeadLetterQueue"}
@@ -193,7 +200,10 @@ def _role_grants(cloudformation: dict, function: str) -> set[str]:
 
 
 # IAM has no action of that name: SendMessageBatch is authorized by sqs:SendMessage.
-_IAM_ACTION = {"sqs:SendMessageBatch": "sqs:SendMessage"}
+_IAM_ACTION = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
 _IAM_PREFIX = {"stepfunctions": "states", "elbv2": "elasticloadbalancing"}
 
 
@@ -326,6 +336,7 @@ def _exercise_the_worker(ec2) -> set[str]:
     intake({"vpc_id": "vpc-0123456789abcdef0"}, context("intake"))  # dead-lettered: it does not exist
     os.environ["ENDPOINT_GUARD_ADOPT_UNMANAGED"] = "modify"
     calls = _AllCalls(clients)
+    run_worker(sqs, stack.work, ensure_endpoints, remaining_ms=5_000)  # no time for any VPC: all handed back
     run_worker(sqs, stack.work, ensure_endpoints)
     group = ec2.describe_security_groups(Filters=[{"Name": "tag:ManagedBy", "Values": ["endpoint-guard"]}])[
         "SecurityGroups"

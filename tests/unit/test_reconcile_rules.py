@@ -130,21 +130,21 @@ def test_choose_subnets_falls_back_to_public_when_an_az_has_no_private_subnet() 
 # --- a fresh VPC ------------------------------------------------------------------------------------
 
 
-def test_fresh_vpc_creates_group_then_three_interface_endpoints_then_gateway() -> None:
+def test_fresh_vpc_creates_group_then_gateway_then_three_interface_endpoints() -> None:
     plan = make_plan(snapshot(), PROFILE, Settings())
     assert kinds(plan) == [
         "create_security_group",
         "authorize_ingress",
+        "create_gateway_endpoint",  # the gateway first: one call, free, most of the saving
         "create_interface_endpoint",
         "create_interface_endpoint",
         "create_interface_endpoint",
-        "create_gateway_endpoint",
     ]
-    for action in plan.actions[2:5]:
+    for action in plan.actions[3:6]:
         assert action.params["SubnetIds"] == ["subnet-priv-a", "subnet-priv-b", "subnet-priv-c"]
         assert action.params["PrivateDnsEnabled"] is True
         assert action.params["SecurityGroupIds"] == [SECURITY_GROUP_REF]
-    gateway = plan.actions[-1]
+    gateway = plan.actions[2]
     assert gateway.params["RouteTableIds"] == ["rtb-main", "rtb-priv-a", "rtb-priv-b", "rtb-priv-c", "rtb-public"]
     assert "PolicyDocument" not in gateway.params  # full access unless the deployer opts in
     assert all(d.outcome == CREATE for d in plan.endpoints)

@@ -7,10 +7,12 @@ import json
 from dataclasses import dataclass, field
 
 import pytest
-from endpoint_guard.errors import AwsCallError, ReconcileFailedError, VpcNotFoundError
+from endpoint_guard.errors import AwsCallError, OutOfTimeError, ReconcileFailedError, VpcNotFoundError
 from endpoint_guard.model import CheckedGroup, Mark
 from endpoint_guard.observe import Recorded
 from endpoint_guard.worker import Delivery, Worker, WorkerRules, WorkItem
+from endpoint_guard.worker.pacing import Budget, Pace, Pacer
+from endpoint_guard.worker.usecase import HandedBackError
 
 VPC = "vpc-0123456789abcdef0"
 NOW = 1_700_000_000.0
@@ -35,6 +37,7 @@ class Marks:
     known: dict[str, Mark] = field(default_factory=dict)
     written: list[tuple] = field(default_factory=list)
     reads: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
 
     def mark(self, vpc_id: str) -> Mark:
         self.reads += 1
@@ -42,6 +45,11 @@ class Marks:
 
     def mark_reconciled(self, vpc_id, started_ms, expires_at, group=None) -> None:
         self.written.append((vpc_id, started_ms, expires_at, group))
+        self.failures.pop(vpc_id, None)
+
+    def record_failure(self, vpc_id: str, expires_at: int) -> int:
+        self.failures[vpc_id] = self.failures.get(vpc_id, 0) + 1
+        return self.failures[vpc_id]
 
 
 @dataclass
@@ -58,12 +66,14 @@ class Reconciles:
     def __init__(self, *outcomes) -> None:
         self.outcomes, self.calls = list(outcomes), []
 
-    def __call__(self, vpc_id: str, trusted: CheckedGroup | None):
+    def __call__(self, vpc_id: str, trusted: CheckedGroup | None, pace=None):
         self.calls.append((vpc_id, trusted))
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
-        return outcome, []
+        if callable(outcome):
+            return outcome(pace)
+        return outcome
 
 
 def delivery(sent_ms: int = int(NOW * 1000) - 5000, receive_count: int = 1, body: str | None = None) -> Delivery:
@@ -75,9 +85,10 @@ def delivery(sent_ms: int = int(NOW * 1000) - 5000, receive_count: int = 1, body
     )
 
 
-def worker(reconcile, *, marks=None, letters=None, start=None, **rules) -> tuple[Worker, Recorded]:
+def worker(reconcile, *, marks=None, letters=None, start=None, budget=None, **rules) -> tuple[Worker, Recorded]:
     observer = Recorded()
     made = Worker(
+        budget=budget,
         reconcile=reconcile,
         observer=observer,
         rules=WorkerRules(max_attempts=3, **rules),
@@ -182,3 +193,135 @@ def test_a_dry_run_marks_nothing() -> None:
     done, _ = worker(Reconciles(result()), marks=marks, dry_run=True)
     done.handle(delivery())
     assert marks.written == []
+
+
+# --- attempts, budget, bookkeeping ---------------------------------------------------------------------
+
+
+def test_attempts_are_failed_reconciles_kept_with_the_mark_not_deliveries() -> None:
+    failure = ReconcileFailedError(VPC, ["ecr.api: InternalError"])
+    marks, letters = Marks(), Letters()
+    done, _ = worker(Reconciles(failure, failure, failure), marks=marks, letters=letters)
+    # Delivered many times already (hand-backs, a cut-short batch): still only the first failed reconcile.
+    with pytest.raises(ReconcileFailedError):
+        done.handle(delivery(receive_count=7))
+    with pytest.raises(ReconcileFailedError):
+        done.handle(delivery(receive_count=8))
+    assert letters.sent == []
+    assert done.handle(delivery(receive_count=9))["attempts"] == 3  # the third failed reconcile: parked
+    assert len(letters.sent) == 1
+
+
+def test_a_permanent_failure_is_parked_at_once_with_its_codes_and_the_partial_result() -> None:
+    partial = result()
+    failure = ReconcileFailedError(
+        VPC,
+        ["ecr.dkr: DuplicateSubnetsInSameZone"],
+        codes=("DuplicateSubnetsInSameZone",),
+        retryable=False,
+        result=partial,
+    )
+    letters = Letters()
+    done, _ = worker(Reconciles(failure), marks=Marks(), letters=letters)
+    parked = done.handle(delivery())
+    assert parked["retryable"] is False and parked["attempts"] == 1
+    assert parked["aws_codes"] == ["DuplicateSubnetsInSameZone"] and parked["result"]["vpc_id"] == VPC
+
+
+def test_a_failed_record_of_a_success_does_not_fail_the_vpc() -> None:
+    class Throttled(Marks):
+        def mark_reconciled(self, *args, **kwargs) -> None:
+            raise AwsCallError("update_item", "ProvisionedThroughputExceededException", "slow down")
+
+    letters = Letters()
+    done, observer = worker(Reconciles(result()), marks=Throttled(), letters=letters)
+    assert done.handle(delivery())["compliant"] is True
+    assert letters.sent == [] and observer.counts["BookkeepingFailures"] == 1
+
+
+def test_out_of_time_mid_vpc_hands_it_and_the_rest_of_the_batch_back_unattempted() -> None:
+    marks = Marks()
+
+    def slow(pace):
+        raise OutOfTimeError("no slot before the deadline", retry_after=12.0)
+
+    reconciles = Reconciles(slow)
+    done, observer = worker(reconciles, marks=marks, letters=Letters())
+    with pytest.raises(HandedBackError):
+        done.handle(delivery())
+    other = Delivery(WorkItem("vpc-0fedcba9876543210", "e2").to_message(), "m-2", 0, 1, "vpc-0fedcba9876543210")
+    with pytest.raises(HandedBackError):
+        done.handle(other)
+    assert len(reconciles.calls) == 1  # the second VPC was not started
+    assert done.handed_back == {VPC: 12.0, "vpc-0fedcba9876543210": 12.0}
+    assert marks.failures == {} and observer.counts["HandedBack"] == 2 and "Failures" not in observer.counts
+
+
+def test_a_vpc_is_not_started_without_the_time_to_finish_it() -> None:
+    reconciles = Reconciles(result())
+    done, _ = worker(reconciles, budget=Budget(deadline=NOW + 5))  # less than vpc_seconds (10) left
+    with pytest.raises(HandedBackError):
+        done.handle(delivery())
+    assert reconciles.calls == []
+
+
+# --- the pace: GCRA over a shared store ----------------------------------------------------------------
+
+
+class Slots:
+    """The state table's reserve_slot, in memory (the same arithmetic as the conditional writes)."""
+
+    def __init__(self) -> None:
+        self.tat: dict[str, float] = {}
+
+    def reserve_slot(self, key, now, interval, latest, *, busy=False):
+        tat = self.tat.get(key)
+        if tat is not None and tat > latest:
+            return None
+        self.tat[key] = max(tat or now, now) + interval
+        return self.tat[key]
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_the_pace_lets_a_burst_through_then_spaces_calls_by_the_interval() -> None:
+    clock, slots = Clock(NOW), Slots()
+    pace = Pace(rate=0.25, burst=4)
+    pacer = Pacer(store=slots, key="k", pace=pace, budget=Budget(NOW + 1000), clock=clock, sleep=clock.sleep)
+    starts = []
+    for _ in range(7):
+        pacer()
+        starts.append(clock.now - NOW)
+    assert starts == [0, 0, 0, 0, 4.0, 8.0, 12.0]
+
+
+def test_two_workers_share_one_pace() -> None:
+    clock, slots = Clock(NOW), Slots()
+    pace = Pace(rate=0.5, burst=2)
+    a, b = (
+        Pacer(store=slots, key="k", pace=pace, budget=Budget(NOW + 1000), clock=clock, sleep=clock.sleep)
+        for _ in range(2)
+    )
+    a(), b()  # the burst
+    a()
+    assert clock.now - NOW == 2.0  # the third call of the pair waits one interval, whoever makes it
+
+
+def test_the_pace_refuses_a_slot_past_the_deadline_without_waiting() -> None:
+    clock, slots = Clock(NOW), Slots()
+    pace = Pace(rate=0.1, burst=1)
+    pacer = Pacer(store=slots, key="k", pace=pace, budget=Budget(NOW + 15), clock=clock, sleep=clock.sleep)
+    pacer()  # at once
+    pacer()  # waits 10 s: the slot starts before the deadline
+    with pytest.raises(OutOfTimeError):
+        pacer()  # would start at +20, past the deadline at +15
+    assert clock.now - NOW == 10.0

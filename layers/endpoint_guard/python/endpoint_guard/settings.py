@@ -110,6 +110,13 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
     return _whole_number(environ, name, default, least=1)
 
 
+def _rate(environ: Mapping[str, str], name: str, default: float) -> float:
+    value = parse_gb(name, environ.get(name), default)
+    if not value:
+        raise ConfigurationError(f"{name}={environ.get(name)!r} is not a rate (a number above 0)")
+    return value
+
+
 @dataclass(frozen=True)
 class Wiring:
     """Where the deployed stack's parts are; the template sets these. Without a queue (the CLI, a test),
@@ -125,6 +132,12 @@ class Wiring:
     # How long the worker trusts its last read of a VPC's managed security group (reconcile.reads.trusted_group);
     # 0 reads it on every reconcile.
     group_recheck_seconds: int = 21600
+    # The worker's share of EC2's endpoint bucket per account-Region (worker.pacing): calls a second,
+    # and at most this many at once. EC2's own bucket is 4 calls refilled at 0.3 a second.
+    endpoint_calls_per_second: float = 0.28
+    endpoint_call_burst: int = 4
+    # Seconds of the function timeout kept for finishing the VPC at hand and the batch's bookkeeping.
+    budget_margin_seconds: int = 15
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Wiring:
@@ -137,4 +150,7 @@ class Wiring:
             max_attempts=_positive_int(env, "ENDPOINT_GUARD_MAX_ATTEMPTS", 3),
             idempotency_seconds=_positive_int(env, "ENDPOINT_GUARD_IDEMPOTENCY_SECONDS", 3600),
             group_recheck_seconds=_whole_number(env, "ENDPOINT_GUARD_GROUP_RECHECK_SECONDS", 21600),
+            endpoint_calls_per_second=_rate(env, "ENDPOINT_GUARD_ENDPOINT_CALLS_PER_SECOND", 0.28),
+            endpoint_call_burst=_positive_int(env, "ENDPOINT_GUARD_ENDPOINT_CALL_BURST", 4),
+            budget_margin_seconds=_whole_number(env, "ENDPOINT_GUARD_BUDGET_MARGIN_SECONDS", 15),
         )

@@ -34,6 +34,16 @@ class QueueAdapter(Adapter):
                 first = refused[0]
                 raise AwsCallError("send_message_batch", first.get("Code", "Failed"), first.get("Message", ""))
 
+    def hand_back(self, receipts: Iterable[tuple[str, int]]) -> None:
+        """Make received messages visible again after the given seconds: (receipt handle, seconds) pairs,
+        ten per call. Best effort: a message this misses comes back after the visibility timeout."""
+        for chunk in chunks(list(receipts), 10):
+            entries = [
+                {"Id": str(n), "ReceiptHandle": receipt, "VisibilityTimeout": max(0, min(int(seconds), 43200))}
+                for n, (receipt, seconds) in enumerate(chunk)
+            ]
+            self._call("change_message_visibility_batch", QueueUrl=self.queue_url, Entries=entries)
+
     def send(self, body: str, attributes: dict[str, str]) -> None:
         self._call(
             "send_message",
@@ -73,7 +83,7 @@ class StateTable(Adapter):
                 str(item["group_id"]), tuple(str(item["group_cidrs"]).split()), int(item["group_checked_at"])
             )
         reconciled_from = int(item["reconciled_from"]) if "reconciled_from" in item else None
-        return Mark(reconciled_from, group)
+        return Mark(reconciled_from, group, int(item.get("failures", 0)))
 
     def mark_reconciled(self, vpc_id: str, started_ms: int, expires_at: int, group: CheckedGroup | None = None) -> None:
         """Record that a reconcile which started at ``started_ms`` succeeded, and what it read of the
@@ -85,6 +95,7 @@ class StateTable(Adapter):
         if group is not None:
             update += ", group_id = :g, group_cidrs = :c, group_checked_at = :a"
             values.update({":g": group.group_id, ":c": " ".join(group.cidrs), ":a": group.checked_at})
+        update += " REMOVE failures"  # a success ends the count of failed attempts
         serializer = TypeSerializer()
         try:
             self._call(
@@ -98,6 +109,70 @@ class StateTable(Adapter):
         except AwsCallError as err:
             if err.code != "ConditionalCheckFailedException":
                 raise
+
+    def record_failure(self, vpc_id: str, expires_at: int) -> int:
+        """Count a failed reconcile of the VPC; the count since its last success."""
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        serializer = TypeSerializer()
+        answer = self._call(
+            "update_item",
+            TableName=self.table_name,
+            Key=self._key(vpc_id),
+            UpdateExpression="ADD failures :one SET expiration = if_not_exists(expiration, :e)",
+            ExpressionAttributeValues={":one": serializer.serialize(1), ":e": serializer.serialize(expires_at)},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(TypeDeserializer().deserialize(answer["Attributes"]["failures"]))
+
+    def reserve_slot(self, key: str, now: float, interval: float, latest: float, *, busy: bool = False) -> float | None:
+        """The pace's next slot (``worker.pacing``): the new TAT, or None when it is past ``latest``.
+        An idle pace starts again from now; a busy one moves on by one interval."""
+        from decimal import Decimal
+
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        serializer = TypeSerializer()
+
+        def number(value: float) -> Any:
+            return serializer.serialize(Decimal(str(round(value, 3))))
+
+        item_key = {"id": serializer.serialize(key)}
+        expires = number(now + 86400)
+        if not busy:
+            try:
+                self._call(
+                    "update_item",
+                    TableName=self.table_name,
+                    Key=item_key,
+                    UpdateExpression="SET tat = :next, expiration = :e",
+                    ConditionExpression="attribute_not_exists(tat) OR tat <= :now",
+                    ExpressionAttributeValues={":next": number(now + interval), ":now": number(now), ":e": expires},
+                )
+                return round(now + interval, 3)
+            except AwsCallError as err:
+                if err.code != "ConditionalCheckFailedException":
+                    raise
+        try:
+            answer = self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=item_key,
+                UpdateExpression="SET tat = if_not_exists(tat, :now) + :i, expiration = :e",
+                ConditionExpression="attribute_not_exists(tat) OR tat <= :latest",
+                ExpressionAttributeValues={
+                    ":i": number(interval),
+                    ":now": number(now),
+                    ":latest": number(latest),
+                    ":e": expires,
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        except AwsCallError as err:
+            if err.code != "ConditionalCheckFailedException":
+                raise
+            return None
+        return float(TypeDeserializer().deserialize(answer["Attributes"]["tat"]))
 
 
 class StepFunctionsAdapter(Adapter):

@@ -1,15 +1,20 @@
 """The reconcile worker (EnsureEndpoints function): a batch from the FIFO queue, one VPC per message.
-Thin: Powertools Batch (FIFO partial processor) around the worker use case."""
+Thin: Powertools Batch (FIFO partial processor) around the worker use case, with the invocation's
+time budget (from the Lambda context), the account-Region's endpoint pace (in the state table), and
+the messages it had no time for handed back to the queue."""
 
 from __future__ import annotations
 
 import functools
+import math
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from endpoint_guard.aws.base import Clients
-from endpoint_guard.errors import InvalidEventError
+from endpoint_guard.errors import EndpointGuardError, InvalidEventError
 from endpoint_guard.lambdas.observability import Handler, LambdaObserver, logger, metrics, traced
-from endpoint_guard.lambdas.runtime import Container
+from endpoint_guard.lambdas.runtime import Container, own_account
 from endpoint_guard.settings import Settings, Wiring
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -17,8 +22,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from endpoint_guard.worker.usecase import Worker
 
+# A Lambda context without get_remaining_time_in_millis (a hand-made one) is given this much.
+DEFAULT_REMAINING_MS = 60_000
 
-def make_worker(clients: Clients | None = None) -> Handler:
+
+def make_worker(
+    clients: Clients | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Handler:
+    """The handler. ``clock`` and ``sleep`` are the worker's time (a burst simulation passes its own)."""
     container = Container(clients)
 
     @metrics.log_metrics
@@ -27,7 +41,8 @@ def make_worker(clients: Clients | None = None) -> Handler:
     def ensure_endpoints(event: Any, context: Any) -> dict[str, Any]:
         """Reconcile the VPCs of a batch. A failed message is reported as a batch item failure (with the
         rest of its VPC's messages behind it), so SQS redelivers it; on its last attempt, or when
-        retrying cannot help, it goes to the DLQ with the reason instead."""
+        retrying cannot help, it goes to the DLQ with the reason instead. Messages the invocation has
+        no time for go back to the queue, unattempted."""
         observer = LambdaObserver()
         if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
             err = InvalidEventError("expected an SQS batch from the work queue (a hand-run goes through the intake)")
@@ -36,13 +51,20 @@ def make_worker(clients: Clients | None = None) -> Handler:
         # Imported here: the intake shares the layer and never needs Batch (~25 ms of a cold start).
         from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 
-        worker = build_worker(container.clients, Wiring.from_env(), Settings.from_env(), observer)
+        wiring = Wiring.from_env()
+        worker = build_worker(
+            container.clients, wiring, Settings.from_env(), observer, context=context, clock=clock, sleep=sleep
+        )
         processor = SqsFifoPartialProcessor(skip_group_on_error=True)
         # A batch whose every message failed is answered like any other: with its item failures.
         # Raising instead would return the same messages to the queue, with a Lambda error on top.
         processor.raise_on_entire_batch_failure = False
         handle = functools.partial(_handle, worker)
-        return dict(process_partial_response(event=event, record_handler=handle, processor=processor, context=context))
+        response = dict(
+            process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+        )
+        _hand_back(container.clients, wiring, worker, event, response, observer)
+        return response
 
     return ensure_endpoints
 
@@ -55,24 +77,83 @@ def _handle(worker: Worker, record: SQSRecord) -> dict[str, Any]:
         message_id=record.message_id,
         sent_ms=int(record.attributes.sent_timestamp),
         receive_count=int(record.attributes.approximate_receive_count),
+        group_id=record.attributes.message_group_id,
     )
     return worker.handle(delivery)
 
 
-def build_worker(clients: Clients, wiring: Wiring, settings: Settings, observer: LambdaObserver) -> Worker:
+def _hand_back(
+    clients: Clients, wiring: Wiring, worker: Worker, event: dict[str, Any], response: dict[str, Any], observer: Any
+) -> None:
+    """The failed messages of the groups the worker handed back (those it had no time for, and those the
+    FIFO processor held behind them) become visible again soon, instead of after the visibility timeout."""
+    if not worker.handed_back or not wiring.queue_url:
+        return
+    failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+    receipts = [
+        (record["receiptHandle"], math.ceil(worker.handed_back[group]))
+        for record in event["Records"]
+        if record.get("messageId") in failed
+        and (group := (record.get("attributes") or {}).get("MessageGroupId")) in worker.handed_back
+    ]
+    if not receipts:
+        return
+    from endpoint_guard.aws import QueueAdapter
+
+    try:
+        QueueAdapter(wiring.queue_url, clients).hand_back(receipts)
+    except EndpointGuardError as err:  # they come back after the visibility timeout instead
+        observer.failed("could not hand messages back early", err)
+
+
+def build_worker(
+    clients: Clients,
+    wiring: Wiring,
+    settings: Settings,
+    observer: LambdaObserver,
+    *,
+    context: Any = None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Worker:
     """The worker use case with the deployed collaborators."""
     from endpoint_guard.aws import Ec2Adapter, QueueAdapter, StateTable, StepFunctionsAdapter
+    from endpoint_guard.reconcile.result import reconcile_failed
     from endpoint_guard.reconcile.run import reconcile_observed
+    from endpoint_guard.worker.pacing import Budget, Pace, Pacer, pace_key
     from endpoint_guard.worker.usecase import Worker, WorkerRules
 
     ec2 = Ec2Adapter(clients)
+    state = StateTable(wiring.state_table, clients) if wiring.state_table else None
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    budget = Budget.from_remaining(
+        clock(), remaining() if callable(remaining) else DEFAULT_REMAINING_MS, wiring.budget_margin_seconds
+    )
+    pacer = None
+    if state is not None:
+        pacer = Pacer(
+            store=state,
+            key=pace_key(own_account(context), ec2.region),
+            pace=Pace(wiring.endpoint_calls_per_second, wiring.endpoint_call_burst),
+            budget=budget,
+            clock=clock,
+            sleep=sleep,
+        )
+
+    def reconcile(vpc_id: str, trusted: Any, pace: Any) -> Any:
+        result, _ = reconcile_observed(
+            vpc_id, ec2=ec2, settings=settings, observer=observer, checked_group=trusted, pace=pace
+        )
+        failed = reconcile_failed(result)
+        if failed is not None:
+            raise failed
+        return result
+
     start = None
     if wiring.migration_state_machine_arn:
         start = functools.partial(StepFunctionsAdapter(clients).start_once, wiring.migration_state_machine_arn)
     return Worker(
-        reconcile=lambda vpc_id, trusted: reconcile_observed(
-            vpc_id, ec2=ec2, settings=settings, observer=observer, checked_group=trusted
-        ),
+        reconcile=reconcile,
         observer=observer,
         rules=WorkerRules(
             max_attempts=wiring.max_attempts,
@@ -80,7 +161,10 @@ def build_worker(clients: Clients, wiring: Wiring, settings: Settings, observer:
             watermark_seconds=wiring.watermark_seconds,
             dry_run=settings.dry_run,
         ),
-        marks=StateTable(wiring.state_table, clients) if wiring.state_table else None,
+        marks=state,
         dead_letters=QueueAdapter(wiring.dead_letter_queue_url, clients) if wiring.dead_letter_queue_url else None,
         start_migration=start,
+        clock=clock,
+        budget=budget,
+        pacer=pacer,
     )

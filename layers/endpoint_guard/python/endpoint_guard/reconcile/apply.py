@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from endpoint_guard.errors import EndpointGuardError
+from endpoint_guard.errors import AwsCallError, EndpointGuardError
 from endpoint_guard.reconcile.actions import SECURITY_GROUP_REF, TARGET_SECURITY_GROUP, Action, Operation, Plan
 from endpoint_guard.reconcile.ports import Ec2Port
 
@@ -16,14 +17,23 @@ class Applied:
 
     errors: list[str | None] = field(default_factory=list)
     created_ids: dict[str, str] = field(default_factory=dict)
+    # Per action: the AWS error code and whether a retry may cure it (None where it did not fail on AWS).
+    codes: list[tuple[str, bool] | None] = field(default_factory=list)
 
     def target_error(self, plan: Plan, target: str) -> str | None:
         return next((e for a, e in zip(plan.actions, self.errors, strict=False) if a.target == target and e), None)
 
 
-def apply(plan: Plan, ec2: Ec2Port) -> Applied:
+# Waits, if need be, for the right to make an endpoint call (the account-Region's pace); raises
+# OutOfTimeError when the invocation cannot wait that long.
+Pacer = Callable[[], None]
+ENDPOINT_OPERATIONS = frozenset({Operation.CREATE_VPC_ENDPOINT, Operation.MODIFY_VPC_ENDPOINT})
+
+
+def apply(plan: Plan, ec2: Ec2Port, pace: Pacer | None = None) -> Applied:
     """A failed action fails its target; later actions that require a failed target are skipped, the
-    rest still run."""
+    rest still run. ``pace`` is asked before every endpoint call (EC2 throttles those hardest); when it
+    runs out of time the error goes up, and what was done stays done."""
     applied = Applied()
     failed: set[str] = set()
     group_id: str | None = None
@@ -31,15 +41,22 @@ def apply(plan: Plan, ec2: Ec2Port) -> Applied:
         blocked = [t for t in action.requires if t in failed]
         if blocked:
             applied.errors.append(f"skipped: an earlier {', '.join(blocked)} action failed")
+            applied.codes.append(None)
             failed.add(action.target)
             continue
+        if pace is not None and action.operation in ENDPOINT_OPERATIONS:
+            pace()
         try:
             produced = _carry_out(action, _resolve(action.params, group_id), ec2)
         except EndpointGuardError as err:
             applied.errors.append(str(err))
+            applied.codes.append(
+                (err.code, err.retryable) if isinstance(err, AwsCallError) else (err.kind, err.retryable)
+            )
             failed.add(action.target)
             continue
         applied.errors.append(None)
+        applied.codes.append(None)
         if action.target == TARGET_SECURITY_GROUP and action.operation is Operation.CREATE_SECURITY_GROUP:
             group_id = produced
         if produced:

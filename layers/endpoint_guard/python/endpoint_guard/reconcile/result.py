@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, NotRequired, TypedDict
 
+from endpoint_guard.errors import ReconcileFailedError
 from endpoint_guard.model import Snapshot
 from endpoint_guard.reconcile.actions import CREATE, DEFERRED, MODIFY, TARGET_SECURITY_GROUP, TARGET_VPC, Action, Plan
 from endpoint_guard.reconcile.apply import Applied
@@ -47,6 +48,8 @@ class ActionEntry(TypedDict):
     description: str
     status: str  # planned, done, failed
     error: NotRequired[str]
+    error_code: NotRequired[str]  # AWS's code, when AWS refused the call
+    retryable: NotRequired[bool]  # whether a later attempt may succeed
 
 
 class ResultDocument(TypedDict):
@@ -139,14 +142,13 @@ def result_document(snapshot: Snapshot, plan: Plan, applied: Applied | None, dry
             }
             for rt, workloads in sorted(plan.deferred_route_tables.items())
         ],
-        "actions": [
-            _action_entry(a, applied.errors[i] if applied else None, dry_run) for i, a in enumerate(plan.actions)
-        ],
+        "actions": [_action_entry(a, i, applied, dry_run) for i, a in enumerate(plan.actions)],
         "migration_execution_arn": None,
     }
 
 
-def _action_entry(action: Action, error: str | None, dry_run: bool) -> ActionEntry:
+def _action_entry(action: Action, n: int, applied: Applied | None, dry_run: bool) -> ActionEntry:
+    error = applied.errors[n] if applied else None
     entry: ActionEntry = {
         "action": action.kind,
         "target": action.target,
@@ -155,7 +157,28 @@ def _action_entry(action: Action, error: str | None, dry_run: bool) -> ActionEnt
     }
     if error:
         entry["error"] = error
+        code = applied.codes[n] if applied and n < len(applied.codes) else None
+        if code:
+            entry["error_code"], entry["retryable"] = code
     return entry
+
+
+def failure_codes(result: ResultDocument) -> tuple[tuple[str, ...], bool]:
+    """The AWS codes of the failed actions, and whether a retry may cure every one of them (an action
+    skipped because an earlier one failed shares that one's fate)."""
+    failed = [a for a in result["actions"] if a["status"] == "failed"]
+    codes = tuple(dict.fromkeys(a["error_code"] for a in failed if "error_code" in a))
+    return codes, all(a.get("retryable", True) for a in failed)
+
+
+def reconcile_failed(result: ResultDocument) -> ReconcileFailedError | None:
+    """The error a result with failed actions raises (None when nothing failed), with its AWS codes,
+    whether a retry may cure it, and the partial result."""
+    lines = failures(result)
+    if not lines:
+        return None
+    codes, retryable = failure_codes(result)
+    return ReconcileFailedError(result["vpc_id"], lines, codes=codes, retryable=retryable, result=result)
 
 
 def failures(result: ResultDocument) -> list[str]:

@@ -19,7 +19,7 @@ from endpoint_guard.model import (
 from endpoint_guard.observe import Observer
 from endpoint_guard.profile import ServiceSpec, load_profile
 from endpoint_guard.reconcile.actions import FACT_DNS, FACT_ENIS, FACT_SECURITY_GROUP
-from endpoint_guard.reconcile.apply import apply
+from endpoint_guard.reconcile.apply import Pacer, apply
 from endpoint_guard.reconcile.planner import plan
 from endpoint_guard.reconcile.ports import Ec2Port
 from endpoint_guard.reconcile.reads import facts_needed, trusted_group
@@ -80,13 +80,15 @@ def reconcile(
     settings: Settings,
     profile: tuple[ServiceSpec, ...] | None = None,
     checked_group: CheckedGroup | None = None,
+    pace: Pacer | None = None,
 ) -> ResultDocument:
     """Make ``vpc_id`` hold the profile's endpoints (or, with ``settings.dry_run``, say what that takes).
-    ``checked_group``: what an earlier run read of the managed group, if it is recent enough to trust."""
+    ``checked_group``: what an earlier run read of the managed group, if it is recent enough to trust.
+    ``pace``: asked before each endpoint call (the worker's share of the account-Region's bucket)."""
     profile = profile or load_profile(settings.extra_services)
     snapshot = read_snapshot(ec2, vpc_id, profile, settings, checked_group)
     the_plan = plan(snapshot, profile, settings)
-    applied = None if settings.dry_run else apply(the_plan, ec2)
+    applied = None if settings.dry_run else apply(the_plan, ec2, pace)
     return result_document(snapshot, the_plan, applied, settings.dry_run)
 
 
@@ -97,10 +99,11 @@ def reconcile_observed(
     settings: Settings,
     observer: Observer,
     checked_group: CheckedGroup | None = None,
+    pace: Pacer | None = None,
 ) -> tuple[ResultDocument, list[str]]:
     """Reconcile one VPC and report what happened: (the result document, its failed actions)."""
     observer.about(vpc_id=vpc_id)
-    result = reconcile(vpc_id, ec2=ec2, settings=settings, checked_group=checked_group)
+    result = reconcile(vpc_id, ec2=ec2, settings=settings, checked_group=checked_group, pace=pace)
     statuses = [e["status"] for e in result["endpoints"]]
     observer.count("VpcsReconciled")
     observer.count("EndpointsCreated", statuses.count("created"))

@@ -2,8 +2,12 @@
 
 - **covered**: a message sent before the VPC's last successful reconcile started has nothing to do;
 - **trust**: an earlier read of the managed group stands while it is young enough (``Mark.group_to_trust``);
+- **budget**: a VPC is not started when the invocation could not finish it, and a VPC whose next endpoint
+  call would wait past the deadline stops there; both go back to the queue unattempted (``handed_back``);
 - **retry or dead-letter**: a failure is retried (raised, so SQS redelivers it) while a retry can help and
-  attempts remain; otherwise it goes to the dead-letter queue with the reason and leaves the work queue;
+  attempts remain; otherwise it goes to the dead-letter queue with the reason and leaves the work queue.
+  Attempts are the VPC's failed reconciles (kept with its mark), not deliveries;
+- **bookkeeping**: a failure to record a success never turns the success into a failure;
 - **migration start**: a deferred S3 gateway starts the workflow that plans the move, once per state.
 """
 
@@ -15,16 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from endpoint_guard.errors import EndpointGuardError, ReconcileFailedError
+from endpoint_guard.errors import EndpointGuardError, OutOfTimeError
 from endpoint_guard.model import CheckedGroup, Mark
 from endpoint_guard.observe import Observer, Skip
 from endpoint_guard.worker.messages import WorkItem, checked_group, covered
+from endpoint_guard.worker.pacing import Budget
 
 if TYPE_CHECKING:  # pragma: no cover  (the reconcile is not imported on the intake's path)
     from endpoint_guard.reconcile.result import ResultDocument
 
-    # Reconcile a VPC (trusting this read of its managed group, if any): (result document, failed actions).
-    Reconciler = Callable[[str, CheckedGroup | None], tuple[ResultDocument, list[str]]]
+    # Reconcile a VPC (trusting this read of its managed group, if any; pacing its endpoint calls with
+    # the pacer, if any): the result document. Raises ReconcileFailedError when actions failed.
+    Reconciler = Callable[[str, CheckedGroup | None, Callable[[], None] | None], ResultDocument]
     # Start the migration-plan execution ``name`` with this input: (its ARN, whether this call started it).
     MigrationStarter = Callable[[str, dict[str, Any]], tuple[str, bool]]
 
@@ -34,6 +40,7 @@ class MarkStore(Protocol):
     def mark_reconciled(
         self, vpc_id: str, started_ms: int, expires_at: int, group: CheckedGroup | None = None
     ) -> None: ...
+    def record_failure(self, vpc_id: str, expires_at: int) -> int: ...
 
 
 class DeadLetters(Protocol):
@@ -48,6 +55,14 @@ class Delivery:
     message_id: str
     sent_ms: int
     receive_count: int
+    group_id: str | None = None
+
+
+class HandedBackError(EndpointGuardError):
+    """The message goes back to the queue unattempted: this invocation has no time left for it."""
+
+    kind = "handed_back"
+    retryable = True
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,9 @@ class WorkerRules:
     group_recheck_seconds: int = 21600
     watermark_seconds: int = 86400
     dry_run: bool = False
+    # What a VPC needs besides waiting for endpoint-call slots (its reads and other calls): a VPC is only
+    # started with at least this much of the budget left.
+    vpc_seconds: float = 10.0
 
 
 class Worker:
@@ -71,10 +89,16 @@ class Worker:
         dead_letters: DeadLetters | None = None,
         start_migration: MigrationStarter | None = None,
         clock: Callable[[], float] = time.time,
+        budget: Budget | None = None,
+        pacer: Callable[[], None] | None = None,
     ) -> None:
         self.reconcile, self.observer, self.rules = reconcile, observer, rules
         self.marks, self.dead_letters, self.start_migration, self.clock = marks, dead_letters, start_migration, clock
+        self.budget, self.pacer = budget, pacer
         self._known: dict[str, Mark] = {}
+        # Message groups handed back, with how long to wait before they are worth another try.
+        self.handed_back: dict[str, float] = {}
+        self._out_of_time: OutOfTimeError | None = None
 
     def _mark(self, vpc_id: str) -> Mark:
         if vpc_id not in self._known:
@@ -91,12 +115,43 @@ class Worker:
             return self._dead_letter(delivery, None, err)
         self.observer.about(event_id=item.event_id, vpc_id=item.vpc_id)
         try:
+            if (
+                self._out_of_time is None
+                and self.budget
+                and not self.budget.allows(self.clock(), self.rules.vpc_seconds)
+            ):
+                self._out_of_time = OutOfTimeError("too little of the invocation left to start a VPC", 1.0)
+            if self._out_of_time is not None:
+                raise self._out_of_time
             return self._reconcile(item, delivery)
+        except OutOfTimeError as err:
+            self._out_of_time = err
+            return self._hand_back(delivery, item, err)
         except EndpointGuardError as err:
             self.observer.failed("reconcile failed", err)
-            if err.retryable and delivery.receive_count < self.rules.max_attempts:
+            attempt = self._attempt(item, delivery)
+            if err.retryable and attempt < self.rules.max_attempts:
                 raise  # a batch item failure: SQS redelivers it after the visibility timeout
-            return self._dead_letter(delivery, item, err)
+            return self._dead_letter(delivery, item, err, attempt)
+
+    def _hand_back(self, delivery: Delivery, item: WorkItem, err: OutOfTimeError) -> dict[str, Any]:
+        group = delivery.group_id or item.group_id
+        self.handed_back[group] = max(self.handed_back.get(group, 0.0), err.retry_after)
+        self.observer.count("HandedBack")
+        self.observer.info("handed back", reason=str(err))
+        raise HandedBackError(str(err)) from err
+
+    def _attempt(self, item: WorkItem, delivery: Delivery) -> int:
+        """This failure's attempt number: the VPC's failed reconciles since its last success, as the
+        state table counts them (hand-backs and cut-short deliveries do not count). Without a table, or
+        when it cannot count, the delivery's receive count stands in."""
+        if self.marks is None:
+            return delivery.receive_count
+        try:
+            return self.marks.record_failure(item.vpc_id, int(self.clock()) + self.rules.watermark_seconds)
+        except EndpointGuardError as err:
+            self.observer.failed("could not count the failed attempt", err)
+            return delivery.receive_count
 
     def _reconcile(self, item: WorkItem, delivery: Delivery) -> dict[str, Any]:
         mark = self._mark(item.vpc_id)
@@ -106,16 +161,19 @@ class Worker:
             )
         started_ms = int(self.clock() * 1000)
         trusted = mark.group_to_trust(started_ms // 1000, self.rules.group_recheck_seconds)
-        result, problems = self.reconcile(item.vpc_id, trusted)
-        if problems:
-            raise ReconcileFailedError(item.vpc_id, problems)
+        result = self.reconcile(item.vpc_id, trusted, self.pacer)
         if result["deferred_route_tables"] and self.start_migration and not result["dry_run"]:
             result["migration_execution_arn"] = self._plan_migration(result)
         if self.marks and not self.rules.dry_run:
             group = checked_group(result, started_ms // 1000)
-            expires = started_ms // 1000 + self.rules.watermark_seconds
-            self.marks.mark_reconciled(item.vpc_id, started_ms, expires, group)
             self._known[item.vpc_id] = Mark(started_ms, group or mark.group)
+            try:
+                expires = started_ms // 1000 + self.rules.watermark_seconds
+                self.marks.mark_reconciled(item.vpc_id, started_ms, expires, group)
+            except EndpointGuardError as err:
+                # The VPC is done; only the record of it is missing (the next event reconciles it again).
+                self.observer.failed("could not record the reconcile", err)
+                self.observer.count("BookkeepingFailures")
         return {
             "vpc_id": item.vpc_id,
             "compliant": result["compliant"],
@@ -141,25 +199,32 @@ class Worker:
         self.observer.info("migration plan", execution_arn=arn, started=started)
         return arn
 
-    def _dead_letter(self, delivery: Delivery, item: WorkItem | None, err: EndpointGuardError) -> dict[str, Any]:
+    def _dead_letter(
+        self, delivery: Delivery, item: WorkItem | None, err: EndpointGuardError, attempt: int | None = None
+    ) -> dict[str, Any]:
         """Park the message in the DLQ with why, and let it leave the work queue (so the VPC's later
         messages are not blocked behind it). Without a DLQ configured, it stays a failure."""
         if self.dead_letters is None:
             raise err
-        reason = dead_letter_record(delivery, item, err)
+        reason = dead_letter_record(delivery, item, err, attempt)
         self.dead_letters.send(json.dumps(reason), {"ErrorKind": err.kind, "ErrorMessage": str(err)})
         self.observer.count("DeadLettered")
         self.observer.info("dead-lettered", error_kind=err.kind, error=str(err))
         return reason
 
 
-def dead_letter_record(delivery: Delivery, item: WorkItem | None, err: EndpointGuardError) -> dict[str, Any]:
-    """What the DLQ keeps of a message that will not be retried."""
+def dead_letter_record(
+    delivery: Delivery, item: WorkItem | None, err: EndpointGuardError, attempt: int | None = None
+) -> dict[str, Any]:
+    """What the DLQ keeps of a message that will not be retried: the error's kind and AWS codes, whether
+    a retry could have helped, the attempts, and the partial result (what was done stays done)."""
     return {
         "error_kind": err.kind,
         "error": str(err),
         "retryable": err.retryable,
-        "attempts": delivery.receive_count,
+        "aws_codes": list(getattr(err, "codes", ()) or ([err.code] if hasattr(err, "code") else [])),
+        "attempts": attempt if attempt is not None else delivery.receive_count,
+        "result": getattr(err, "result", None),
         "vpc_id": item.vpc_id if item else None,
         "event_id": item.event_id if item else None,
         "event_name": item.event_name if item else None,
