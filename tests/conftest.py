@@ -198,5 +198,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "sam" in fixtures or "cloudformation" in fixtures:
             item.add_marker(pytest.mark.sam)
             item.add_marker(pytest.mark.slow)
-        if "moto_server" in fixtures or path.name in ("test_concurrency.py", "test_migration_plan.py"):
+        if "moto_server" in fixtures or path.name in ("test_concurrency.py", "test_migration_plan.py", "test_burst.py"):
             item.add_marker(pytest.mark.slow)

@@ -125,6 +125,17 @@ class StateTable(Adapter):
         )
         return int(TypeDeserializer().deserialize(answer["Attributes"]["failures"]))
 
+    def current_slot(self, key: str) -> float | None:
+        """A pace's TAT as it stands (``worker.pacing``); None for a pace never used."""
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        item = self._call(
+            "get_item", TableName=self.table_name, Key={"id": TypeSerializer().serialize(key)}, ConsistentRead=True
+        ).get("Item")
+        if not item or "tat" not in item:
+            return None
+        return float(TypeDeserializer().deserialize(item["tat"]))
+
     def reserve_slot(self, key: str, now: float, interval: float, latest: float, *, busy: bool = False) -> float | None:
         """The pace's next slot (``worker.pacing``): the new TAT, or None when it is past ``latest``.
         An idle pace starts again from now; a busy one moves on by one interval."""

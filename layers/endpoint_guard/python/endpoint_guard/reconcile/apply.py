@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from endpoint_guard.errors import AwsCallError, EndpointGuardError
 from endpoint_guard.reconcile.actions import SECURITY_GROUP_REF, TARGET_SECURITY_GROUP, Action, Operation, Plan
@@ -24,9 +23,15 @@ class Applied:
         return next((e for a, e in zip(plan.actions, self.errors, strict=False) if a.target == target and e), None)
 
 
-# Waits, if need be, for the right to make an endpoint call (the account-Region's pace); raises
-# OutOfTimeError when the invocation cannot wait that long.
-Pacer = Callable[[], None]
+class Pacer(Protocol):
+    """The account-Region's endpoint pace (``worker.pacing.Pacer``). ``reserve`` takes the slots of a
+    plan's endpoint calls before the first of them; calling it waits for the next slot. Both raise
+    OutOfTimeError when the invocation cannot wait that long."""
+
+    def reserve(self, calls: int) -> None: ...
+    def __call__(self) -> None: ...
+
+
 ENDPOINT_OPERATIONS = frozenset({Operation.CREATE_VPC_ENDPOINT, Operation.MODIFY_VPC_ENDPOINT})
 
 
@@ -37,6 +42,8 @@ def apply(plan: Plan, ec2: Ec2Port, pace: Pacer | None = None) -> Applied:
     applied = Applied()
     failed: set[str] = set()
     group_id: str | None = None
+    if pace is not None:  # all the VPC's slots, or none of its changes
+        pace.reserve(sum(1 for a in plan.actions if a.operation in ENDPOINT_OPERATIONS))
     for action in plan.actions:
         blocked = [t for t in action.requires if t in failed]
         if blocked:

@@ -44,6 +44,9 @@ class SlotStore(Protocol):
         new TAT, or None when refused. ``busy``: the caller last saw the TAT ahead of now (so the write
         that restarts an idle pace would fail: skip it)."""
 
+    def current_slot(self, key: str) -> float | None:
+        """The key's TAT as it stands (None for a pace never used)."""
+
 
 @dataclass
 class Budget:
@@ -61,8 +64,10 @@ class Budget:
 
 
 class Pacer:
-    """Called before each endpoint call: reserves a slot in the account-Region's pace and waits for
-    it, or raises OutOfTimeError when the slot would start after the budget's deadline."""
+    """The worker's hold on the account-Region's pace. ``reserve(n)`` takes the slots of a VPC's n
+    endpoint calls in one write, before the first of them (so a VPC is either given all its slots
+    within the budget or not touched); each call then waits for its slot (``__call__``). A call with no
+    slot reserved reserves its own. Raises OutOfTimeError when the slots would start after the deadline."""
 
     def __init__(
         self,
@@ -77,22 +82,48 @@ class Pacer:
         self.store, self.key, self.pace, self.budget = store, key, pace, budget
         self.clock, self.sleep = clock, sleep
         self.waited = 0.0
-        self._last_tat = 0.0
+        self._last_tat: float | None = None  # the pace's TAT as this worker last saw it (None: not yet)
+        self._slots: list[float] = []  # reserved slot starts, earliest first
+
+    def can_start(self, calls: int) -> bool:
+        """Whether ``calls`` endpoint calls could still start before the deadline: a VPC that could not
+        finish is not started. While the pace is busy (this worker last saw it ahead of now), other
+        workers move it too, so it is read again (one read); an idle pace costs nothing to ask about."""
+        now = self.clock()
+        if self._last_tat is not None and self._last_tat > now:
+            self._last_tat = max(self._last_tat, self.store.current_slot(self.key) or 0.0)
+        last = max(self._last_tat or 0.0, now) + calls * self.pace.interval
+        return start_of_slot(last, self.pace) <= self.budget.deadline
+
+    def reserve(self, calls: int) -> None:
+        if calls <= 0:
+            return
+        now = self.clock()
+        span = calls * self.pace.interval
+        if start_of_slot(now + span, self.pace) > self.budget.deadline:
+            raise self._out_of_time(calls)
+        latest = self.budget.deadline + self.pace.tolerance - (calls - 1) * self.pace.interval
+        tat = self.store.reserve_slot(self.key, now, span, latest, busy=(self._last_tat or 0.0) > now)
+        if tat is None:
+            raise self._out_of_time(calls)
+        self._last_tat = tat
+        first = tat - span
+        self._slots += [start_of_slot(first + (n + 1) * self.pace.interval, self.pace) for n in range(calls)]
 
     def __call__(self) -> None:
-        now = self.clock()
-        latest = self.budget.deadline + self.pace.tolerance
-        tat = self.store.reserve_slot(self.key, now, self.pace.interval, latest, busy=self._last_tat > now)
-        if tat is None:
-            raise OutOfTimeError(
-                f"no endpoint-call slot in {self.key} before this invocation's deadline",
-                retry_after=self.pace.interval * self.pace.burst,
-            )
-        self._last_tat = tat
-        wait = start_of_slot(tat, self.pace) - now
+        if not self._slots:
+            self.reserve(1)
+        wait = self._slots.pop(0) - self.clock()
         if wait > 0:
             self.waited += wait
             self.sleep(wait)
+
+    def _out_of_time(self, calls: int) -> OutOfTimeError:
+        self._slots.clear()
+        return OutOfTimeError(
+            f"no {calls} endpoint-call slot(s) in {self.key} before this invocation's deadline",
+            retry_after=self.pace.interval * self.pace.burst,
+        )
 
 
 def pace_key(account: str | None, region: str) -> str:

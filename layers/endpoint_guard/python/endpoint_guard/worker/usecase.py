@@ -23,14 +23,14 @@ from endpoint_guard.errors import EndpointGuardError, OutOfTimeError
 from endpoint_guard.model import CheckedGroup, Mark
 from endpoint_guard.observe import Observer, Skip
 from endpoint_guard.worker.messages import WorkItem, checked_group, covered
-from endpoint_guard.worker.pacing import Budget
+from endpoint_guard.worker.pacing import Budget, Pacer
 
 if TYPE_CHECKING:  # pragma: no cover  (the reconcile is not imported on the intake's path)
     from endpoint_guard.reconcile.result import ResultDocument
 
     # Reconcile a VPC (trusting this read of its managed group, if any; pacing its endpoint calls with
     # the pacer, if any): the result document. Raises ReconcileFailedError when actions failed.
-    Reconciler = Callable[[str, CheckedGroup | None, Callable[[], None] | None], ResultDocument]
+    Reconciler = Callable[[str, CheckedGroup | None, Pacer | None], ResultDocument]
     # Start the migration-plan execution ``name`` with this input: (its ARN, whether this call started it).
     MigrationStarter = Callable[[str, dict[str, Any]], tuple[str, bool]]
 
@@ -74,6 +74,8 @@ class WorkerRules:
     # What a VPC needs besides waiting for endpoint-call slots (its reads and other calls): a VPC is only
     # started with at least this much of the budget left.
     vpc_seconds: float = 10.0
+    # The endpoint calls a fresh VPC needs (the default profile's four endpoints).
+    endpoint_calls_per_vpc: int = 4
 
 
 class Worker:
@@ -90,7 +92,7 @@ class Worker:
         start_migration: MigrationStarter | None = None,
         clock: Callable[[], float] = time.time,
         budget: Budget | None = None,
-        pacer: Callable[[], None] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.reconcile, self.observer, self.rules = reconcile, observer, rules
         self.marks, self.dead_letters, self.start_migration, self.clock = marks, dead_letters, start_migration, clock
@@ -115,11 +117,7 @@ class Worker:
             return self._dead_letter(delivery, None, err)
         self.observer.about(event_id=item.event_id, vpc_id=item.vpc_id)
         try:
-            if (
-                self._out_of_time is None
-                and self.budget
-                and not self.budget.allows(self.clock(), self.rules.vpc_seconds)
-            ):
+            if self._out_of_time is None and not self._time_for_a_vpc():
                 self._out_of_time = OutOfTimeError("too little of the invocation left to start a VPC", 1.0)
             if self._out_of_time is not None:
                 raise self._out_of_time
@@ -133,6 +131,15 @@ class Worker:
             if err.retryable and attempt < self.rules.max_attempts:
                 raise  # a batch item failure: SQS redelivers it after the visibility timeout
             return self._dead_letter(delivery, item, err, attempt)
+
+    def _time_for_a_vpc(self) -> bool:
+        """Whether a fresh VPC could be finished: its reads and calls, and its endpoint calls' slots as
+        far as this worker last saw the pace."""
+        if self.budget is None:
+            return True
+        if not self.budget.allows(self.clock(), self.rules.vpc_seconds):
+            return False
+        return self.pacer is None or self.pacer.can_start(self.rules.endpoint_calls_per_vpc)
 
     def _hand_back(self, delivery: Delivery, item: WorkItem, err: OutOfTimeError) -> dict[str, Any]:
         group = delivery.group_id or item.group_id
