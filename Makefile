@@ -56,7 +56,7 @@ test: venv sam-venv
 
 # The fast tier: pure tests only, no emulator, no subprocess.
 unit: venv
-	$(PY) -m pytest -m unit -q
+	$(PY) -m pytest -m unit -q --hypothesis-profile=quick
 
 # Each check runs once, here or in the tests: ruff (with complexity C90 <= 15), mypy (strict on the pure
 # modules), statelint on the deployed ASL, and sam validate --lint on the template.

@@ -13,7 +13,13 @@ import boto3
 import pytest
 import yaml
 from endpoint_guard.aws import Clients, Services
+from hypothesis import settings
 from moto import mock_aws
+
+# Property-based tests: 300 examples each under make test; make unit asks for the quick profile.
+settings.register_profile("full", max_examples=300)
+settings.register_profile("quick", max_examples=40)
+settings.load_profile("full")
 
 # moto reloads its catalogue of default AMIs on every reset; nothing here runs instances from them.
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")

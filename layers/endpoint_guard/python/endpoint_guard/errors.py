@@ -129,6 +129,13 @@ class ReconcileFailedError(EndpointGuardError):
         self.result = result  # the partial result document
 
 
+class StateStoreError(EndpointGuardError):
+    """The state table (idempotency records, marks, the pace) could not be read or written."""
+
+    kind = "state_store"
+    retryable = True
+
+
 class OutOfTimeError(EndpointGuardError):
     """The invocation's time budget cannot cover the next step (waiting for the account-Region's
     endpoint pace, or a whole VPC). Not a failure: the work goes back to the queue unattempted."""

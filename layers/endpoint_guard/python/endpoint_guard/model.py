@@ -6,6 +6,7 @@ The parsers here are pure: they take the dicts boto3 returns and build the snaps
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +21,8 @@ VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 
 def valid_vpc_id(value: object) -> str:
     """``value`` when it is a VPC id; InvalidEventError otherwise (the one check every entry point uses)."""
-    if not isinstance(value, str) or not VPC_ID.match(value):
-        raise InvalidEventError(f"{value!r} is not a VPC id (vpc- followed by 8 to 17 hex digits)")
+    if not isinstance(value, str) or not VPC_ID.fullmatch(value):
+        raise InvalidEventError(f"{reprlib.repr(value)} is not a VPC id (vpc- followed by 8 to 17 hex digits)")
     return value
 
 

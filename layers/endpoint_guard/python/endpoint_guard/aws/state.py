@@ -45,12 +45,24 @@ class QueueAdapter(Adapter):
             self._call("change_message_visibility_batch", QueueUrl=self.queue_url, Entries=entries)
 
     def send(self, body: str, attributes: dict[str, str]) -> None:
+        """One message, with String attributes made safe for SQS (only the characters it accepts,
+        256 characters at most)."""
+        safe = {k: sqs_text(v)[:256] for k, v in attributes.items()}
         self._call(
             "send_message",
             QueueUrl=self.queue_url,
             MessageBody=body,
-            MessageAttributes={k: {"DataType": "String", "StringValue": v[:1000]} for k, v in attributes.items() if v},
+            MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in safe.items() if v.strip()},
         )
+
+
+def sqs_text(text: str) -> str:
+    """``text`` with every character SQS refuses in a message (#x9, #xA, #xD, #x20-#xD7FF,
+    #xE000-#xFFFD and #x10000-#x10FFFF are allowed) replaced by U+FFFD."""
+    return "".join(
+        c if c in "\t\n\r" or "\x20" <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd" or c >= "\U00010000" else "\ufffd"
+        for c in text
+    )
 
 
 class StateTable(Adapter):

@@ -8,6 +8,7 @@ and ``{"cluster": "<name or ARN>"}``.
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +63,16 @@ def _dig(data: Any, *path: str) -> Any:
     return data
 
 
+def _show(value: Any) -> str:
+    """A value from the event, for an error message: bounded in length and depth."""
+    return reprlib.repr(value)
+
+
+def _text(value: Any) -> str | None:
+    """A string field of the event, or None when it is missing or not a string."""
+    return value if isinstance(value, str) and value else None
+
+
 def _ids(value: Any, prefix: str) -> tuple[str, ...]:
     items = value if isinstance(value, list) else [value]
     return tuple(sorted({v for v in items if isinstance(v, str) and v.startswith(prefix)}))
@@ -87,14 +98,20 @@ def _in_vpc(*paths: tuple[str, ...]) -> Callable[[dict[str, Any]], Targets]:
 
 
 def _associate_route_table(detail: dict[str, Any]) -> Targets:
-    params = detail.get("requestParameters") or {}
+    params = detail.get("requestParameters")
+    params = params if isinstance(params, dict) else {}
     if not params.get("routeTableId"):
         raise InvalidEventError("AssociateRouteTable event without requestParameters.routeTableId")
     if not params.get("subnetId"):
         return Targets(
             skip_reason="route table associated with a gateway, not a subnet", skip_kind=Skip.GATEWAY_ASSOCIATION
         )
-    return Targets(route_table_ids=_ids(params["routeTableId"], "rtb-"))
+    found = _ids(params["routeTableId"], "rtb-")
+    if not found:
+        raise InvalidEventError(
+            f"AssociateRouteTable event with no usable route table id: {_show(params['routeTableId'])}"
+        )
+    return Targets(route_table_ids=found)
 
 
 def _awsvpc_workload(detail: dict[str, Any]) -> Targets:
@@ -105,7 +122,7 @@ def _awsvpc_workload(detail: dict[str, Any]) -> Targets:
         return Targets(skip_reason="no awsvpc network configuration in the request", skip_kind=Skip.NO_AWSVPC)
     found = _ids(subnets, "subnet-")
     if not found:
-        raise InvalidEventError(f"{detail.get('eventName')} event with no usable subnet ids: {subnets!r}")
+        raise InvalidEventError(f"{detail.get('eventName')} event with no usable subnet ids: {_show(subnets)}")
     return Targets(subnet_ids=found)
 
 
@@ -118,7 +135,7 @@ def vpc_ids_in_tags(tags: Any) -> tuple[str, ...]:
     for tag in tags:
         if isinstance(tag, dict) and tag.get("key") == CLUSTER_VPC_TAG and isinstance(tag.get("value"), str):
             words = re.split(r"[\s,;+/]+", tag["value"])
-            found.update(w for w in words if VPC_ID.match(w))
+            found.update(w for w in words if VPC_ID.fullmatch(w))
     return tuple(sorted(found))
 
 
@@ -155,22 +172,26 @@ HANDLERS: dict[tuple[str, str], Callable[[dict[str, Any]], Targets]] = {
 }
 
 
-def _account(detail: dict[str, Any], envelope_account: str | None) -> str | None:
-    return envelope_account or detail.get("recipientAccountId") or _dig(detail, "userIdentity", "accountId")
+def _account(detail: dict[str, Any], envelope_account: Any) -> str | None:
+    return (
+        _text(envelope_account)
+        or _text(detail.get("recipientAccountId"))
+        or _text(_dig(detail, "userIdentity", "accountId"))
+    )
 
 
-def _from_cloudtrail(detail: dict[str, Any], event_id: str | None, envelope_account: str | None = None) -> Trigger:
-    source, name = detail.get("eventSource"), detail.get("eventName")
-    event_id = detail.get("eventID") or event_id
+def _from_cloudtrail(detail: dict[str, Any], event_id: Any, envelope_account: Any = None) -> Trigger:
+    source, name = _text(detail.get("eventSource")), _text(detail.get("eventName"))
+    event_id = _text(detail.get("eventID")) or _text(event_id)
     account = _account(detail, envelope_account)
     if not source or not name:
-        raise InvalidEventError(f"CloudTrail detail without eventSource/eventName; expected {EXPECTED}")
+        raise InvalidEventError(f"CloudTrail detail without eventSource/eventName strings; expected {EXPECTED}")
     if detail.get("errorCode"):
         return Trigger(
             event_id,
             name,
             account=account,
-            skip_reason=f"failed call: {source} {name} returned {detail['errorCode']}",
+            skip_reason=f"failed call: {source} {name} returned {_show(detail['errorCode'])}",
             skip_kind=Skip.FAILED_CALL,
         )
     handler = HANDLERS.get((source, name))
@@ -210,7 +231,7 @@ def _from_envelope(event: dict[str, Any]) -> Trigger:
             f"this looks like an EventBridge pattern or a broken envelope, not an event; expected {EXPECTED}"
         )
     envelope = EventBridgeEvent(event)
-    event_id = event.get("id")  # optional here: the data class raises KeyError on a missing field
+    event_id = _text(event.get("id"))  # optional here: the data class raises KeyError on a missing field
     if envelope.detail_type != CLOUDTRAIL_DETAIL_TYPE:
         return Trigger(
             event_id,
@@ -221,8 +242,21 @@ def _from_envelope(event: dict[str, Any]) -> Trigger:
     return _from_cloudtrail(envelope.detail, event_id, event.get("account"))
 
 
+MAX_NAME = 2048  # an ECS cluster name or ARN is far shorter
+
+
 def parse_event(event: Any) -> list[Trigger]:
-    """What to do with ``event``. Raises InvalidEventError, naming what was expected, for anything else."""
+    """What to do with ``event``. Raises InvalidEventError, naming what was expected, for anything else
+    (whatever its shape: a field of the wrong type, nesting too deep for Python, a huge value)."""
+    try:
+        return _parse(event)
+    except InvalidEventError:
+        raise
+    except (TypeError, AttributeError, KeyError, ValueError, RecursionError) as err:
+        raise InvalidEventError(f"malformed event ({type(err).__name__}); expected {EXPECTED}") from err
+
+
+def _parse(event: Any) -> list[Trigger]:
     if isinstance(event, list) and event and all(isinstance(r, dict) and "eventSource" in r for r in event):
         return [_from_cloudtrail(r, None) for r in event]  # a bare array of records, as some exports write them
     if not isinstance(event, dict):
@@ -238,7 +272,8 @@ def parse_event(event: Any) -> list[Trigger]:
     if "vpc_id" in event:
         return [Trigger(None, "request", vpc_ids=(valid_vpc_id(event["vpc_id"]),))]
     if "cluster" in event:
-        if not isinstance(event["cluster"], str) or not event["cluster"].strip():
+        cluster = event["cluster"]
+        if not isinstance(cluster, str) or not cluster.strip() or len(cluster) > MAX_NAME:
             raise InvalidEventError('"cluster" must be an ECS cluster name or ARN')
         return [Trigger(None, "request", clusters=(event["cluster"].strip(),))]
-    raise InvalidEventError(f"unrecognised input with keys {sorted(event)[:6]}; expected {EXPECTED}")
+    raise InvalidEventError(f"unrecognised input with keys {_show(sorted(map(str, event))[:6])}; expected {EXPECTED}")

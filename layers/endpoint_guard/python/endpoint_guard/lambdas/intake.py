@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from endpoint_guard.aws.base import Clients
-from endpoint_guard.errors import EndpointGuardError
+from endpoint_guard.errors import EndpointGuardError, StateStoreError
 from endpoint_guard.intake.events import parse_event
 from endpoint_guard.lambdas.observability import Handler, LambdaObserver, logger, metrics, traced
 from endpoint_guard.lambdas.runtime import Container, own_account
@@ -41,7 +41,10 @@ def make_intake(clients: Clients | None = None) -> Handler:
             return run_intake(triggers, container.clients, wiring, settings, observer, own_account(context))
 
         if wiring.state_table and any(t.event_id for t in triggers) and isinstance(event, dict):
-            from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+            from aws_lambda_powertools.utilities.idempotency.exceptions import (
+                IdempotencyAlreadyInProgressError,
+                IdempotencyPersistenceLayerError,
+            )
 
             try:
                 return _idempotent(accept, wiring, container.clients, context, observer)(event=event)
@@ -50,6 +53,10 @@ def make_intake(clients: Clients | None = None) -> Handler:
                 # Lambda retries it later and then gets that invocation's answer.
                 logger.warning("duplicate still in progress; retrying later", extra={"skip_kind": Skip.DUPLICATE})
                 raise
+            except IdempotencyPersistenceLayerError as err:
+                failure = StateStoreError(f"the idempotency record could not be kept: {err}")
+                observer.failed("state table failed", failure)
+                raise failure from err
         return accept(event=event)
 
     return intake
@@ -85,7 +92,7 @@ def _idempotent(
         return response
 
     config = IdempotencyConfig(
-        event_key_jmespath="detail.eventID || eventID",
+        event_key_jmespath="detail.eventID || eventID || id",
         expires_after_seconds=wiring.idempotency_seconds,
         response_hook=duplicate,  # type: ignore[arg-type]  # Powertools types the hook narrowly
     )

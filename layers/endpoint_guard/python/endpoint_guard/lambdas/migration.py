@@ -6,15 +6,35 @@ is the error the state machine's Retry and Catch match on.
 
 from __future__ import annotations
 
+import functools
+import reprlib
 from typing import Any
 
 from endpoint_guard.aws.base import Clients
-from endpoint_guard.errors import InvalidEventError
+from endpoint_guard.errors import EndpointGuardError, InvalidEventError
 from endpoint_guard.lambdas.observability import Handler, logger, traced
 from endpoint_guard.lambdas.runtime import Container
 from endpoint_guard.model import valid_vpc_id
 from endpoint_guard.profile import INTERFACE, load_profile
 from endpoint_guard.settings import Settings
+
+
+def classified(handler: Handler) -> Handler:
+    """A task's input comes from the previous state or from a hand-started execution: whatever shape it
+    has, a task fails with one of endpoint-guard's errors (its class name is what Retry and Catch see),
+    never a bare TypeError."""
+
+    @functools.wraps(handler)
+    def task(event: Any, context: Any) -> Any:
+        try:
+            return handler(event, context)
+        except EndpointGuardError:
+            raise
+        except (TypeError, AttributeError, KeyError, ValueError, IndexError, RecursionError) as err:
+            logger.exception("malformed task input")
+            raise InvalidEventError(f"malformed task input ({type(err).__name__}: {reprlib.repr(str(err))})") from err
+
+    return task
 
 
 def _need(event: Any, *keys: str) -> dict[str, Any]:
@@ -32,6 +52,7 @@ def make_discover(clients: Clients | None = None) -> Handler:
 
     @logger.inject_lambda_context(log_event=False, clear_state=True)
     @traced
+    @classified
     def discover_vpc(event: Any, context: Any) -> dict[str, Any]:
         """{vpc_id, deferred_route_tables?} -> {inventory}"""
         from endpoint_guard.aws import Services
@@ -57,6 +78,7 @@ def make_discover(clients: Clients | None = None) -> Handler:
 def make_target() -> Handler:
     @logger.inject_lambda_context(log_event=False, clear_state=True)
     @traced
+    @classified
     def plan_target(event: Any, context: Any) -> dict[str, Any]:
         """{inventory} -> {target}"""
         from endpoint_guard.migration.target import plan_target
@@ -71,6 +93,7 @@ def make_target() -> Handler:
 def make_service() -> Handler:
     @logger.inject_lambda_context(log_event=False, clear_state=True)
     @traced
+    @classified
     def plan_service(event: Any, context: Any) -> dict[str, Any]:
         """{service, target} -> the service's cutover steps (one Map iteration)"""
         from endpoint_guard.migration.services import service_steps
@@ -84,6 +107,7 @@ def make_service() -> Handler:
 def make_assemble() -> Handler:
     @logger.inject_lambda_context(log_event=False, clear_state=True)
     @traced
+    @classified
     def assemble_plan(event: Any, context: Any) -> dict[str, Any]:
         """{inventory, target, services, execution_name} -> {plan, markdown, summary, json_key, markdown_key}"""
         from endpoint_guard.cost.estimate import load_prices

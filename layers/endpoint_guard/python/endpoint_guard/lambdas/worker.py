@@ -44,7 +44,7 @@ def make_worker(
         retrying cannot help, it goes to the DLQ with the reason instead. Messages the invocation has
         no time for go back to the queue, unattempted."""
         observer = LambdaObserver()
-        if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
+        if not _is_sqs_batch(event):
             err = InvalidEventError("expected an SQS batch from the work queue (a hand-run goes through the intake)")
             observer.failed("rejected input", err)
             raise err
@@ -69,17 +69,34 @@ def make_worker(
     return ensure_endpoints
 
 
+def _is_sqs_batch(event: Any) -> bool:
+    """An SQS event: records that each have a message id, a text body and attributes."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    return isinstance(records, list) and all(
+        isinstance(r, dict)
+        and isinstance(r.get("messageId"), str)
+        and isinstance(r.get("body"), str)
+        and isinstance(r.get("attributes"), dict)
+        for r in records
+    )
+
+
 def _handle(worker: Worker, record: SQSRecord) -> dict[str, Any]:
     from endpoint_guard.worker.usecase import Delivery
 
+    attributes = record.raw_event.get("attributes") or {}
     delivery = Delivery(
         body=record.body,
         message_id=record.message_id,
-        sent_ms=int(record.attributes.sent_timestamp),
-        receive_count=int(record.attributes.approximate_receive_count),
-        group_id=record.attributes.message_group_id,
+        sent_ms=_whole(attributes.get("SentTimestamp"), 0),
+        receive_count=_whole(attributes.get("ApproximateReceiveCount"), 1),
+        group_id=attributes.get("MessageGroupId") if isinstance(attributes.get("MessageGroupId"), str) else None,
     )
     return worker.handle(delivery)
+
+
+def _whole(value: Any, default: int) -> int:
+    return int(value) if isinstance(value, str) and value.isdigit() else default
 
 
 def _hand_back(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import reprlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from endpoint_guard.errors import InvalidEventError
-from endpoint_guard.model import CheckedGroup
+from endpoint_guard.model import CheckedGroup, valid_vpc_id
 
 if TYPE_CHECKING:  # pragma: no cover
     from endpoint_guard.reconcile.result import ResultDocument
@@ -41,16 +42,27 @@ class WorkItem:
         )
 
     @classmethod
-    def from_message(cls, body: str) -> WorkItem:
+    def from_message(cls, body: object) -> WorkItem:
+        """The work item a message carries; InvalidEventError for anything else (not JSON, nested too
+        deep to read, a field of the wrong type, an id that is not a VPC id)."""
+        if not isinstance(body, str):
+            raise InvalidEventError("queue message body is not text")
         try:
             data = json.loads(body)
-        except ValueError as err:
-            raise InvalidEventError(f"queue message is not JSON: {err}") from err
-        if not isinstance(data, dict) or not isinstance(data.get("vpc_id"), str):
-            raise InvalidEventError(f"queue message without a vpc_id: {body[:200]!r}")
+        except (ValueError, RecursionError) as err:
+            raise InvalidEventError(f"queue message is not JSON we can read: {type(err).__name__}") from err
+        if not isinstance(data, dict) or "vpc_id" not in data:
+            raise InvalidEventError(f"queue message without a vpc_id: {reprlib.repr(body)}")
         if data.get("version") != MESSAGE_VERSION:
-            raise InvalidEventError(f"queue message version {data.get('version')!r}; expected {MESSAGE_VERSION}")
-        return cls(data["vpc_id"], data.get("event_id"), data.get("event_name"))
+            raise InvalidEventError(
+                f"queue message version {reprlib.repr(data.get('version'))}; expected {MESSAGE_VERSION}"
+            )
+        event_id, event_name = data.get("event_id"), data.get("event_name")
+        return cls(
+            valid_vpc_id(data["vpc_id"]),
+            event_id if isinstance(event_id, str) else None,
+            event_name if isinstance(event_name, str) else None,
+        )
 
     @property
     def group_id(self) -> str:

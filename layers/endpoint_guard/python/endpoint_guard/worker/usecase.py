@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -214,7 +215,7 @@ class Worker:
         if self.dead_letters is None:
             raise err
         reason = dead_letter_record(delivery, item, err, attempt)
-        self.dead_letters.send(json.dumps(reason), {"ErrorKind": err.kind, "ErrorMessage": str(err)})
+        self.dead_letters.send(dead_letter_body(reason), {"ErrorKind": err.kind, "ErrorMessage": str(err)})
         self.observer.count("DeadLettered")
         self.observer.info("dead-lettered", error_kind=err.kind, error=str(err))
         return reason
@@ -238,3 +239,24 @@ def dead_letter_record(
         "message_id": delivery.message_id,
         "message": delivery.body,
     }
+
+
+# SQS takes a message of at most 256 KiB; the record keeps well under it.
+MAX_RECORD_BYTES = 200_000
+
+
+def dead_letter_body(record: dict[str, Any]) -> str:
+    """The record as the DLQ message: JSON in ASCII (every character SQS accepts), within the size SQS
+    takes. An oversize record drops its partial result first, then keeps the head of the original
+    message with its length and SHA-256 (the original stays findable in the work queue's logs)."""
+    body = json.dumps(record, default=str)
+    if len(body) <= MAX_RECORD_BYTES:
+        return body
+    trimmed = {**record, "result": None, "result_dropped": True}
+    body = json.dumps(trimmed, default=str)
+    if len(body) <= MAX_RECORD_BYTES:
+        return body
+    message = str(record.get("message") or "")
+    trimmed["message"] = message[: MAX_RECORD_BYTES // 4]
+    trimmed["message_truncated"] = {"length": len(message), "sha256": hashlib.sha256(message.encode()).hexdigest()}
+    return json.dumps(trimmed, default=str)[:MAX_RECORD_BYTES]
