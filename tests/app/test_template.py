@@ -29,38 +29,11 @@ from endpoint_guard.lambdas.worker import make_worker
 from endpoint_guard.reconcile import reconcile
 from endpoint_guard.settings import Settings
 
+from tests.app.conftest import sam_env
 from tests.conftest import EVENTS, REGION, REPO, CallRecorder, load_event, subnet_event, with_vpc
 from tools.esm import context, create_stack, run_worker
 from tools.workflow import ASL
 from tools.world import awsvpc_service, build_vpc, ecr_image, load_balanced_service, run_fargate_tasks
-
-SAM_VENV = REPO / ".venv-sam" / "bin"
-
-
-def sam_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(SAM_CLI_TELEMETRY="0", AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1")
-    return env
-
-
-@pytest.fixture(scope="session")
-def sam() -> Path:
-    if not (SAM_VENV / "sam").exists():
-        pytest.fail("the SAM CLI is not installed in .venv-sam: run the tests with `make test`, which installs it")
-    return SAM_VENV / "sam"
-
-
-@pytest.fixture(scope="session")
-def cloudformation(sam: Path) -> dict:
-    out = subprocess.run(
-        [str(SAM_VENV / "python"), str(REPO / "tools/translate_template.py"), str(REPO / "template.yaml")],
-        capture_output=True,
-        text=True,
-        env=sam_env(),
-        check=True,
-        timeout=120,
-    )
-    return json.loads(out.stdout)["Resources"]
 
 
 def test_sam_build_produces_an_artifact_that_imports_and_runs_on_its_own(sam: Path, tmp_path: Path) -> None:
@@ -429,3 +402,20 @@ def test_the_state_machine_is_the_asl_file_with_every_substitution_wired(cloudfo
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     worker = cloudformation["EnsureEndpointsFunction"]["Properties"]["Environment"]["Variables"]
     assert worker["ENDPOINT_GUARD_MIGRATION_STATE_MACHINE_ARN"] == {"Ref": "MigrationPlanStateMachine"}
+
+
+def test_every_function_logs_to_its_own_group_with_retention(cloudformation: dict) -> None:
+    functions = {k: v for k, v in cloudformation.items() if v["Type"] == "AWS::Lambda::Function"}
+    assert len(functions) == 6
+    for name, function in functions.items():
+        group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert cloudformation[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+
+
+def test_every_stateful_resource_says_what_happens_to_it_on_delete_and_replace(cloudformation: dict) -> None:
+    stateful = ("AWS::SQS::Queue", "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Logs::LogGroup")
+    for name, resource in cloudformation.items():
+        if resource["Type"] in stateful:
+            assert resource.get("DeletionPolicy") in ("Delete", "Retain", "Snapshot"), name
+            assert resource.get("UpdateReplacePolicy") == resource["DeletionPolicy"], name
+    assert cloudformation["PlanBucket"]["DeletionPolicy"] == "Retain"  # plans outlive the stack

@@ -294,3 +294,25 @@ def test_the_benchmarks_peer_script_does_make_the_four_endpoints(ec2) -> None:
     assert peer.ensure(ec2, world.vpc_id) == []
     found = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"]
     assert sorted(e["ServiceName"].rsplit(".", 1)[-1] for e in found) == ["api", "dkr", "logs", "s3"]
+
+
+def test_a_hand_made_group_with_our_name_is_a_finding_not_a_takeover(ec2, calls, run) -> None:
+    """endpoint-guard may only change groups it tagged at creation: a same-named group someone made is
+    reported (with how to resolve it), and what needs the group waits; the gateway goes ahead."""
+    world = build_vpc(ec2)
+    theirs = ec2.create_security_group(
+        GroupName="endpoint-guard-endpoints", Description="made by hand", VpcId=world.vpc_id
+    )["GroupId"]
+    result = run(world.vpc_id)
+    assert result["compliant"] is False
+    [finding] = result["findings"]
+    assert theirs in finding and "tag it ManagedBy=endpoint-guard" in finding
+    assert statuses(result) == {"ecr.dkr": "deferred", "ecr.api": "deferred", "logs": "deferred", "s3": "created"}
+    assert "CreateSecurityGroup" not in calls.operations
+    assert (
+        "AuthorizeSecurityGroupIngress" not in calls.operations and "RevokeSecurityGroupIngress" not in calls.operations
+    )
+
+    ec2.create_tags(Resources=[theirs], Tags=[{"Key": "ManagedBy", "Value": "endpoint-guard"}])  # handed over
+    again = run(world.vpc_id)
+    assert again["compliant"] is True and again["security_group_id"] == theirs

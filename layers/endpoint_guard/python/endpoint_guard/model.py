@@ -16,6 +16,10 @@ from endpoint_guard.errors import InvalidEventError
 
 Raw = dict[str, Any]  # an AWS response item, as boto3 returns it
 
+# The dedicated security group of the interface endpoints: endpoint-guard's when it carries the
+# ManagedBy tag; a group of that name without it belongs to someone else.
+SECURITY_GROUP_NAME = "endpoint-guard-endpoints"
+
 VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 
 
@@ -150,6 +154,8 @@ class Snapshot:
     security_group: SecurityGroup | None = None
     # True when the group's rules were not read but taken from an earlier read (decide.trusted_group).
     security_group_trusted: bool = False
+    # A group with endpoint-guard's name that endpoint-guard did not make (no ManagedBy tag): its id.
+    security_group_clash: str | None = None
     enis: tuple[NetworkInterface, ...] | None = None
 
     def subnet(self, subnet_id: str) -> Subnet | None:

@@ -7,10 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from endpoint_guard import MANAGED_BY_TAG, MANAGED_BY_VALUE
 from endpoint_guard.aws.base import Adapter, by_vpc
 from endpoint_guard.errors import AwsCallError, InvalidEventError, VpcNotFoundError
-from endpoint_guard.model import ServiceOffer, offer_from_api
+from endpoint_guard.model import SECURITY_GROUP_NAME, ServiceOffer, is_managed, offer_from_api
 
 Raw = dict[str, Any]
 
@@ -44,11 +43,12 @@ class Ec2Adapter(Ec2Reads):
         return bool(support["EnableDnsSupport"]["Value"]), bool(hostnames["EnableDnsHostnames"]["Value"])
 
     def managed_security_group(self, vpc_id: str) -> Raw | None:
-        """The VPC's security group tagged as endpoint-guard's (the lowest id, should there be two)."""
+        """The VPC's group named as endpoint-guard's (names are unique in a VPC), tagged or not: the caller
+        tells endpoint-guard's own group from a group of that name that someone else made."""
         groups = self._pages(
             "describe_security_groups",
             "SecurityGroups",
-            Filters=[*by_vpc(vpc_id), {"Name": f"tag:{MANAGED_BY_TAG}", "Values": [MANAGED_BY_VALUE]}],
+            Filters=[*by_vpc(vpc_id), {"Name": "group-name", "Values": [SECURITY_GROUP_NAME]}],
         )
         return min(groups, key=lambda g: str(g["GroupId"])) if groups else None
 
@@ -100,14 +100,15 @@ class Ec2Adapter(Ec2Reads):
         except AwsCallError as err:
             if err.code != "InvalidGroup.Duplicate":
                 raise
-        # A group of that name exists but was not found by tag (an earlier run died between create and
-        # tag): take it over rather than fail forever.
+        # A group of that name appeared since the read (another run made it a moment ago): take it when
+        # it is endpoint-guard's (tagged at creation); a group someone else named so is not ours to use,
+        # and the next read reports it as a name clash.
         found = self._call(
             "describe_security_groups",
             Filters=[*by_vpc(params["VpcId"]), {"Name": "group-name", "Values": [params["GroupName"]]}],
         )["SecurityGroups"]
-        if not found:
-            raise AwsCallError("create_security_group", "InvalidGroup.Duplicate", "duplicate group not found by name")
+        if not found or not is_managed(found[0]):
+            raise AwsCallError("create_security_group", "InvalidGroup.Duplicate", "a group of that name is not ours")
         return str(found[0]["GroupId"])
 
     def authorize_ingress(self, group_id: str, permissions: list[Raw]) -> None:

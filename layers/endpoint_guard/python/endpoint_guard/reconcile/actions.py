@@ -8,8 +8,8 @@ from enum import Enum
 from typing import Any
 
 from endpoint_guard import MANAGED_BY_TAG, MANAGED_BY_VALUE
+from endpoint_guard.model import SECURITY_GROUP_NAME as SECURITY_GROUP_NAME  # the one name, with the model
 
-SECURITY_GROUP_NAME = "endpoint-guard-endpoints"
 SECURITY_GROUP_DESCRIPTION = "endpoint-guard: HTTPS from the VPC to its interface endpoints"
 # Stands for the managed security group's id in actions planned before the group exists.
 SECURITY_GROUP_REF = "{managed-security-group}"

@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from endpoint_guard import MANAGED_BY_TAG, MANAGED_BY_VALUE
 from endpoint_guard.model import Snapshot
 from endpoint_guard.profile import GATEWAY, INTERFACE, ServiceSpec
-from endpoint_guard.reconcile.actions import COMPLIANT, CREATE, MODIFY, TARGET_VPC, Action, Operation, Plan
+from endpoint_guard.reconcile.actions import (
+    COMPLIANT,
+    CREATE,
+    DEFERRED,
+    MODIFY,
+    SECURITY_GROUP_NAME,
+    TARGET_SECURITY_GROUP,
+    TARGET_VPC,
+    Action,
+    EndpointDecision,
+    Operation,
+    Plan,
+)
 from endpoint_guard.reconcile.gateway import plan_gateway
 from endpoint_guard.reconcile.interface import plan_interface
 from endpoint_guard.reconcile.reads import needs_private_dns
@@ -30,7 +43,9 @@ def plan(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: Settings)
     dns_ok = _plan_dns(snapshot, settings, private_dns, result)
 
     interface_decisions = [plan_interface(snapshot, spec, settings, dns_ok) for spec in interface_specs]
-    if any(d.outcome in (CREATE, MODIFY) or (d.managed and d.outcome == COMPLIANT) for d, _ in interface_decisions):
+    if snapshot.security_group_clash:
+        interface_decisions = _name_clash(snapshot, interface_decisions, result)
+    elif any(d.outcome in (CREATE, MODIFY) or (d.managed and d.outcome == COMPLIANT) for d, _ in interface_decisions):
         plan_security_group(snapshot, result)
         result.security_group_checked = True
     gateway_decisions = [plan_gateway(snapshot, spec, settings, result) for spec in specs if spec.type == GATEWAY]
@@ -66,3 +81,24 @@ def _plan_dns(snapshot: Snapshot, settings: Settings, needed: bool, result: Plan
                 )
             )
     return True
+
+
+def _name_clash(
+    snapshot: Snapshot, decisions: list[tuple[EndpointDecision, list[Action]]], result: Plan
+) -> list[tuple[EndpointDecision, list[Action]]]:
+    """A group with endpoint-guard's name exists that endpoint-guard did not make. Adopting it would
+    fail on every attempt (endpoint-guard may only change groups it tagged at creation), and a second
+    group of the name cannot be made: report it, and leave what needs the group until it is resolved."""
+    result.findings.append(
+        f"security group {snapshot.security_group_clash} is named {SECURITY_GROUP_NAME} but was not made by "
+        f"endpoint-guard (no {MANAGED_BY_TAG}={MANAGED_BY_VALUE} tag); rename or delete it, or tag it "
+        f"{MANAGED_BY_TAG}={MANAGED_BY_VALUE} to hand it over, and the next reconcile goes on"
+    )
+    kept = []
+    for decision, actions in decisions:
+        if any(TARGET_SECURITY_GROUP in a.requires for a in actions):
+            decision.outcome = DEFERRED
+            decision.reason = f"waits for the security group name clash ({snapshot.security_group_clash})"
+            actions = []
+        kept.append((decision, actions))
+    return kept

@@ -12,6 +12,7 @@ from endpoint_guard.model import (
     cidrs_from_route_tables,
     endpoint_from_api,
     eni_from_api,
+    is_managed,
     route_tables_from_api,
     security_group_from_api,
     subnets_from_api,
@@ -64,6 +65,8 @@ def read_snapshot(
         trusted = trusted_group(snapshot, profile, checked_group)
         if trusted is None:
             raw_group = ec2.managed_security_group(vpc_id)
+            if raw_group and not is_managed(raw_group):
+                extra["security_group_clash"], raw_group = str(raw_group["GroupId"]), None
             extra["security_group"] = security_group_from_api(raw_group) if raw_group else None
         else:
             extra["security_group"] = trusted
