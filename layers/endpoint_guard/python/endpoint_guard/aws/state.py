@@ -44,6 +44,31 @@ class QueueAdapter(Adapter):
             ]
             self._call("change_message_visibility_batch", QueueUrl=self.queue_url, Entries=entries)
 
+    def receive_all(self, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` messages, each received once and made visible again at once (a read that
+        leaves them in the queue). Stops when a receive brings nothing new."""
+        found: dict[str, dict[str, Any]] = {}
+        while len(found) < limit:
+            messages = self._call(
+                "receive_message",
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=30,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            fresh = [m for m in messages if m["MessageId"] not in found]
+            if not fresh:
+                break
+            for message in fresh:
+                found[message["MessageId"]] = message
+        if found:
+            self.hand_back((m["ReceiptHandle"], 0) for m in found.values())
+        return list(found.values())[:limit]
+
+    def delete(self, receipt: str) -> None:
+        self._call("delete_message", QueueUrl=self.queue_url, ReceiptHandle=receipt)
+
     def send(self, body: str, attributes: dict[str, str]) -> None:
         """One message, with String attributes made safe for SQS (only the characters it accepts,
         256 characters at most)."""

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from endpoint_guard.cli import dlq
 from endpoint_guard.cli.render import progress_bar, render, render_report
 from endpoint_guard.cost.estimate import describe as describe_cost
 from endpoint_guard.errors import EndpointGuardError
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     _traffic(report)
     for command in (invoke, check, ensure, plan, report):
         _common(command)
+    dlq.add_commands(sub, _common)
     return parser
 
 
@@ -186,13 +188,25 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _dlq(args: argparse.Namespace) -> int:
+    run = _Run(args)
+    return dlq.run(args, run.clients, run.settings, run.observer)
+
+
 def main(argv: list[str] | None = None, *, session: Any = None) -> int:
     """The command line. ``session``: the boto3 session to build clients from (default: one per
     ``--profile``, from the usual AWS configuration)."""
     args = build_parser().parse_args(argv)
     args.session = session
     try:
-        commands = {"invoke": _invoke, "check": _check, "ensure": _ensure, "plan": _plan, "report": _report}
+        commands = {
+            "invoke": _invoke,
+            "check": _check,
+            "ensure": _ensure,
+            "plan": _plan,
+            "report": _report,
+            "dlq": _dlq,
+        }
         return commands[args.command](args)
     except EndpointGuardError as err:
         print(f"endpoint-guard: {type(err).__name__}: {err}", file=sys.stderr)
