@@ -13,6 +13,9 @@ PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
+# checkov has its own environment too (it pins half of PyPI); it runs offline (--skip-download).
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -43,6 +46,11 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
 	touch $@
 
+$(CHECKOV_VENV)/.installed:
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
 venv: $(VENV_MARK)
 sam-venv: $(SAM_VENV)/.installed
 
@@ -59,13 +67,17 @@ unit: venv
 	$(PY) -m pytest -m unit -q --hypothesis-profile=quick
 
 # Each check runs once, here or in the tests: ruff (with complexity C90 <= 15), mypy (strict on the pure
-# modules), statelint on the deployed ASL, and sam validate --lint on the template.
-lint: venv sam-venv
+# modules), statelint on the deployed ASL, sam validate --lint on the template, cfn-lint (every rule) on
+# the translated template and on the ASL in a plain state machine (E3601), and checkov (each skip
+# justified in the template's Metadata).
+lint: venv sam-venv $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/statelint --ignore=URI,FLOAT statemachines/*.asl.json
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint
+	AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/python tools/lint_template.py
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact --quiet
 
 # The cold start is measured under the Lambda runtime's Python (3.13) when this machine has one: a
 # venv with only boto3, as the runtime provides it. Without one, make bench says so and uses .venv.
