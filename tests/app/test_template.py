@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -419,3 +420,42 @@ def test_every_stateful_resource_says_what_happens_to_it_on_delete_and_replace(c
             assert resource.get("DeletionPolicy") in ("Delete", "Retain", "Snapshot"), name
             assert resource.get("UpdateReplacePolicy") == resource["DeletionPolicy"], name
     assert cloudformation["PlanBucket"]["DeletionPolicy"] == "Retain"  # plans outlive the stack
+
+
+def test_alarms_tell_the_operator_through_one_topic(cloudformation: dict) -> None:
+    alarms = {k: v["Properties"] for k, v in cloudformation.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+    assert set(alarms) == {
+        "DeadLettersAlarm",
+        "BackstopAlarm",
+        "IntakeErrorsAlarm",
+        "WorkerErrorsAlarm",
+        "MigrationPlanFailedAlarm",
+        "NotCompliantAlarm",
+    }
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+        assert len(alarm["AlarmDescription"]) > 80, name  # what it means and what to do
+    assert alarms["NotCompliantAlarm"]["MetricName"] == "VpcsNotCompliant"
+    assert alarms["NotCompliantAlarm"]["DatapointsToAlarm"] == 6  # sustained, not one reconcile
+    assert cloudformation["AlarmTopicEmail"]["Condition"] == "AlarmEmailGiven"
+
+
+def test_the_dashboard_is_json_and_shows_every_metric_the_code_emits(cloudformation: dict) -> None:
+    body, values = cloudformation["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    text = body.replace("${AWS::Region}", "us-east-1")
+    for key in values:
+        text = text.replace("${" + key + "}", key.lower())
+    dashboard = json.loads(text)
+    shown = json.dumps(dashboard)
+    code = (REPO / "layers/endpoint_guard/python/endpoint_guard").rglob("*.py")
+    emitted = {m for path in code for m in re.findall(r'count\("([A-Z]\w+)"', path.read_text())}
+    assert emitted >= {"EventsReceived", "VpcsReconciled", "DeadLettered", "HandedBack"}
+    assert {m for m in emitted if m not in shown} == set()
+
+
+def test_any_stack_name_fits_the_names_aws_allows(cloudformation: dict) -> None:
+    """Function names are generated (64 characters at most), so a long stack name cannot push one past
+    the limit; the log groups, named after the stack, allow 512."""
+    for name, resource in cloudformation.items():
+        if resource["Type"] == "AWS::Lambda::Function":
+            assert "FunctionName" not in resource["Properties"], name
