@@ -214,6 +214,30 @@ def test_a_deferred_gateway_starts_one_migration_plan_per_deferred_state(
     assert [line["execution_arn"] for line in logged] == [execution["executionArn"]] * 2
 
 
+def test_a_failed_plan_is_started_again_for_the_same_deferred_state(
+    ec2, ecs, sqs, stack, monkeypatch, intake, ensure_endpoints
+) -> None:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    machine = sfn.create_state_machine(
+        name="migration-plan",
+        definition=(REPO / "statemachines" / "migration-plan.asl.json").read_text(),
+        roleArn="arn:aws:iam::123456789012:role/plan",
+    )["stateMachineArn"]
+    monkeypatch.setenv("ENDPOINT_GUARD_MIGRATION_STATE_MACHINE_ARN", machine)
+    world = build_vpc(ec2)
+    run_fargate_tasks(ecs, ec2, world.private_subnets["us-east-1a"])
+    intake(subnet_event(world, 1), INTAKE)
+    run_worker(sqs, stack.work, ensure_endpoints)
+    [first] = sfn.list_executions(stateMachineArn=machine)["executions"]
+    sfn.stop_execution(executionArn=first["executionArn"])  # the plan failed (or was aborted)
+
+    intake(subnet_event(world, 2), INTAKE)  # the same deferred state, seen again
+    response, _ = run_worker(sqs, stack.work, ensure_endpoints)
+    assert response["batchItemFailures"] == []
+    names = sorted(e["name"] for e in sfn.list_executions(stateMachineArn=machine)["executions"])
+    assert names == [first["name"], f"{first['name']}-r2"]
+
+
 # --- the managed group: read, then trusted while nothing says otherwise --------------------------------
 
 

@@ -27,6 +27,7 @@ from endpoint_guard.aws import (
 from endpoint_guard.lambdas import migration as tasks
 from endpoint_guard.lambdas.intake import make_intake
 from endpoint_guard.lambdas.worker import make_worker
+from endpoint_guard.migration import execution_name
 from endpoint_guard.reconcile import reconcile
 from endpoint_guard.settings import Settings
 
@@ -305,6 +306,11 @@ def _exercise_the_worker(ec2) -> set[str]:
         name="plan", definition=ASL.read_text(), roleArn="arn:aws:iam::123456789012:role/plan"
     )["stateMachineArn"]
     os.environ["ENDPOINT_GUARD_MIGRATION_STATE_MACHINE_ARN"] = machine
+    # An earlier plan of the same deferred state that failed: the worker starts it again.
+    deferred = [{"route_table_id": busy.private_route_tables["us-east-1a"], "workloads": [{"kind": "ecs-task"}]}]
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    failed = sfn.start_execution(stateMachineArn=machine, name=execution_name(busy.vpc_id, deferred), input="{}")
+    sfn.stop_execution(executionArn=failed["executionArn"])
     intake(subnet_event(world, 1), context("intake"))
     intake(subnet_event(busy, 2), context("intake"))
     intake({"vpc_id": "vpc-0123456789abcdef0"}, context("intake"))  # dead-lettered: it does not exist

@@ -226,18 +226,28 @@ class StateTable(Adapter):
 class StepFunctionsAdapter(Adapter):
     service = "stepfunctions"
 
+    # A deferred state is planned again after a failed plan, at most this many times.
+    MAX_RESTARTS = 5
+
     def start_once(self, state_machine_arn: str, name: str, document: dict[str, Any]) -> tuple[str, bool]:
         """Start an execution called ``name``; (its ARN, whether this call started it). An execution of
-        that name that already exists (same VPC, same state) is the answer, not an error."""
-        try:
-            started = self._call(
-                "start_execution", stateMachineArn=state_machine_arn, name=name, input=json.dumps(document)
-            )
-            return str(started["executionArn"]), True
-        except AwsCallError as err:
-            if err.code != "ExecutionAlreadyExists":
-                raise
-        return execution_arn(state_machine_arn, name), False
+        that name that already runs or succeeded (same VPC, same state) is the answer, not an error. One
+        that failed, timed out or was aborted is started again as ``name-r2``, ``name-r3`` ..."""
+        for attempt in range(1, self.MAX_RESTARTS + 2):
+            candidate = name if attempt == 1 else f"{name}-r{attempt}"
+            try:
+                started = self._call(
+                    "start_execution", stateMachineArn=state_machine_arn, name=candidate, input=json.dumps(document)
+                )
+                return str(started["executionArn"]), True
+            except AwsCallError as err:
+                if err.code != "ExecutionAlreadyExists":
+                    raise
+            existing = execution_arn(state_machine_arn, candidate)
+            status = self._call("describe_execution", executionArn=existing).get("status")
+            if status not in ("FAILED", "TIMED_OUT", "ABORTED"):
+                return existing, False
+        return existing, False
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:
