@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import time
 import zipfile
 from pathlib import Path
@@ -60,6 +61,7 @@ def deploy(clients: dict[str, Any]) -> SimpleNamespace:
         )
         substitutions[key] = created["FunctionArn"]
     clients["s3"].create_bucket(Bucket=BUCKET)
+    os.environ["ENDPOINT_GUARD_PLAN_BUCKET"] = BUCKET  # as the template sets it for the task functions
     topic = clients["sns"].create_topic(Name="migration-plans")["TopicArn"]
     substitutions["PlanTopicArn"] = topic
     inbox = clients["sqs"].create_queue(QueueName="plan-notifications")["QueueUrl"]

@@ -198,6 +198,7 @@ class _AllCalls:
                 "elbv2",
                 "cloudwatch",
                 "ecr",
+                "s3",
             )
         }
 
@@ -364,29 +365,49 @@ def test_iam_grants_the_worker_exactly_the_calls_it_makes(cloudformation: dict, 
     )
 
 
-def test_iam_grants_migration_discovery_exactly_the_calls_it_makes(cloudformation: dict, ec2, ecs) -> None:
+def test_iam_grants_migration_discovery_exactly_the_calls_it_makes(cloudformation: dict, ec2, ecs, monkeypatch) -> None:
     world = build_vpc(ec2)
     load_balanced_service(ecs, boto3.client("elbv2", region_name=REGION), world)
     eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
     ec2.create_nat_gateway(SubnetId=world.public_subnets["us-east-1a"], AllocationId=eip)  # no metrics: images next
     image = ecr_image(boto3.client("ecr", region_name=REGION), "shop/api", "v3", 250_000_000)
     awsvpc_service(ecs, [world.private_subnets["us-east-1b"]], cluster="api", name="api", image=image)
+    plan_bucket(monkeypatch)
     clients = Clients(region=REGION)
     calls = _AllCalls(clients)
     tasks.make_discover(clients)({"vpc_id": world.vpc_id}, context("discover"))
     _check(_role_grants(cloudformation, "MigrationDiscoverFunction"), calls.actions, implied=set())
 
 
-def test_the_pure_plan_steps_make_no_calls_and_are_granted_none(cloudformation: dict, ec2) -> None:
+def plan_bucket(monkeypatch) -> None:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="plans")
+    monkeypatch.setenv("ENDPOINT_GUARD_PLAN_BUCKET", "plans")
+
+
+def test_the_plan_steps_only_read_and_write_their_documents(cloudformation: dict, ec2, ecs, monkeypatch) -> None:
     world = build_vpc(ec2)
-    clients = Clients(region=REGION)
-    inventory = tasks.make_discover(clients)({"vpc_id": world.vpc_id}, context("discover"))["inventory"]
-    calls = _AllCalls(clients)
-    target = tasks.make_target()({"inventory": inventory}, context("target"))["target"]
-    tasks.make_assemble()({"inventory": inventory, "target": target, "services": []}, context("assemble"))
-    assert calls.actions == set()
-    for function in ("MigrationTargetFunction", "MigrationServiceFunction", "MigrationAssembleFunction"):
-        assert _role_grants(cloudformation, function) == set(), function
+    awsvpc_service(ecs, [world.private_subnets["us-east-1b"]], cluster="api", name="api")
+    plan_bucket(monkeypatch)
+    discovered = tasks.make_discover(Clients(region=REGION))({"vpc_id": world.vpc_id}, context("discover"))
+    granted = {}
+    for function, make, event in (
+        ("MigrationTargetFunction", tasks.make_target, discovered),
+        ("MigrationServiceFunction", tasks.make_service, None),
+        ("MigrationAssembleFunction", tasks.make_assemble, None),
+    ):
+        clients = Clients(region=REGION)
+        calls = _AllCalls(clients)
+        if function == "MigrationServiceFunction":
+            event = {"service_key": discovered["services"][0]["service_key"], "target_key": granted["target_key"]}
+        if function == "MigrationAssembleFunction":
+            event = {**discovered, "target_key": granted["target_key"], "services": [granted["steps"]]}
+        answer = make(clients)(event, context(function))
+        granted.update(target_key=answer.get("target_key", granted.get("target_key")))
+        if "steps_key" in answer:
+            granted["steps"] = answer
+        # Assemble deletes plan.md only when plan.json cannot be written (test_migration_plan.py).
+        implied = {"s3:DeleteObject"} if function == "MigrationAssembleFunction" else set()
+        _check(_role_grants(cloudformation, function), calls.actions, implied=implied)
 
 
 def test_the_state_machine_is_the_asl_file_with_every_substitution_wired(cloudformation: dict) -> None:

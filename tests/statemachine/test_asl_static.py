@@ -63,7 +63,12 @@ def _reaches(top: dict, start: str, goal: str) -> bool:
     return False
 
 
-def test_the_plan_is_written_markdown_first_document_last() -> None:
-    top = json.loads(ASL.read_text())["States"]
-    assert top["StoreMarkdown"]["Next"] == "StoreDocument" and top["StoreDocument"]["Next"] == "Publish"
-    assert top["StoreDocument"]["Parameters"]["Key.$"] == "$.assembled.json_key"
+def test_states_pass_keys_never_documents() -> None:
+    """A state's payload is capped at 256 KiB and a large VPC's inventory is bigger: the tasks keep the
+    inventory, target, steps and plan in the plan bucket and the states carry their keys."""
+    text = ASL.read_text()
+    for document in ('$.discovered.inventory"', '$.planned.target"', "$.assembled.plan", '$.assembled.markdown"'):
+        assert document not in text, document
+    top = json.loads(text)["States"]
+    assert top["Assemble"]["Next"] == "Publish"  # Assemble stores plan.md, then plan.json, itself
+    assert not [n for n, s in top.items() if "s3:putObject" in str(s.get("Resource", ""))]

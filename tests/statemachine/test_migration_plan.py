@@ -39,8 +39,10 @@ def run(workflow: SimpleNamespace, document: dict, name: str) -> dict:
     return workflow_tools.wait(sfn, arn)
 
 
-def objects(workflow: SimpleNamespace) -> list[str]:
-    return sorted(o["Key"] for o in workflow.s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+def objects(workflow: SimpleNamespace, prefix: str = "plans/") -> list[str]:
+    """The plans in the bucket (the run's working documents live under work/, expired by a lifecycle rule)."""
+    found = workflow.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    return sorted(o["Key"] for o in found)
 
 
 def notifications(workflow: SimpleNamespace) -> list[str]:
@@ -116,6 +118,7 @@ def test_a_failed_store_leaves_no_half_written_plan(workflow, monkeypatch) -> No
     result = run(workflow, {"vpc_id": world.vpc_id}, "store-fails")
     assert result["status"] == "FAILED"
     assert objects(workflow) == []  # the Markdown written first was discarded again
+    assert objects(workflow, "work/")  # the run's documents stay for inspection (a lifecycle rule expires them)
     [message] = notifications(workflow)
     assert "No migration plan" in message
 
@@ -127,3 +130,71 @@ def test_the_sample_execution_input_in_events_runs(workflow) -> None:
         sample.replace(SAMPLE_VPC, world.vpc_id).replace(SAMPLE_ROUTE_TABLE, world.private_route_tables["us-east-1b"])
     )
     assert run(workflow, document, "sample")["status"] == "SUCCEEDED"
+
+
+def _largest_state_payload(workflow: SimpleNamespace, execution_arn: str) -> int:
+    """The largest input or output any state of the execution carried, in bytes (from its history)."""
+    largest = 0
+    pages = workflow.stepfunctions.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+    for page in pages:
+        for event in page["events"]:
+            for key, details in event.items():
+                if key.endswith("EventDetails") and isinstance(details, dict):
+                    for field in ("input", "output"):
+                        if isinstance(details.get(field), str):
+                            largest = max(largest, len(details[field].encode()))
+    return largest
+
+
+def test_a_very_large_vpc_is_planned_with_every_state_payload_small(workflow) -> None:
+    """200 ECS services, 100 security groups and 1,000 ENIs: the documents stay in S3, the states carry
+    keys, so no state comes near Step Functions' 256 KiB (States.DataLimitExceeded cannot be caught)."""
+    ec2, ecs = workflow.ec2, workflow.ecs
+    world = build_vpc(ec2)
+    subnets = list(world.private_subnets.values())
+    groups = [
+        ec2.create_security_group(GroupName=f"app-{n}", Description=f"application tier {n}", VpcId=world.vpc_id)[
+            "GroupId"
+        ]
+        for n in range(100)
+    ]
+    for n in range(1000):
+        ec2.create_network_interface(SubnetId=subnets[n % 3], Groups=[groups[n % 100]], Description=f"worker {n}")
+    ecs.create_cluster(clusterName="big")
+    family = ecs.register_task_definition(
+        family="big",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27", "memory": 512}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    for n in range(200):
+        ecs.create_service(
+            cluster="big",
+            serviceName=f"service-{n:03d}",
+            taskDefinition=family,
+            desiredCount=2,
+            launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [groups[n % 100]]}},
+        )
+    document = deferred_input(world, world.private_route_tables["us-east-1a"])
+    sfn = workflow.stepfunctions
+    arn = sfn.start_execution(stateMachineArn=workflow.machine, name="large", input=json.dumps(document))[
+        "executionArn"
+    ]
+    result = workflow_tools.wait(sfn, arn, timeout=300)
+
+    assert result["status"] == "SUCCEEDED", result
+    plan = json.loads(workflow.s3.get_object(Bucket=BUCKET, Key=f"plans/{world.vpc_id}/large/plan.json")["Body"].read())
+    assert len(plan["services"]) == 200 and len(plan["target"]["security_groups"]) >= 100
+    sizes = [
+        len(workflow.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+        for key in (
+            f"work/{world.vpc_id}/large/inventory.json",
+            f"plans/{world.vpc_id}/large/plan.json",
+            f"plans/{world.vpc_id}/large/plan.md",
+        )
+    ]
+    assert sum(sizes) > 256 * 1024  # what the states carried before: more than a state may hold
+    assert 0 < _largest_state_payload(workflow, arn) < 64 * 1024

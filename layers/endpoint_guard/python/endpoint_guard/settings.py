@@ -126,6 +126,7 @@ class Wiring:
     state_table: str | None = None
     dead_letter_queue_url: str | None = None
     migration_state_machine_arn: str | None = None
+    plan_bucket: str | None = None  # the migration workflow's documents
     max_attempts: int = 3
     idempotency_seconds: int = 3600
     watermark_seconds: int = 86400
@@ -147,6 +148,7 @@ class Wiring:
             state_table=env.get("ENDPOINT_GUARD_STATE_TABLE") or None,
             dead_letter_queue_url=env.get("ENDPOINT_GUARD_DEAD_LETTER_QUEUE_URL") or None,
             migration_state_machine_arn=env.get("ENDPOINT_GUARD_MIGRATION_STATE_MACHINE_ARN") or None,
+            plan_bucket=env.get("ENDPOINT_GUARD_PLAN_BUCKET") or None,
             max_attempts=_positive_int(env, "ENDPOINT_GUARD_MAX_ATTEMPTS", 3),
             idempotency_seconds=_positive_int(env, "ENDPOINT_GUARD_IDEMPOTENCY_SECONDS", 3600),
             group_recheck_seconds=_whole_number(env, "ENDPOINT_GUARD_GROUP_RECHECK_SECONDS", 21600),

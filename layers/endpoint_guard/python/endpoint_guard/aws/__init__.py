@@ -6,6 +6,7 @@ retry mode handles throttling and 5xx under every call.
 """
 
 from endpoint_guard.aws.base import Adapter, Clients, aws_error
+from endpoint_guard.aws.documents import DocumentStore
 from endpoint_guard.aws.ec2 import Ec2Adapter, Ec2Lookups, Ec2Reads
 from endpoint_guard.aws.ecs import AutoScalingAdapter, EcsAdapter, LoadBalancingAdapter
 from endpoint_guard.aws.services import Services
@@ -16,6 +17,7 @@ __all__ = [
     "Adapter",
     "AutoScalingAdapter",
     "Clients",
+    "DocumentStore",
     "Ec2Adapter",
     "Ec2Lookups",
     "Ec2Reads",

@@ -7,6 +7,7 @@ is the error the state machine's Retry and Catch match on.
 from __future__ import annotations
 
 import functools
+import re
 import reprlib
 from typing import Any
 
@@ -47,6 +48,24 @@ def interface_services(settings: Settings) -> list[str]:
     return [s.short for s in load_profile(settings.extra_services) if s.type == INTERFACE]
 
 
+def _store(container: Container) -> Any:
+    from endpoint_guard.aws import DocumentStore
+    from endpoint_guard.errors import ConfigurationError
+    from endpoint_guard.settings import Wiring
+
+    bucket = Wiring.from_env().plan_bucket
+    if not bucket:
+        raise ConfigurationError("ENDPOINT_GUARD_PLAN_BUCKET is not set: the workflow keeps its documents there")
+    return DocumentStore(bucket, container.clients)
+
+
+def _key(event: dict[str, Any], name: str) -> str:
+    value = event.get(name)
+    if not isinstance(value, str) or not value.startswith(("work/", "plans/")):
+        raise InvalidEventError(f"{name} must be a key in the plan bucket")
+    return value
+
+
 def make_discover(clients: Clients | None = None) -> Handler:
     container = Container(clients)
 
@@ -54,75 +73,110 @@ def make_discover(clients: Clients | None = None) -> Handler:
     @traced
     @classified
     def discover_vpc(event: Any, context: Any) -> dict[str, Any]:
-        """{vpc_id, deferred_route_tables?} -> {inventory}"""
+        """{vpc_id, deferred_route_tables?, execution_name?} -> {prefix, inventory_key, services: [{service_key}]}:
+        the inventory and each service's summary are stored; the state carries their keys."""
         from endpoint_guard.aws import Services
         from endpoint_guard.migration.inventory import discover
 
         vpc_id = valid_vpc_id(_need(event, "vpc_id")["vpc_id"])
         logger.append_keys(vpc_id=vpc_id)
         settings = Settings.from_env()
+        store = _store(container)
         inventory = discover(
             vpc_id,
             Services(container.clients),
             event.get("deferred_route_tables") or [],
             default_gb=settings.default_gb_per_month,
         )
-        logger.info(
-            "discovered", extra={"services": len(inventory["services"]), "workloads": len(inventory["workloads"])}
-        )
-        return {"inventory": inventory}
+        prefix = f"work/{vpc_id}/{_name(event)}"
+        services = [
+            {"service_key": store.put_json(f"{prefix}/services/{n:05d}.json", service)}
+            for n, service in enumerate(inventory["services"])
+        ]
+        logger.info("discovered", extra={"services": len(services), "workloads": len(inventory["workloads"])})
+        return {
+            "prefix": prefix,
+            "inventory_key": store.put_json(f"{prefix}/inventory.json", inventory),
+            "services": services,
+        }
 
     return discover_vpc
 
 
-def make_target() -> Handler:
+def _name(event: dict[str, Any]) -> str:
+    name = event.get("execution_name")
+    return name if isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,80}", name) else "manual"
+
+
+def make_target(clients: Clients | None = None) -> Handler:
+    container = Container(clients)
+
     @logger.inject_lambda_context(log_event=False, clear_state=True)
     @traced
     @classified
     def plan_target(event: Any, context: Any) -> dict[str, Any]:
-        """{inventory} -> {target}"""
+        """{inventory_key, prefix} -> {target_key}"""
         from endpoint_guard.migration.target import plan_target
 
-        inventory = _need(_need(event, "inventory")["inventory"], "vpc_id", "cidrs", "subnets")
+        _need(event, "inventory_key", "prefix")
+        store = _store(container)
+        inventory = _need(store.get_json(_key(event, "inventory_key")), "vpc_id", "cidrs", "subnets")
         logger.append_keys(vpc_id=inventory["vpc_id"])
-        return {"target": plan_target(inventory, interface_services(Settings.from_env()))}
+        target = plan_target(inventory, interface_services(Settings.from_env()))
+        return {"target_key": store.put_json(f"{_key(event, 'prefix')}/target.json", target)}
 
     return plan_target
 
 
-def make_service() -> Handler:
+def make_service(clients: Clients | None = None) -> Handler:
+    container = Container(clients)
+
     @logger.inject_lambda_context(log_event=False, clear_state=True)
     @traced
     @classified
     def plan_service(event: Any, context: Any) -> dict[str, Any]:
-        """{service, target} -> the service's cutover steps (one Map iteration)"""
+        """{service_key, target_key} -> {steps_key}: one service's cutover steps (one Map iteration)"""
         from endpoint_guard.migration.services import service_steps
 
-        _need(event, "service", "target")
-        return service_steps(_need(event["service"], "cluster", "service"), event["target"])
+        _need(event, "service_key", "target_key")
+        store = _store(container)
+        service_key = _key(event, "service_key")
+        steps = service_steps(
+            _need(store.get_json(service_key), "cluster", "service"), store.get_json(_key(event, "target_key"))
+        )
+        return {"steps_key": store.put_json(service_key.replace("/services/", "/steps/"), steps)}
 
     return plan_service
 
 
-def make_assemble() -> Handler:
+def make_assemble(clients: Clients | None = None) -> Handler:
+    container = Container(clients)
+
     @logger.inject_lambda_context(log_event=False, clear_state=True)
     @traced
     @classified
     def assemble_plan(event: Any, context: Any) -> dict[str, Any]:
-        """{inventory, target, services, execution_name} -> {plan, markdown, summary, json_key, markdown_key}"""
+        """{inventory_key, target_key, services: [{steps_key}], execution_name} -> {markdown_key, json_key, summary}:
+        plan.md first, then plan.json (which marks a complete plan); a failed write of the second
+        discards the first."""
         from endpoint_guard.cost.estimate import load_prices
         from endpoint_guard.migration import assemble, render_markdown, summary
 
-        _need(event, "inventory", "target", "services")
-        prices = load_prices(Settings.from_env().prices_file)
-        plan = assemble(event["inventory"], event["target"], event["services"], prices)
-        prefix = f"plans/{plan['source_vpc_id']}/{event.get('execution_name') or 'manual'}"
-        return {
-            "plan": plan,
-            "markdown": render_markdown(plan),
-            "summary": summary(plan),
-            "json_key": f"{prefix}/plan.json",
-            "markdown_key": f"{prefix}/plan.md",
-        }
+        _need(event, "inventory_key", "target_key", "services")
+        if not isinstance(event["services"], list):
+            raise InvalidEventError("services must be a list of {steps_key}")
+        store = _store(container)
+        inventory, target = store.get_json(_key(event, "inventory_key")), store.get_json(_key(event, "target_key"))
+        services = [store.get_json(_key(_need(s, "steps_key"), "steps_key")) for s in event["services"]]
+        plan = assemble(inventory, target, services, load_prices(Settings.from_env().prices_file))
+        prefix = f"plans/{plan['source_vpc_id']}/{_name(event)}"
+        markdown_key, json_key = f"{prefix}/plan.md", f"{prefix}/plan.json"
+        store.put_text(markdown_key, render_markdown(plan), "text/markdown")
+        try:
+            store.put_json(json_key, plan)
+        except EndpointGuardError:
+            store.delete(markdown_key)
+            raise
+        return {"markdown_key": markdown_key, "json_key": json_key, "summary": summary(plan)}
 
     return assemble_plan
