@@ -90,3 +90,29 @@ def test_the_sample_events_still_go_through(stack, ec2, intake) -> None:
     event = json.loads((EVENTS / "create-vpc.json").read_text())
     event["detail"]["responseElements"]["vpc"]["vpcId"] = world.vpc_id
     assert intake(event, context("endpoint-guard-intake"))["queued"][0]["vpc_id"] == world.vpc_id
+
+
+def _sqs_batch() -> dict:
+    from endpoint_guard.worker import WorkItem
+
+    from tools.esm import sqs_event
+
+    body = WorkItem("vpc-0123456789abcdef0", "e-1", "CreateVpc").to_message()
+    message = {
+        "MessageId": "m-1",
+        "ReceiptHandle": "r-1",
+        "Body": body,
+        "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1", "MessageGroupId": "g"},
+    }
+    return sqs_event([message], "arn:aws:sqs:us-east-1:123456789012:work.fifo", REGION)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mutated([_sqs_batch()]))
+def test_the_worker_handler_answers_or_classifies_mutated_batches(stack, ensure_endpoints, event: Any) -> None:
+    try:
+        response = ensure_endpoints(event, context("endpoint-guard-ensure-endpoints"))
+    except EndpointGuardError as err:
+        assert err.kind  # noqa: PT017 (the kind of whatever project error it raised)
+        return
+    assert isinstance(response.get("batchItemFailures"), list)

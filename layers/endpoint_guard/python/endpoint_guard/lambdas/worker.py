@@ -48,6 +48,8 @@ def make_worker(
             err = InvalidEventError("expected an SQS batch from the work queue (a hand-run goes through the intake)")
             observer.failed("rejected input", err)
             raise err
+        if not event["Records"]:
+            return {"batchItemFailures": []}  # nothing to do (the batch processor would refuse it)
         # Imported here: the intake shares the layer and never needs Batch (~25 ms of a cold start).
         from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 
@@ -70,13 +72,16 @@ def make_worker(
 
 
 def _is_sqs_batch(event: Any) -> bool:
-    """An SQS event: records that each have a message id, a text body and attributes."""
+    """An SQS event: records from SQS that each have a message id, a text body and text attributes (as
+    SQS writes them; anything else would crash the batch processor before the worker saw it)."""
     records = event.get("Records") if isinstance(event, dict) else None
     return isinstance(records, list) and all(
         isinstance(r, dict)
+        and r.get("eventSource") == "aws:sqs"
         and isinstance(r.get("messageId"), str)
         and isinstance(r.get("body"), str)
         and isinstance(r.get("attributes"), dict)
+        and all(isinstance(v, str) for v in r["attributes"].values())
         for r in records
     )
 
