@@ -8,12 +8,25 @@ import os
 import subprocess
 from pathlib import Path
 
+import boto3
 import pytest
 from endpoint_guard.lambdas.intake import make_intake
 from endpoint_guard.lambdas.observability import logger, metrics
 from endpoint_guard.lambdas.worker import make_worker
 
-from tests.conftest import REPO
+from tests.conftest import REGION, REPO
+from tools.esm import create_stack
+
+
+@pytest.fixture
+def stack(moto, monkeypatch):
+    """The stack's queues and state table on moto, and the functions' environment pointing at them."""
+    created = create_stack(boto3.client("sqs", region_name=REGION), boto3.client("dynamodb", region_name=REGION))
+    for key, value in created.env.items():
+        monkeypatch.setenv(key, value)
+    logger.setLevel("INFO")
+    metrics.clear_metrics()
+    return created
 
 
 @pytest.fixture

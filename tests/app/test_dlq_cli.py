@@ -7,20 +7,11 @@ from __future__ import annotations
 import json
 
 import boto3
-import pytest
 from endpoint_guard.cli import main
 
 from tests.conftest import REGION, load_event, subnet_event
-from tools.esm import context, create_stack, receive, run_worker
+from tools.esm import context, receive, run_worker
 from tools.world import build_vpc
-
-
-@pytest.fixture
-def stack(moto, monkeypatch):
-    created = create_stack(boto3.client("sqs", region_name=REGION), boto3.client("dynamodb", region_name=REGION))
-    for key, value in created.env.items():
-        monkeypatch.setenv(key, value)
-    return created
 
 
 def parked(ec2, stack, intake, ensure_endpoints, clients) -> tuple[str, str]:

@@ -14,17 +14,9 @@ from endpoint_guard.errors import EndpointGuardError, InvalidEventError, StateSt
 from hypothesis import HealthCheck, given, settings
 
 from tests.conftest import EVENTS, REGION, emf, load_event
-from tools.esm import context, create_stack, run_worker
+from tools.esm import context, run_worker
 from tools.fuzz import EVENT_DOCUMENTS, mutated
 from tools.world import build_vpc
-
-
-@pytest.fixture
-def stack(moto, monkeypatch):
-    created = create_stack(boto3.client("sqs", region_name=REGION), boto3.client("dynamodb", region_name=REGION))
-    for key, value in created.env.items():
-        monkeypatch.setenv(key, value)
-    return created
 
 
 @pytest.mark.parametrize(

@@ -5,17 +5,15 @@ proof with separate processes is in test_concurrency.py."""
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from endpoint_guard.lambdas.observability import logger, metrics
 from endpoint_guard.migration import execution_name
 from endpoint_guard.worker import WorkItem
 
 from tests.conftest import REGION, REPO, CallRecorder, emf, load_event, subnet_event, with_vpc
-from tools.esm import context, create_stack, receive, run_worker
+from tools.esm import context, receive, run_worker
 from tools.world import build_vpc, run_fargate_tasks
 
 INTAKE = context("endpoint-guard-intake")
@@ -28,13 +26,15 @@ def sqs(moto: None):
 
 
 @pytest.fixture
-def stack(sqs, monkeypatch) -> SimpleNamespace:
-    created = create_stack(sqs, boto3.client("dynamodb", region_name=REGION))
-    for key, value in created.env.items():
-        monkeypatch.setenv(key, value)
-    logger.setLevel("INFO")
-    metrics.clear_metrics()
-    return created
+def migration_machine(monkeypatch) -> str:
+    """The deployed ASL as a state machine (moto does not run it here), wired to the worker."""
+    machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        name="migration-plan",
+        definition=(REPO / "statemachines" / "migration-plan.asl.json").read_text(),
+        roleArn="arn:aws:iam::123456789012:role/plan",
+    )["stateMachineArn"]
+    monkeypatch.setenv("ENDPOINT_GUARD_MIGRATION_STATE_MACHINE_ARN", machine)
+    return machine
 
 
 def endpoints(ec2, vpc_id: str) -> list[str]:
@@ -184,15 +184,9 @@ def test_skips_are_counted_by_reason(ecs, stack, capsys, intake) -> None:
 
 
 def test_a_deferred_gateway_starts_one_migration_plan_per_deferred_state(
-    ec2, ecs, sqs, stack, monkeypatch, logs, intake, ensure_endpoints
+    ec2, ecs, sqs, stack, migration_machine, logs, intake, ensure_endpoints
 ) -> None:
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    machine = sfn.create_state_machine(
-        name="migration-plan",
-        definition=(REPO / "statemachines" / "migration-plan.asl.json").read_text(),
-        roleArn="arn:aws:iam::123456789012:role/plan",
-    )["stateMachineArn"]
-    monkeypatch.setenv("ENDPOINT_GUARD_MIGRATION_STATE_MACHINE_ARN", machine)
+    sfn, machine = boto3.client("stepfunctions", region_name=REGION), migration_machine
     world = build_vpc(ec2)
     run_fargate_tasks(ecs, ec2, world.private_subnets["us-east-1a"])
 
@@ -215,15 +209,9 @@ def test_a_deferred_gateway_starts_one_migration_plan_per_deferred_state(
 
 
 def test_a_failed_plan_is_started_again_for_the_same_deferred_state(
-    ec2, ecs, sqs, stack, monkeypatch, intake, ensure_endpoints
+    ec2, ecs, sqs, stack, migration_machine, intake, ensure_endpoints
 ) -> None:
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    machine = sfn.create_state_machine(
-        name="migration-plan",
-        definition=(REPO / "statemachines" / "migration-plan.asl.json").read_text(),
-        roleArn="arn:aws:iam::123456789012:role/plan",
-    )["stateMachineArn"]
-    monkeypatch.setenv("ENDPOINT_GUARD_MIGRATION_STATE_MACHINE_ARN", machine)
+    sfn, machine = boto3.client("stepfunctions", region_name=REGION), migration_machine
     world = build_vpc(ec2)
     run_fargate_tasks(ecs, ec2, world.private_subnets["us-east-1a"])
     intake(subnet_event(world, 1), INTAKE)
