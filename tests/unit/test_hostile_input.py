@@ -5,6 +5,7 @@ endpoint-guard's own errors, with its kind; and whatever reaches the dead-letter
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -13,15 +14,17 @@ from endpoint_guard.aws.state import sqs_text
 from endpoint_guard.errors import EndpointGuardError, InvalidEventError
 from endpoint_guard.intake import Trigger, parse_event
 from endpoint_guard.lambdas import migration as tasks
+from endpoint_guard.migration.services import service_steps
+from endpoint_guard.migration.target import plan_target
 from endpoint_guard.observe import Recorded
 from endpoint_guard.worker import Delivery, Worker, WorkerRules, WorkItem
 from endpoint_guard.worker.usecase import dead_letter_body
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import EVENTS
 from tools.esm import context
-from tools.fuzz import EVENT_DOCUMENTS, JSON, ODD_TEXT, load, mutated
+from tools.fuzz import EVENT_DOCUMENTS, JSON, ODD_TEXT, mutated
+from tools.migration_samples import INTERFACES, inventory
 
 # How many examples: the hypothesis profile's (conftest.py: 300 under make test, 40 under make unit).
 FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -160,20 +163,88 @@ def test_an_oversize_record_is_bounded_and_keeps_a_reference_to_the_original() -
 
 # --- the migration tasks (pure ones: target, service, assemble) ------------------------------------------
 
-TASK_INPUTS = [load(p) for p in sorted((EVENTS / "statemachine").glob("*.json"))] + [
-    {"inventory": {"vpc_id": "vpc-0123456789abcdef0", "cidrs": ["10.0.0.0/16"], "subnets": []}},
-    {"service": {"cluster": "c", "service": "s", "subnet_ids": ["subnet-1"]}, "target": {"subnets": []}},
-    {
-        "inventory": {"vpc_id": "vpc-1", "cidrs": ["10.0.0.0/16"]},
-        "target": {"subnets": [], "endpoints": []},
-        "services": [],
+
+class Bucket:
+    """The plan bucket in memory: the S3 calls the document store makes (get_object, put_object,
+    delete_object), with AWS's NoSuchKey for a key that is not there."""
+
+    def __init__(self, documents: dict[str, Any]) -> None:
+        self.objects = {key: json.dumps(doc).encode() for key, doc in documents.items()}
+
+    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        if Key not in self.objects:
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": Key}}, "GetObject")
+        return {"Body": io.BytesIO(self.objects[Key])}
+
+    def put_object(self, Bucket: str, Key: str, Body: bytes, ContentType: str) -> dict[str, Any]:
+        self.objects[Key] = Body
+        return {}
+
+    def delete_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+        self.objects.pop(Key, None)
+        return {}
+
+
+class InMemory:
+    """Stands in for ``Clients``: the tasks' only client is S3."""
+
+    def __init__(self, bucket: Bucket) -> None:
+        self.bucket = bucket
+
+    def client(self, service: str) -> Bucket:
+        assert service == "s3"
+        return self.bucket
+
+
+PREFIX = "work/vpc-0c4f7a1e9b2d3c5a6/plan"
+SAMPLE = inventory()
+TARGET = plan_target(SAMPLE, INTERFACES)
+DOCUMENTS = {
+    f"{PREFIX}/inventory.json": SAMPLE,
+    f"{PREFIX}/target.json": TARGET,
+    f"{PREFIX}/services/00000.json": SAMPLE["services"][0],
+    f"{PREFIX}/steps/00000.json": service_steps(SAMPLE["services"][0], TARGET),
+}
+TASK_EVENTS = {
+    "target": {"inventory_key": f"{PREFIX}/inventory.json", "prefix": PREFIX},
+    "service": {"service_key": f"{PREFIX}/services/00000.json", "target_key": f"{PREFIX}/target.json"},
+    "assemble": {
+        "inventory_key": f"{PREFIX}/inventory.json",
+        "target_key": f"{PREFIX}/target.json",
+        "services": [{"steps_key": f"{PREFIX}/steps/00000.json"}],
+        "execution_name": "plan",
     },
-]
+}
+
+
+@pytest.fixture(autouse=True)
+def plan_bucket(monkeypatch) -> None:
+    monkeypatch.setenv("ENDPOINT_GUARD_PLAN_BUCKET", "plans")
+
+
+def run_task(task: str, event: Any, documents: dict[str, Any]) -> None:
+    make = {"target": tasks.make_target, "service": tasks.make_service, "assemble": tasks.make_assemble}[task]
+    handler = make(InMemory(Bucket(documents)))  # type: ignore[arg-type]
+    answer, err = outcome_of(handler, event, context(f"migration-{task}"))
+    assert (err is not None and err.kind) or isinstance(answer, dict)
+
+
+def test_the_sample_documents_plan_cleanly() -> None:
+    for task, event in TASK_EVENTS.items():
+        handler = {"target": tasks.make_target, "service": tasks.make_service, "assemble": tasks.make_assemble}[task]
+        assert isinstance(handler(InMemory(Bucket(DOCUMENTS)))(event, context(task)), dict)  # type: ignore[arg-type]
 
 
 @FAST
-@given(mutated(TASK_INPUTS) | JSON, st.sampled_from(["target", "service", "assemble"]))
-def test_the_migration_tasks_answer_or_fail_with_a_classified_error(event: Any, task: str) -> None:
-    handler = {"target": tasks.make_target, "service": tasks.make_service, "assemble": tasks.make_assemble}[task]()
-    answer, err = outcome_of(handler, event, context(f"migration-{task}"))
-    assert (err is not None and err.kind) or isinstance(answer, dict)
+@given(st.sampled_from(sorted(TASK_EVENTS)), mutated(list(TASK_EVENTS.values())) | JSON)
+def test_the_migration_tasks_answer_or_classify_any_input(task: str, event: Any) -> None:
+    run_task(task, event, DOCUMENTS)
+
+
+@FAST
+@given(st.sampled_from(sorted(TASK_EVENTS)), st.sampled_from(sorted(DOCUMENTS)), st.data())
+def test_the_migration_tasks_answer_or_classify_any_stored_document(task: str, key: str, data: st.DataObject) -> None:
+    documents = {**DOCUMENTS, key: data.draw(mutated([DOCUMENTS[key]]) | JSON)}
+    run_task(task, TASK_EVENTS[task], documents)
