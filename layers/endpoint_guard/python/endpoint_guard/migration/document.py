@@ -10,20 +10,23 @@ Everything here works on plain JSON data, because each step runs as its own Step
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from endpoint_guard.cost.estimate import Traffic, estimate, load_prices
 from endpoint_guard.migration.services import order_services, service_steps
 from endpoint_guard.migration.target import plan_target
+from endpoint_guard.migration.types import PlanDocument
 
 PLAN_SCHEMA_VERSION = 1
 # Workload kinds (reconcile.workload_kind) that can be moved by redeploying an ECS service.
 MOVABLE_KINDS = frozenset({"ecs-task"})
 
 Doc = dict[str, Any]
+In = Mapping[str, Any]  # a document read, typed or plain
 
 
-def risks(inventory: Doc, target: Doc) -> list[Doc]:
+def risks(inventory: In, target: In) -> list[Doc]:
     """What cannot simply move, and what needs a maintenance window."""
     found: list[Doc] = []
 
@@ -69,7 +72,7 @@ def risks(inventory: Doc, target: Doc) -> list[Doc]:
     return found
 
 
-def safe_alternative(inventory: Doc) -> Doc | None:
+def safe_alternative(inventory: In) -> Doc | None:
     """The cheaper way when it is safe: add the gateway route table by route table, each while its
     subnets are quiet. Safe when every workload on the deferred route tables is an ECS service task and
     each such service also runs in subnets of another route table, so it keeps serving while one is
@@ -109,7 +112,7 @@ def safe_alternative(inventory: Doc) -> Doc | None:
     }
 
 
-def assemble(inventory: Doc, target: Doc, services: list[Doc], prices: Doc | None = None) -> Doc:
+def assemble(inventory: In, target: In, services: Sequence[In], prices: In | None = None) -> PlanDocument:
     """The plan document (``schema_version`` 1). ``cost`` is what the target's interface endpoints cost
     against the NAT processing they avoid, at the source's measured traffic."""
     ordered = {(s["cluster"], s["service"]): n for n, s in enumerate(order_services(inventory.get("services", [])))}
@@ -123,7 +126,7 @@ def assemble(inventory: Doc, target: Doc, services: list[Doc], prices: Doc | Non
             "subnets": len(inventory.get("subnets", [])),
             "deferred_route_tables": [t["route_table_id"] for t in inventory.get("deferred_route_tables", [])],
         },
-        "target": target,
+        "target": dict(target),
         "prerequisites": [
             "create the target VPC, its subnets, route tables (with the S3 gateway), NAT gateways and endpoints",
             "copy the security groups",
@@ -136,17 +139,17 @@ def assemble(inventory: Doc, target: Doc, services: list[Doc], prices: Doc | Non
     }
 
 
-def _target_cost(inventory: Doc, target: Doc, prices: Doc) -> Doc:
+def _target_cost(inventory: In, target: In, prices: In) -> Doc:
     measured = inventory.get("traffic") or {}
     traffic = Traffic(
         float(measured.get("gb_per_month", 0.0)), measured.get("source", "default"), measured.get("detail", "")
     )
     interfaces = sum(1 for e in target["endpoints"] if e["type"] == "Interface")
     azs = len({s["az"] for s in target["subnets"]})
-    return estimate(interfaces, azs, traffic, inventory.get("region"), prices)
+    return estimate(interfaces, azs, traffic, inventory.get("region"), dict(prices))
 
 
-def plan(inventory: Doc, interface_services: list[str], prices: Doc | None = None) -> Doc:
+def plan(inventory: In, interface_services: list[str], prices: In | None = None) -> PlanDocument:
     """The whole plan in one go (the CLI). The state machine runs the same steps one task at a time:
     plan_target, service_steps per service (a Map), assemble."""
     target = plan_target(inventory, interface_services)
@@ -167,7 +170,7 @@ def execution_name(vpc_id: str, deferred_route_tables: list[Doc]) -> str:
     return f"{vpc_id}-{digest}"
 
 
-def summary(plan: Doc) -> str:
+def summary(plan: In) -> str:
     """One paragraph for the notification."""
     services = len(plan["services"])
     windows = sum(1 for r in plan["risks"] if r["maintenance_window"])

@@ -9,6 +9,7 @@ from typing import Any
 from endpoint_guard.aws import EcsAdapter, Services
 from endpoint_guard.cost.traffic import measure
 from endpoint_guard.migration.target import subnet_tier
+from endpoint_guard.migration.types import Inventory
 from endpoint_guard.model import (
     GONE_STATES,
     eni_from_api,
@@ -28,7 +29,7 @@ def discover(
     *,
     default_gb: float = 100.0,
     override_gb: float | None = None,
-) -> dict[str, Any]:
+) -> Inventory:
     """The inventory of ``vpc_id``, with its measured image-pull traffic. ECS services count when their
     awsvpc subnets are in the VPC."""
     ec2 = aws.lookups
@@ -98,7 +99,7 @@ def build_inventory(
     target_groups: list[dict[str, Any]],
     region_vpc_cidrs: list[str],
     deferred_route_tables: list[dict[str, Any]],
-) -> dict[str, Any]:
+) -> Inventory:
     """The inventory document from raw AWS answers (pure)."""
     vpc_id = vpc["VpcId"]
     v4, _ = vpc_cidrs(vpc)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from endpoint_guard.cost.estimate import describe as describe_cost
 
 
-def render_markdown(plan: dict[str, Any]) -> str:
+def render_markdown(plan: Mapping[str, Any]) -> str:
     """The plan for a human reviewer."""
     target = plan["target"]
     lines = [

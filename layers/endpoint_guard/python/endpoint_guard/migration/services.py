@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 Doc = dict[str, Any]
+In = Mapping[str, Any]  # a document read, typed or plain
 
 
-def order_services(services: list[Doc]) -> list[Doc]:
+def order_services(services: Sequence[In]) -> list[In]:
     """Dependency-safe order: services that others find through a service registry move first (their
     new tasks stay reachable from the old VPC over the peering), then services behind load balancers,
     then the rest; by cluster and name within each group."""
@@ -22,7 +24,7 @@ def order_services(services: list[Doc]) -> list[Doc]:
     )
 
 
-def service_steps(service: Doc, target: Doc) -> Doc:
+def service_steps(service: In, target: In) -> Doc:
     """The cutover of one ECS service into the target VPC, each step with its rollback."""
     placement = _target_subnets(service, target)
     groups = {g["source_group_id"]: g["name"] for g in target.get("security_groups", [])}
@@ -79,7 +81,7 @@ def service_steps(service: Doc, target: Doc) -> Doc:
     }
 
 
-def _target_subnets(service: Doc, target: Doc) -> list[str]:
+def _target_subnets(service: In, target: In) -> list[str]:
     """The target subnets a service moves to: the mirror of each of its subnets."""
     mirror = {s["source_subnet_id"]: s["name"] for s in target["subnets"]}
     return sorted({mirror[s] for s in service.get("subnet_ids", []) if s in mirror}) or sorted(

@@ -4,6 +4,7 @@ with the S3 gateway, the endpoints, and copies of the security groups (pure, on 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from endpoint_guard.errors import PlanError
@@ -15,6 +16,7 @@ ROUTED_TARGET_PREFIXES = ("pcx-", "tgw-", "vgw-")
 
 Network = ipaddress.IPv4Network
 Doc = dict[str, Any]
+In = Mapping[str, Any]  # a document read, typed or plain
 
 
 def _net(cidr: str) -> ipaddress.IPv4Network:
@@ -34,7 +36,7 @@ def subnet_tier(routes: list[Doc]) -> str:
     return "public" if str(default.get("target", "")).startswith("igw-") else "private"
 
 
-def taken_ranges(inventory: Doc) -> list[str]:
+def taken_ranges(inventory: In) -> list[str]:
     """Every range the new VPC must not overlap: all VPCs of the region, peered VPCs, and whatever the
     source's route tables send to peering connections, transit or virtual private gateways."""
     ranges = set(inventory.get("region_vpc_cidrs", [])) | set(inventory.get("cidrs", []))
@@ -65,14 +67,14 @@ def choose_cidr(source_cidr: str, taken: list[str]) -> str:
     raise PlanError(f"no free /{size} in {', '.join(PRIVATE_POOLS)}: every block overlaps a VPC or a routed range")
 
 
-def mirror_subnets(subnets: list[Doc], source_cidr: str, target_cidr: str) -> tuple[list[Doc], list[str]]:
+def mirror_subnets(subnets: Sequence[In], source_cidr: str, target_cidr: str) -> tuple[list[Doc], list[str]]:
     """Target subnets with the source's AZs, tiers and sizes. A subnet of the primary CIDR keeps its
     offset (10.40.3.0/24 in 10.40.0.0/16 becomes 10.41.3.0/24 in 10.41.0.0/16); a subnet of a secondary
     CIDR takes the first free block of its size. Returns the subnets, in tier/AZ order, and the source
     subnets that do not fit (a risk)."""
     source, target = _net(source_cidr), _net(target_cidr)
     placed: list[Doc] = []
-    later: list[Doc] = []
+    later: list[In] = []
     for subnet in sorted(subnets, key=lambda s: (_net(s["cidr"]).network_address, s["subnet_id"])):
         net = _net(subnet["cidr"])
         if net.subnet_of(source):
@@ -94,7 +96,7 @@ def mirror_subnets(subnets: list[Doc], source_cidr: str, target_cidr: str) -> tu
     return placed, unplaced
 
 
-def _mirrored(subnet: Doc, cidr: Network) -> Doc:
+def _mirrored(subnet: In, cidr: Network) -> Doc:
     return {
         "name": f"{subnet['tier']}-{subnet['az']}",
         "az": subnet["az"],
@@ -107,7 +109,7 @@ def _mirrored(subnet: Doc, cidr: Network) -> Doc:
 # --- the target VPC --------------------------------------------------------------------------------
 
 
-def plan_target(inventory: Doc, interface_services: list[str]) -> Doc:
+def plan_target(inventory: In, interface_services: list[str]) -> Doc:
     """The new VPC: CIDR, mirrored subnets, route tables with the S3 gateway from the start, the
     interface endpoints, NAT gateways where the source had them, and the copied security groups."""
     primary = inventory["cidrs"][0]
@@ -136,7 +138,7 @@ def plan_target(inventory: Doc, interface_services: list[str]) -> Doc:
     }
 
 
-def _route_table(tier: str, az: str | None, default_target: str | None, subnets: list[Doc]) -> Doc:
+def _route_table(tier: str, az: str | None, default_target: str | None, subnets: Sequence[In]) -> Doc:
     members = [s["name"] for s in subnets if s["tier"] == tier and (az is None or s["az"] == az)]
     routes = [{"destination": "0.0.0.0/0", "target": default_target}] if default_target else []
     return {
@@ -169,7 +171,7 @@ def copy_security_groups(groups: list[Doc]) -> list[Doc]:
     return result
 
 
-def _remap_rule(rule: Doc, copies: dict[str, str]) -> Doc:
+def _remap_rule(rule: In, copies: dict[str, str]) -> Doc:
     pairs = []
     for pair in rule.get("UserIdGroupPairs", []):
         group = pair.get("GroupId")
