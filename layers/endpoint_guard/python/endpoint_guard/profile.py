@@ -50,3 +50,8 @@ def load_profile(extra_services: tuple[str, ...] = ()) -> tuple[ServiceSpec, ...
         for name, spec in catalog["services"].items()
         if name in wanted
     )
+
+
+def interface_services(extra_services: tuple[str, ...] = ()) -> list[str]:
+    """The profile's Interface services (what a migration target gets besides the S3 gateway)."""
+    return [s.short for s in load_profile(extra_services) if s.type == INTERFACE]

@@ -158,9 +158,9 @@ def _plan(args: argparse.Namespace) -> int:
     vpc_id = valid_vpc_id(args.vpc_id)
     run = _Run(args)
     from endpoint_guard.cost.estimate import load_prices
-    from endpoint_guard.lambdas.migration import interface_services
     from endpoint_guard.migration import plan, render_markdown
     from endpoint_guard.migration.inventory import discover
+    from endpoint_guard.profile import interface_services
     from endpoint_guard.reconcile import reconcile
 
     looked = reconcile(vpc_id, ec2=run.aws.ec2, settings=dataclasses.replace(run.settings, dry_run=True))
@@ -171,7 +171,7 @@ def _plan(args: argparse.Namespace) -> int:
         default_gb=run.settings.default_gb_per_month,
         override_gb=args.gb_per_month,
     )
-    document = plan(inventory, interface_services(run.settings), load_prices(run.settings.prices_file))
+    document = plan(inventory, interface_services(run.settings.extra_services), load_prices(run.settings.prices_file))
     if args.json:
         print(json.dumps(document, indent=2))
     else:

@@ -16,7 +16,7 @@ from endpoint_guard.errors import EndpointGuardError, InvalidEventError
 from endpoint_guard.lambdas.observability import Handler, logger, traced
 from endpoint_guard.lambdas.runtime import Container
 from endpoint_guard.model import valid_vpc_id
-from endpoint_guard.profile import INTERFACE, load_profile
+from endpoint_guard.profile import interface_services
 from endpoint_guard.settings import Settings
 
 
@@ -42,10 +42,6 @@ def _need(event: Any, *keys: str) -> dict[str, Any]:
     if not isinstance(event, dict) or any(k not in event for k in keys):
         raise InvalidEventError(f"expected an object with {', '.join(keys)}")
     return event
-
-
-def interface_services(settings: Settings) -> list[str]:
-    return [s.short for s in load_profile(settings.extra_services) if s.type == INTERFACE]
 
 
 def _store(container: Container) -> Any:
@@ -122,7 +118,7 @@ def make_target(clients: Clients | None = None) -> Handler:
         store = _store(container)
         inventory = _need(store.get_json(_key(event, "inventory_key")), "vpc_id", "cidrs", "subnets")
         logger.append_keys(vpc_id=inventory["vpc_id"])
-        target = plan_target(inventory, interface_services(Settings.from_env()))
+        target = plan_target(inventory, interface_services(Settings.from_env().extra_services))
         return {"target_key": store.put_json(f"{_key(event, 'prefix')}/target.json", target)}
 
     return plan_target
