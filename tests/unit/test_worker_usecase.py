@@ -325,3 +325,9 @@ def test_the_pace_refuses_a_slot_past_the_deadline_without_waiting() -> None:
     with pytest.raises(OutOfTimeError):
         pacer()  # would start at +20, past the deadline at +15
     assert clock.now - NOW == 10.0
+
+
+def test_a_covered_message_is_settled_even_without_time_for_a_vpc() -> None:
+    marks = Marks({VPC: Mark(reconciled_from=int(NOW * 1000) - 1000)})
+    done, _ = worker(Reconciles(), marks=marks, budget=Budget(deadline=NOW + 1))
+    assert done.handle(delivery(sent_ms=int(NOW * 1000) - 2000))["kind"] == "covered"  # not handed back

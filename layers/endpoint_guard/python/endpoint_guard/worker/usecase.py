@@ -118,10 +118,6 @@ class Worker:
             return self._dead_letter(delivery, None, err)
         self.observer.about(event_id=item.event_id, vpc_id=item.vpc_id)
         try:
-            if self._out_of_time is None and not self._time_for_a_vpc():
-                self._out_of_time = OutOfTimeError("too little of the invocation left to start a VPC", 1.0)
-            if self._out_of_time is not None:
-                raise self._out_of_time
             return self._reconcile(item, delivery)
         except OutOfTimeError as err:
             self._out_of_time = err
@@ -163,10 +159,14 @@ class Worker:
 
     def _reconcile(self, item: WorkItem, delivery: Delivery) -> dict[str, Any]:
         mark = self._mark(item.vpc_id)
-        if covered(delivery.sent_ms, mark.reconciled_from):
+        if covered(delivery.sent_ms, mark.reconciled_from):  # costs no time: settled even when out of time
             return self.observer.skipped(
                 Skip.COVERED, "a later reconcile of this VPC already covered this event", vpc_id=item.vpc_id
             )
+        if self._out_of_time is None and not self._time_for_a_vpc():
+            self._out_of_time = OutOfTimeError("too little of the invocation left to start a VPC", 1.0)
+        if self._out_of_time is not None:
+            raise self._out_of_time
         started_ms = int(self.clock() * 1000)
         trusted = mark.group_to_trust(started_ms // 1000, self.rules.group_recheck_seconds)
         result = self.reconcile(item.vpc_id, trusted, self.pacer)
