@@ -51,6 +51,9 @@ class Marks:
         self.failures[vpc_id] = self.failures.get(vpc_id, 0) + 1
         return self.failures[vpc_id]
 
+    def forget_failures(self, vpc_id: str) -> None:
+        self.failures.pop(vpc_id, None)
+
 
 @dataclass
 class Letters:
@@ -210,6 +213,7 @@ def test_attempts_are_failed_reconciles_kept_with_the_mark_not_deliveries() -> N
     assert letters.sent == []
     assert done.handle(delivery(receive_count=9))["attempts"] == 3  # the third failed reconcile: parked
     assert len(letters.sent) == 1
+    assert marks.failures == {}  # the next event for the VPC starts a fresh count
 
 
 def test_a_permanent_failure_is_parked_at_once_with_its_codes_and_the_partial_result() -> None:

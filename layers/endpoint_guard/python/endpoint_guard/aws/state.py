@@ -173,6 +173,10 @@ class StateTable(Adapter):
             return None
         return float(TypeDeserializer().deserialize(item["tat"]))
 
+    def forget_failures(self, vpc_id: str) -> None:
+        """Start the VPC's count of failed attempts again (after it was dead-lettered)."""
+        self._call("update_item", TableName=self.table_name, Key=self._key(vpc_id), UpdateExpression="REMOVE failures")
+
     def reserve_slot(self, key: str, now: float, interval: float, latest: float, *, busy: bool = False) -> float | None:
         """The pace's next slot (``worker.pacing``): the new TAT, or None when it is past ``latest``.
         An idle pace starts again from now; a busy one moves on by one interval."""

@@ -42,6 +42,7 @@ class MarkStore(Protocol):
         self, vpc_id: str, started_ms: int, expires_at: int, group: CheckedGroup | None = None
     ) -> None: ...
     def record_failure(self, vpc_id: str, expires_at: int) -> int: ...
+    def forget_failures(self, vpc_id: str) -> None: ...
 
 
 class DeadLetters(Protocol):
@@ -216,6 +217,11 @@ class Worker:
             raise err
         reason = dead_letter_record(delivery, item, err, attempt)
         self.dead_letters.send(dead_letter_body(reason), {"ErrorKind": err.kind, "ErrorMessage": str(err)})
+        if item is not None and attempt is not None and self.marks is not None:
+            try:  # a later event for the VPC starts with a fresh count of attempts
+                self.marks.forget_failures(item.vpc_id)
+            except EndpointGuardError as failure:
+                self.observer.failed("could not reset the count of failed attempts", failure)
         self.observer.count("DeadLettered")
         self.observer.info("dead-lettered", error_kind=err.kind, error=str(err))
         return reason
