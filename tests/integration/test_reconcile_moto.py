@@ -316,3 +316,20 @@ def test_a_hand_made_group_with_our_name_is_a_finding_not_a_takeover(ec2, calls,
     ec2.create_tags(Resources=[theirs], Tags=[{"Key": "ManagedBy", "Value": "endpoint-guard"}])  # handed over
     again = run(world.vpc_id)
     assert again["compliant"] is True and again["security_group_id"] == theirs
+
+
+def test_a_second_gateway_added_by_hand_is_reported_not_deleted(ec2, calls, run) -> None:
+    world = build_vpc(ec2)
+    assert run(world.vpc_id)["compliant"] is True
+    extra = ec2.create_vpc_endpoint(
+        VpcId=world.vpc_id,
+        ServiceName="com.amazonaws.us-east-1.s3",
+        VpcEndpointType="Gateway",
+        RouteTableIds=[world.public_route_table_id],
+    )["VpcEndpoint"]["VpcEndpointId"]  # moto accepts it; AWS would too on another route table
+    calls.reset()
+    result = run(world.vpc_id)
+    assert result["compliant"] is False
+    [finding] = result["findings"]
+    assert "2 s3 Gateway endpoints" in finding and extra in finding
+    assert calls.mutating == []  # reported, nothing deleted, nothing changed

@@ -585,3 +585,18 @@ def test_dns_attributes_are_read_only_when_private_dns_may_be_turned_on() -> Non
     only_dkr = [s for s in PROFILE if s.short == "ecr.dkr"]
     assert FACT_DNS not in facts_needed(snap, only_dkr, Settings())
     assert FACT_DNS in facts_needed(snap, only_dkr, Settings(adopt_unmanaged="modify"))
+
+
+def test_two_endpoints_of_one_service_are_a_finding_and_nothing_is_deleted() -> None:
+    ours = dkr(endpoint_id="vpce-ours", managed=True)
+    theirs = dkr(endpoint_id="vpce-0theirs", managed=False)
+    plan = make_plan(snapshot(endpoints=(theirs, ours), security_group=GROUP), PROFILE, Settings())
+    [finding] = [f for f in plan.findings if "ecr.dkr" in f]
+    assert "uses vpce-ours" in finding and "remove vpce-0theirs" in finding
+    assert not any(a.kind.startswith("delete") for a in plan.actions)
+    assert by_service(plan)["ecr.dkr"].endpoint_id == "vpce-ours"
+
+
+def test_one_endpoint_per_service_is_no_finding() -> None:
+    plan = make_plan(snapshot(endpoints=(dkr(managed=True),), security_group=GROUP), PROFILE, Settings())
+    assert not [f for f in plan.findings if "endpoints in" in f]

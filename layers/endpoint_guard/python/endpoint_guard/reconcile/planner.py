@@ -27,6 +27,7 @@ from endpoint_guard.reconcile.actions import (
 from endpoint_guard.reconcile.gateway import plan_gateway
 from endpoint_guard.reconcile.interface import plan_interface
 from endpoint_guard.reconcile.reads import needs_private_dns
+from endpoint_guard.reconcile.rules import live
 from endpoint_guard.reconcile.security_group import plan_security_group
 from endpoint_guard.settings import Settings
 
@@ -38,6 +39,7 @@ def plan(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: Settings)
     VPC gets its gateway before the endpoint bucket is spent on interface endpoints."""
     specs = tuple(profile)
     result = Plan(vpc_id=snapshot.vpc_id)
+    result.findings += duplicate_findings(snapshot, specs)
     interface_specs = [s for s in specs if s.type == INTERFACE]
     private_dns = any(needs_private_dns(snapshot, spec, settings) for spec in interface_specs)
     dns_ok = _plan_dns(snapshot, settings, private_dns, result)
@@ -102,3 +104,21 @@ def _name_clash(
             actions = []
         kept.append((decision, actions))
     return kept
+
+
+def duplicate_findings(snapshot: Snapshot, specs: Iterable[ServiceSpec]) -> list[str]:
+    """Two or more live endpoints of one service in the VPC, whoever made them: reported, never
+    deleted (endpoint-guard deletes nothing it did not create). It keeps using the one it adopts."""
+    findings = []
+    for spec in specs:
+        offer = snapshot.offers.get(spec.short)
+        if offer is None:
+            continue
+        found = live(snapshot, offer.service_name, spec.type)
+        if len(found) > 1:
+            kept, others = found[0], [e.endpoint_id for e in found[1:]]
+            findings.append(
+                f"{len(found)} {spec.short} {spec.type} endpoints in {snapshot.vpc_id}: endpoint-guard uses "
+                f"{kept.endpoint_id}; remove {', '.join(others)} (it deletes nothing it did not create)"
+            )
+    return findings
