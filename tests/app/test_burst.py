@@ -5,6 +5,7 @@ classified errors: what no retry can cure goes to the dead-letter queue on its f
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import boto3
 import pytest
@@ -13,19 +14,17 @@ from endpoint_guard.lambdas.observability import logger
 
 from tests.conftest import REGION, subnet_event
 from tools.burst import simulate
-from tools.esm import context, create_stack, receive, run_worker
+from tools.esm import context, receive, run_worker
 from tools.world import build_vpc
 
 
 @pytest.fixture
-def stack(moto, monkeypatch):
-    created = create_stack(boto3.client("sqs", region_name=REGION), boto3.client("dynamodb", region_name=REGION))
-    logger.setLevel("CRITICAL")
-    return created
+def quiet(stack) -> None:
+    logger.setLevel("CRITICAL")  # a burst logs thousands of lines
 
 
 @pytest.mark.parametrize("pollers", [2, 3])
-def test_a_burst_of_twenty_fresh_vpcs_ends_compliant_paced_to_the_endpoint_bucket(stack, pollers: int) -> None:
+def test_a_burst_of_twenty_fresh_vpcs_ends_compliant_paced_to_the_endpoint_bucket(quiet, pollers: int) -> None:
     outcome = simulate(20, pollers=pollers)
     assert outcome.compliant == 20 and outcome.endpoints_per_service_ok  # exactly one endpoint per service
     assert outcome.timeouts == 0 and outcome.dead_letters == [] and outcome.backstop == 0
@@ -36,7 +35,7 @@ def test_a_burst_of_twenty_fresh_vpcs_ends_compliant_paced_to_the_endpoint_bucke
     assert outcome.reconciles_per_vpc <= 1.1
 
 
-def test_without_the_pace_the_same_burst_is_throttled(stack) -> None:
+def test_without_the_pace_the_same_burst_is_throttled(quiet) -> None:
     """The control: the harness does see what pacing prevents. Unpaced, EC2 refuses endpoint calls by
     the hundred and botocore's backoff (jittered, so the run is not repeatable) decides the rest."""
     unpaced = {"ENDPOINT_GUARD_ENDPOINT_CALLS_PER_SECOND": "1000", "ENDPOINT_GUARD_ENDPOINT_CALL_BURST": "1000"}
@@ -57,11 +56,12 @@ PERMANENT = {
 
 
 @pytest.fixture
-def worker_stack(stack, monkeypatch):
-    for key, value in stack.env.items():
-        monkeypatch.setenv(key, value)
+def queued(stack, ec2, intake, monkeypatch) -> SimpleNamespace:
+    """A fresh VPC's event through the intake: its message waits on the work queue."""
     monkeypatch.setenv("ENDPOINT_GUARD_MAX_ATTEMPTS", "3")
-    return stack
+    world = build_vpc(ec2)
+    intake(subnet_event(world, 1), context("endpoint-guard-intake"))
+    return SimpleNamespace(sqs=boto3.client("sqs", region_name=REGION), world=world, work=stack.work, dead=stack.dead)
 
 
 def refuse_interface_creates(clients, code: str, message: str) -> None:
@@ -76,11 +76,9 @@ def refuse_interface_creates(clients, code: str, message: str) -> None:
 
 @pytest.mark.parametrize("code", sorted(PERMANENT))
 def test_a_failure_no_retry_can_cure_is_dead_lettered_on_its_first_attempt(
-    ec2, worker_stack, intake, ensure_endpoints, clients, code: str
+    queued, ensure_endpoints, clients, code: str
 ) -> None:
-    sqs = boto3.client("sqs", region_name=REGION)
-    world = build_vpc(ec2)
-    intake(subnet_event(world, 1), context("endpoint-guard-intake"))
+    sqs, worker_stack = queued.sqs, queued
     refuse_interface_creates(clients, code, PERMANENT[code])
 
     response, _ = run_worker(sqs, worker_stack.work, ensure_endpoints)
@@ -94,12 +92,8 @@ def test_a_failure_no_retry_can_cure_is_dead_lettered_on_its_first_attempt(
     assert receive(sqs, worker_stack.work) == []
 
 
-def test_a_throttled_endpoint_create_is_retried_not_parked(
-    ec2, worker_stack, intake, ensure_endpoints, clients
-) -> None:
-    sqs = boto3.client("sqs", region_name=REGION)
-    world = build_vpc(ec2)
-    intake(subnet_event(world, 1), context("endpoint-guard-intake"))
+def test_a_throttled_endpoint_create_is_retried_not_parked(queued, ensure_endpoints, clients) -> None:
+    sqs, worker_stack = queued.sqs, queued
     refuse_interface_creates(clients, "RequestLimitExceeded", "Request limit exceeded.")
     response, [message] = run_worker(sqs, worker_stack.work, ensure_endpoints)
     assert response["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]
@@ -107,11 +101,9 @@ def test_a_throttled_endpoint_create_is_retried_not_parked(
 
 
 def test_a_throttled_state_table_write_after_a_success_does_not_dead_letter(
-    ec2, worker_stack, intake, ensure_endpoints, clients
+    ec2, queued, ensure_endpoints, clients
 ) -> None:
-    sqs = boto3.client("sqs", region_name=REGION)
-    world = build_vpc(ec2)
-    intake(subnet_event(world, 1), context("endpoint-guard-intake"))
+    sqs, worker_stack, world = queued.sqs, queued, queued.world
 
     def throttle_the_mark(params: dict, **_: object) -> None:
         if params.get("Key", {}).get("id", {}).get("S", "").startswith("vpc#"):

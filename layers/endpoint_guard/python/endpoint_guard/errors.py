@@ -60,35 +60,14 @@ PERMANENT_CODES = frozenset(
         "ValidationException",
     }
 )
-# Codes worth another attempt: throttling, AWS's own trouble, a resource in a passing state, and
-# EC2's eventual consistency (a resource made a moment ago is not yet visible to the next call).
-RETRYABLE_CODES = frozenset(
-    {
-        "RequestLimitExceeded",
-        "Throttling",
-        "ThrottlingException",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "RequestThrottled",
-        "InternalError",
-        "InternalFailure",
-        "ServiceUnavailable",
-        "Unavailable",
-        "IncorrectState",
-        "IncorrectInstanceState",
-        "InvalidGroup.NotFound",
-        "InvalidSecurityGroupID.NotFound",
-        "InvalidVpcEndpointId.NotFound",
-        "InvalidSubnetID.NotFound",
-        "InvalidRouteTableID.NotFound",
-        "DependencyViolation",
-    }
-)
 
 
 def retryable_code(code: str) -> bool:
-    """Whether a failure with this AWS error code may succeed on a later attempt. Unknown codes are
-    given the benefit of the doubt (a few attempts, then the dead-letter queue with the reason)."""
+    """Whether a failure with this AWS error code may succeed on a later attempt: throttling
+    (RequestLimitExceeded, Throttling), AWS's own trouble (InternalError, ServiceUnavailable), a resource
+    in a passing state (IncorrectState), EC2's eventual consistency (InvalidGroup.NotFound right after
+    the group was made) may; and unknown codes are given the benefit of the doubt (a few attempts, then
+    the dead-letter queue with the reason)."""
     return code not in PERMANENT_CODES
 
 

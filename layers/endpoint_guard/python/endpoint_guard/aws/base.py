@@ -92,10 +92,6 @@ class Clients:
                 raise ConfigurationError(str(err)) from err
         return self._clients[service]
 
-    @property
-    def region(self) -> str:
-        return str(self.client("ec2").meta.region_name)
-
 
 def aws_error(operation: str, err: Exception) -> AwsCallError:
     """A botocore error as endpoint-guard's named error, with AWS's code."""

@@ -53,14 +53,17 @@ def run(args: argparse.Namespace, clients: Any, settings: Any, observer: Any) ->
 
 
 def _queues(args: argparse.Namespace, clients: Any) -> tuple[str, str | None]:
-    dlq_url, work_url = args.dlq_url, args.work_queue_url
-    if args.stack:
-        cloudformation = clients.client("cloudformation")
-        for logical, current in (("DeadLetterQueue", dlq_url), ("WorkQueue", work_url)):
-            if current is None:
-                found = cloudformation.describe_stack_resource(StackName=args.stack, LogicalResourceId=logical)
-                url = found["StackResourceDetail"]["PhysicalResourceId"]
-                dlq_url, work_url = (url, work_url) if logical == "DeadLetterQueue" else (dlq_url, url)
+    def from_stack(logical: str) -> str | None:
+        """A queue's URL: a queue's physical id is its URL."""
+        if not args.stack:
+            return None
+        found = clients.client("cloudformation").describe_stack_resource(
+            StackName=args.stack, LogicalResourceId=logical
+        )
+        return str(found["StackResourceDetail"]["PhysicalResourceId"])
+
+    dlq_url = args.dlq_url or from_stack("DeadLetterQueue")
+    work_url = args.work_queue_url or from_stack("WorkQueue")
     if not dlq_url:
         raise ConfigurationError("which dead-letter queue? --stack or --dlq-url")
     return dlq_url, work_url

@@ -81,7 +81,6 @@ class Pacer:
     ) -> None:
         self.store, self.key, self.pace, self.budget = store, key, pace, budget
         self.clock, self.sleep = clock, sleep
-        self.waited = 0.0
         self._last_tat: float | None = None  # the pace's TAT as this worker last saw it (None: not yet)
         self._slots: list[float] = []  # reserved slot starts, earliest first
 
@@ -115,7 +114,6 @@ class Pacer:
             self.reserve(1)
         wait = self._slots.pop(0) - self.clock()
         if wait > 0:
-            self.waited += wait
             self.sleep(wait)
 
     def _out_of_time(self, calls: int) -> OutOfTimeError:
