@@ -12,7 +12,9 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
-from endpoint_guard.aws import Clients, Services
+from endpoint_guard.aws import Clients, Ec2Adapter, Services
+from endpoint_guard.reconcile import reconcile
+from endpoint_guard.settings import Settings
 from hypothesis import settings
 from moto import mock_aws
 
@@ -206,3 +208,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
         if "moto_server" in fixtures or path.name in ("test_concurrency.py", "test_migration_plan.py", "test_burst.py"):
             item.add_marker(pytest.mark.slow)
+
+
+# --- reconcile results, for the moto tests -----------------------------------------------------------
+
+
+@pytest.fixture
+def run(clients: Clients):
+    """Reconcile a VPC with the test's clients (the ones ``calls`` records)."""
+    return lambda vpc_id, **settings: reconcile(vpc_id, ec2=Ec2Adapter(clients), settings=Settings(**settings))
+
+
+def endpoints_of(ec2, vpc_id: str) -> list[dict]:
+    found = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
+    return [e for e in found if e["State"].lower() != "deleted"]
+
+
+def statuses(result: dict) -> dict[str, str]:
+    return {e["service"]: e["status"] for e in result["endpoints"]}
+
+
+def by_service(result: dict) -> dict[str, dict]:
+    return {e["service"]: e for e in result["endpoints"]}

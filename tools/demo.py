@@ -127,7 +127,7 @@ def deployed_path(endpoint: str, port: int) -> None:
 
     logger.setLevel("CRITICAL")
     intake, ensure_endpoints = make_intake(), make_worker()
-    busy = build_vpc(clients["ec2"], cidr="10.41.0.0/16")
+    busy = build_vpc(clients["ec2"], cidr="10.41.0.0/16", nat=False)  # its NAT gateway is made below
     tasks = run_fargate_tasks(clients["ecs"], clients["ec2"], busy.private_subnets["us-east-1a"], cluster="checkout")
     awsvpc_service(clients["ecs"], list(busy.private_subnets.values()), cluster="checkout", name="cart", desired=2)
     nat = busy_nat_gateway(clients, busy, gb_per_day=100)

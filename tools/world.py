@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +26,12 @@ def build_vpc(
     private_subnets: bool = True,
     dns_hostnames: bool | None = None,
     dns_support: bool | None = None,
+    nat: bool = True,
 ) -> World:
     """A VPC laid out the usual way: per AZ one public subnet (shared route table to an internet gateway)
-    and one private subnet with its own route table. ``azs=()`` gives a VPC as CreateVpc leaves it."""
+    and one private subnet with its own route table, whose default route goes to a NAT gateway in the
+    first public subnet (``nat=False``: no default route, so the private subnets are isolated, or the
+    caller routes them). ``azs=()`` gives a VPC as CreateVpc leaves it."""
     vpc_id = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
     if dns_support is not None:
         ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": dns_support})
@@ -58,7 +62,120 @@ def build_vpc(
             ec2.associate_route_table(RouteTableId=rt, SubnetId=sid)
             world.private_subnets[az] = sid
             world.private_route_tables[az] = rt
+    if nat and public_subnets and private_subnets and azs:
+        nat_id = nat_gateway(ec2, world.public_subnets[azs[0]])
+        for rt in world.private_route_tables.values():
+            ec2.create_route(RouteTableId=rt, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id)
     return world
+
+
+def nat_gateway(ec2: Any, subnet_id: str) -> str:
+    eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    return str(ec2.create_nat_gateway(SubnetId=subnet_id, AllocationId=eip)["NatGateway"]["NatGatewayId"])
+
+
+# --- VPCs in the shapes real ones have (aws-facts "Real VPC shapes") ----------------------------------
+
+
+@dataclass
+class Tiered:
+    """A VPC built tier by tier: per tier, its subnets by AZ and the route table of each subnet."""
+
+    vpc_id: str
+    main_route_table_id: str
+    subnets: dict[str, dict[str, str]] = field(default_factory=dict)  # tier -> az -> subnet
+    route_tables: dict[str, set[str]] = field(default_factory=dict)  # tier -> route tables
+    nat_gateways: list[str] = field(default_factory=list)
+
+    def tier_of(self, subnet_id: str) -> str:
+        return next(t for t, by_az in self.subnets.items() if subnet_id in by_az.values())
+
+
+def tiered_vpc(
+    ec2: Any,
+    tiers: dict[str, str],
+    *,
+    cidr: str = "10.60.0.0/16",
+    azs: tuple[str, ...] = ("us-east-1a", "us-east-1b", "us-east-1c"),
+    nat: str = "per-az",
+    table_per_subnet: tuple[str, ...] = (),
+    sizes: dict[str, int] | None = None,
+) -> Tiered:
+    """A VPC with one subnet per AZ in each tier. ``tiers`` maps a tier name to its kind: ``public``
+    (default route to an internet gateway), ``private`` (to a NAT gateway: one per AZ, or ``nat="single"``)
+    or ``isolated`` (no default route). Every subnet is associated explicitly, so the main route table
+    routes none (as the Terraform module leaves it). Tiers named in ``table_per_subnet`` get a route table
+    per subnet (the CDK's way, and the module's for private tiers); the others share one. ``sizes``: the
+    prefix length per tier (default /24)."""
+    vpc_id = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+    main = ec2.describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "association.main", "Values": ["true"]}]
+    )["RouteTables"][0]["RouteTableId"]
+    vpc = Tiered(vpc_id, main)
+    free = ipaddress.ip_network(cidr).network_address
+    igw = None
+    if "public" in tiers.values():
+        igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+    ordered = sorted(tiers.items(), key=lambda item: item[1] != "public")  # NAT gateways need public subnets
+    for name, kind in ordered:
+        vpc.subnets[name], vpc.route_tables[name] = {}, set()
+        shared = None
+        for az in azs:
+            size = 2 ** (32 - (sizes or {}).get(name, 24))
+            start = -(-int(free) // size) * size  # the next address aligned to the block
+            block = f"{ipaddress.ip_address(start)}/{32 - size.bit_length() + 1}"
+            free = ipaddress.ip_address(start + size)
+            sid = ec2.create_subnet(VpcId=vpc_id, CidrBlock=block, AvailabilityZone=az)["Subnet"]["SubnetId"]
+            vpc.subnets[name][az] = sid
+            if shared is None or name in table_per_subnet:
+                shared = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+                public = next((vpc.subnets[t] for t, k in tiers.items() if k == "public" and t in vpc.subnets), {})
+                _default_route(ec2, vpc, shared, kind, igw, public.get(az) or next(iter(public.values()), None), nat)
+            ec2.associate_route_table(RouteTableId=shared, SubnetId=sid)
+            vpc.route_tables[name].add(shared)
+    return vpc
+
+
+def _default_route(
+    ec2: Any, vpc: Tiered, table: str, kind: str, igw: str | None, public_subnet: str | None, nat: str
+) -> None:
+    """The table's default route for its tier's kind (a NAT gateway lives in the AZ's public subnet)."""
+    if kind == "public":
+        ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    elif kind == "private":
+        if not (nat == "single" and vpc.nat_gateways):
+            if public_subnet is None:
+                raise ValueError("a private tier needs a public tier for its NAT gateways")
+            vpc.nat_gateways.append(nat_gateway(ec2, public_subnet))
+        ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=vpc.nat_gateways[-1])
+
+
+def terraform_module_vpc(ec2: Any, *, single_nat: bool = False, **kwargs: Any) -> Tiered:
+    """The most used Terraform VPC module with its common settings: public (one shared table), private
+    (a table per AZ, each to its AZ's NAT gateway; with ``single_nat`` one NAT and one table), database
+    and intra (one table each, no default route); the main table routes no subnet."""
+    return tiered_vpc(
+        ec2,
+        {"public": "public", "private": "private", "database": "isolated", "intra": "isolated"},
+        nat="single" if single_nat else "per-az",
+        table_per_subnet=() if single_nat else ("private",),
+        sizes={"private": 20, "public": 24, "database": 26, "intra": 26},
+        **kwargs,
+    )
+
+
+def cdk_default_vpc(ec2: Any, **kwargs: Any) -> Tiered:
+    """The CDK's Vpc with public, private-with-egress and isolated subnets: a route table per subnet,
+    a NAT gateway per AZ."""
+    return tiered_vpc(
+        ec2,
+        {"Public": "public", "Private": "private", "Isolated": "isolated"},
+        table_per_subnet=("Public", "Private", "Isolated"),
+        sizes={"Public": 24, "Private": 24, "Isolated": 24},
+        **kwargs,
+    )
 
 
 PUBLIC_IMAGE = "public.ecr.aws/nginx/nginx:1.27"

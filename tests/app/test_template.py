@@ -366,7 +366,7 @@ def test_iam_grants_the_worker_exactly_the_calls_it_makes(cloudformation: dict, 
 
 
 def test_iam_grants_migration_discovery_exactly_the_calls_it_makes(cloudformation: dict, ec2, ecs, monkeypatch) -> None:
-    world = build_vpc(ec2)
+    world = build_vpc(ec2, nat=False)
     load_balanced_service(ecs, boto3.client("elbv2", region_name=REGION), world)
     eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
     ec2.create_nat_gateway(SubnetId=world.public_subnets["us-east-1a"], AllocationId=eip)  # no metrics: images next

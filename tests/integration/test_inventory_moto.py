@@ -17,7 +17,7 @@ def elbv2(moto: None):
 
 
 def test_inventory_of_a_vpc_with_a_load_balanced_service_peering_and_a_nat_gateway(ec2, ecs, elbv2, services) -> None:
-    world = build_vpc(ec2)
+    world = build_vpc(ec2, nat=False)  # the NAT gateway is made below, to name it
     peer = build_vpc(ec2, cidr="10.0.0.0/16", azs=())
     pcx = ec2.create_vpc_peering_connection(VpcId=world.vpc_id, PeerVpcId=peer.vpc_id)["VpcPeeringConnection"]
     ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx["VpcPeeringConnectionId"])

@@ -7,25 +7,12 @@ ClientToken idempotency, so the assertions here check that endpoint-guard never 
 from __future__ import annotations
 
 import pytest
-from endpoint_guard.aws import Clients, Ec2Adapter
 from endpoint_guard.errors import VpcNotFoundError
-from endpoint_guard.reconcile import reconcile
-from endpoint_guard.settings import Settings
 
+from tests.conftest import by_service, endpoints_of, statuses
 from tools.world import build_vpc, run_fargate_tasks
 
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
-
-
-@pytest.fixture
-def run(clients: Clients):
-    """Reconcile a VPC with the test's clients (the ones ``calls`` records)."""
-    return lambda vpc_id, **settings: reconcile(vpc_id, ec2=Ec2Adapter(clients), settings=Settings(**settings))
-
-
-def endpoints_of(ec2, vpc_id: str) -> list[dict]:
-    found = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
-    return [e for e in found if e["State"].lower() != "deleted"]
 
 
 def unmanaged_dkr(ec2, vpc_id: str, subnet_ids: list[str]) -> str:
@@ -37,14 +24,6 @@ def unmanaged_dkr(ec2, vpc_id: str, subnet_ids: list[str]) -> str:
         SubnetIds=subnet_ids,
         PrivateDnsEnabled=True,
     )["VpcEndpoint"]["VpcEndpointId"]
-
-
-def statuses(result: dict) -> dict[str, str]:
-    return {e["service"]: e["status"] for e in result["endpoints"]}
-
-
-def by_service(result: dict) -> dict[str, dict]:
-    return {e["service"]: e for e in result["endpoints"]}
 
 
 def test_fresh_vpc_in_three_azs_gets_all_four_endpoints(ec2, calls, clients, run) -> None:
@@ -74,8 +53,9 @@ def test_fresh_vpc_in_three_azs_gets_all_four_endpoints(ec2, calls, clients, run
             assert ep["PrivateDnsEnabled"] is True
             assert [g["GroupId"] for g in ep["Groups"]] == [group]
         else:
+            # the NAT-routed and public tables; not the main table, which routes no subnet
             assert sorted(ep["RouteTableIds"]) == sorted(
-                [world.main_route_table_id, world.public_route_table_id, *world.private_route_tables.values()]
+                [world.public_route_table_id, *world.private_route_tables.values()]
             )
     assert len(endpoints_of(ec2, world.vpc_id)) == 4
 
@@ -199,28 +179,27 @@ def test_service_not_offered_in_one_az_is_placed_in_the_others(ec2, calls, clien
     assert result["compliant"] is True
 
 
-def test_vpc_without_subnets_gets_the_gateway_and_waits(ec2, calls, run) -> None:
+def test_vpc_without_subnets_waits_then_follows_its_tiers(ec2, calls, run) -> None:
     world = build_vpc(ec2, azs=())
     result = run(world.vpc_id)
-    assert statuses(result) == {
-        "ecr.dkr": "waiting",
-        "ecr.api": "waiting",
-        "logs": "waiting",
-        "s3": "created",
-    }
-    assert by_service(result)["s3"]["route_table_ids"] == [world.main_route_table_id]
+    assert statuses(result) == dict.fromkeys(("ecr.dkr", "ecr.api", "logs", "s3"), "waiting")
     assert result["compliant"] is True  # nothing runs there yet: not an error
-    assert calls.mutating == ["CreateVpcEndpoint"]
+    assert calls.mutating == []
     assert "DescribeSecurityGroups" not in calls.operations and "DescribeVpcAttribute" not in calls.operations
-    # Subnets arrive later: the next run places the interface endpoints and leaves the gateway alone.
-    ec2.create_subnet(VpcId=world.vpc_id, CidrBlock="10.40.0.0/24", AvailabilityZone="us-east-1a")
+    # A subnet arrives, routed by the main table, which has no default route: an isolated tier and the
+    # only one, so the interface endpoints go there (the only way to pull), and the gateway stays off it.
+    subnet = ec2.create_subnet(VpcId=world.vpc_id, CidrBlock="10.40.0.0/24", AvailabilityZone="us-east-1a")
     later = run(world.vpc_id)
-    assert statuses(later) == {
-        "ecr.dkr": "created",
-        "ecr.api": "created",
-        "logs": "created",
-        "s3": "compliant",
-    }
+    assert statuses(later) == {"ecr.dkr": "created", "ecr.api": "created", "logs": "created", "s3": "compliant"}
+    assert by_service(later)["ecr.dkr"]["subnet_ids"] == [subnet["Subnet"]["SubnetId"]]
+    assert "left isolated" in by_service(later)["s3"]["reason"] and later["compliant"] is True
+    # The main table gains a route to an internet gateway: now a public tier, and the gateway goes on it.
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=world.vpc_id)
+    ec2.create_route(RouteTableId=world.main_route_table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    last = run(world.vpc_id)
+    assert by_service(last)["s3"]["status"] == "created"
+    assert by_service(last)["s3"]["route_table_ids"] == [world.main_route_table_id]
 
 
 def test_fargate_tasks_defer_the_gateway_on_exactly_their_route_tables(ec2, ecs, calls, run) -> None:
@@ -236,7 +215,7 @@ def test_fargate_tasks_defer_the_gateway_on_exactly_their_route_tables(ec2, ecs,
     assert s3["status"] == "deferred" and busy in s3["reason"]
     gateway = next(e for e in endpoints_of(ec2, world.vpc_id) if e["VpcEndpointType"] == "Gateway")
     assert busy not in gateway["RouteTableIds"]
-    assert len(gateway["RouteTableIds"]) == 4  # main, public and the two quiet private tables
+    assert len(gateway["RouteTableIds"]) == 3  # public and the two quiet private tables
     assert {by_service(result)[s]["status"] for s in ("ecr.dkr", "ecr.api", "logs")} == {"created"}
     assert result["compliant"] is False
     # One DescribeNetworkInterfaces for the whole VPC, whatever the number of tasks or clusters.
@@ -247,9 +226,11 @@ def test_fargate_tasks_defer_the_gateway_on_exactly_their_route_tables(ec2, ecs,
 def test_endpoint_enis_do_not_defer_anything(ec2, calls, run) -> None:
     world = build_vpc(ec2)
     run(world.vpc_id)
-    # A new route table (and subnet) appears after the endpoints exist: the endpoints' own ENIs are
-    # not workloads, so it gets the gateway.
+    # A new NAT-routed route table (and subnet) appears after the endpoints exist: the endpoints' own
+    # ENIs are not workloads, so it gets the gateway.
     rt = ec2.create_route_table(VpcId=world.vpc_id)["RouteTable"]["RouteTableId"]
+    nat = ec2.describe_nat_gateways()["NatGateways"][0]["NatGatewayId"]
+    ec2.create_route(RouteTableId=rt, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
     sid = ec2.create_subnet(VpcId=world.vpc_id, CidrBlock="10.40.50.0/24", AvailabilityZone="us-east-1a")["Subnet"][
         "SubnetId"
     ]

@@ -7,6 +7,9 @@ import json
 
 import pytest
 from endpoint_guard.model import (
+    TIER_ISOLATED,
+    TIER_PRIVATE,
+    TIER_PUBLIC,
     CheckedGroup,
     Endpoint,
     IngressRule,
@@ -16,6 +19,7 @@ from endpoint_guard.model import (
     ServiceOffer,
     Snapshot,
     Subnet,
+    tier_of,
 )
 from endpoint_guard.profile import load_profile
 from endpoint_guard.reconcile.actions import (
@@ -60,16 +64,16 @@ def snapshot(**changes) -> Snapshot:
     """Three AZs, a private and a public subnet in each, DNS on, nothing else: override what a test needs."""
     subnets = []
     tables = [
-        RouteTable("rtb-main", True, (), False),
-        RouteTable("rtb-public", False, ("subnet-pub-a", "subnet-pub-b", "subnet-pub-c"), True),
+        RouteTable("rtb-main", True, (), TIER_ISOLATED),
+        RouteTable("rtb-public", False, ("subnet-pub-a", "subnet-pub-b", "subnet-pub-c"), TIER_PUBLIC),
     ]
     for az in AZS:
         x = az[-1]
         subnets += [
-            Subnet(f"subnet-priv-{x}", az, "", f"rtb-priv-{x}", False),
-            Subnet(f"subnet-pub-{x}", az, "", "rtb-public", True),
+            Subnet(f"subnet-priv-{x}", az, "", f"rtb-priv-{x}", TIER_PRIVATE),
+            Subnet(f"subnet-pub-{x}", az, "", "rtb-public", TIER_PUBLIC),
         ]
-        tables.append(RouteTable(f"rtb-priv-{x}", False, (f"subnet-priv-{x}",), False))
+        tables.append(RouteTable(f"rtb-priv-{x}", False, (f"subnet-priv-{x}",), TIER_PRIVATE))
     base = Snapshot(
         vpc_id=VPC,
         region="us-east-1",
@@ -107,14 +111,17 @@ def test_choose_subnets_one_per_az_private_first() -> None:
 
 def test_choose_subnets_private_wins_even_when_public_sorts_first() -> None:
     subnets = [
-        Subnet("subnet-000", "us-east-1a", "", "rtb-public", True),
-        Subnet("subnet-fff", "us-east-1a", "", "rtb-x", False),
+        Subnet("subnet-000", "us-east-1a", "", "rtb-public", TIER_PUBLIC),
+        Subnet("subnet-fff", "us-east-1a", "", "rtb-x", TIER_PRIVATE),
     ]
     assert choose_subnets(subnets, AZS) == {"us-east-1a": "subnet-fff"}
 
 
 def test_choose_subnets_tie_break_is_lowest_id_whatever_the_input_order() -> None:
-    subnets = [Subnet("subnet-b", "us-east-1a", "", None, False), Subnet("subnet-a", "us-east-1a", "", None, False)]
+    subnets = [
+        Subnet("subnet-b", "us-east-1a", "", None, TIER_PRIVATE),
+        Subnet("subnet-a", "us-east-1a", "", None, TIER_PRIVATE),
+    ]
     assert choose_subnets(subnets, AZS) == choose_subnets(list(reversed(subnets)), AZS) == {"us-east-1a": "subnet-a"}
 
 
@@ -123,7 +130,7 @@ def test_choose_subnets_skips_azs_the_service_is_not_offered_in() -> None:
 
 
 def test_choose_subnets_falls_back_to_public_when_an_az_has_no_private_subnet() -> None:
-    subnets = [Subnet("subnet-pub", "us-east-1a", "", "rtb-public", True)]
+    subnets = [Subnet("subnet-pub", "us-east-1a", "", "rtb-public", TIER_PUBLIC)]
     assert choose_subnets(subnets, AZS) == {"us-east-1a": "subnet-pub"}
 
 
@@ -145,7 +152,8 @@ def test_fresh_vpc_creates_group_then_gateway_then_three_interface_endpoints() -
         assert action.params["PrivateDnsEnabled"] is True
         assert action.params["SecurityGroupIds"] == [SECURITY_GROUP_REF]
     gateway = plan.actions[2]
-    assert gateway.params["RouteTableIds"] == ["rtb-main", "rtb-priv-a", "rtb-priv-b", "rtb-priv-c", "rtb-public"]
+    # the main table routes no subnet: not a gap
+    assert gateway.params["RouteTableIds"] == ["rtb-priv-a", "rtb-priv-b", "rtb-priv-c", "rtb-public"]
     assert "PolicyDocument" not in gateway.params  # full access unless the deployer opts in
     assert all(d.outcome == CREATE for d in plan.endpoints)
 
@@ -412,24 +420,21 @@ def test_service_not_offered_in_the_region_fails_that_endpoint_only() -> None:
     assert by_service(plan)["ecr.dkr"].outcome == CREATE
 
 
-def test_vpc_without_subnets_gets_the_gateway_on_its_main_table_and_waits_for_the_rest() -> None:
+def test_vpc_without_subnets_waits_for_them_with_every_endpoint() -> None:
     snap = snapshot(
         subnets=(),
-        route_tables=(RouteTable("rtb-main", True, (), False),),
+        route_tables=(RouteTable("rtb-main", True, (), TIER_ISOLATED),),
         security_group_read=False,
         dns_support=None,
         dns_hostnames=None,
     )
-    assert facts_needed(snap, PROFILE, Settings()) == {FACT_ENIS}
+    assert facts_needed(snap, PROFILE, Settings()) == set()  # nothing to decide: no read beyond the core
     plan = make_plan(snap, PROFILE, Settings())
-    assert kinds(plan) == ["create_gateway_endpoint"]
-    assert plan.actions[0].params["RouteTableIds"] == ["rtb-main"]
-    assert {d.service: d.outcome for d in plan.endpoints} == {
-        "ecr.dkr": "waiting",
-        "ecr.api": "waiting",
-        "logs": "waiting",
-        "s3": "create",
-    }
+    assert kinds(plan) == []
+    assert {d.service: d.outcome for d in plan.endpoints} == dict.fromkeys(
+        ("ecr.dkr", "ecr.api", "logs", "s3"), "waiting"
+    )
+    assert "routes a subnet" in by_service(plan)["s3"].reason
 
 
 def test_extra_services_follow_the_catalogue_order() -> None:
@@ -456,7 +461,7 @@ def test_route_tables_with_running_tasks_are_deferred_with_their_enis() -> None:
         snapshot(enis=(task_eni("eni-1", "subnet-priv-a"), task_eni("eni-2", "subnet-priv-a"))), PROFILE, Settings()
     )
     gateway = next(a for a in plan.actions if a.kind == "create_gateway_endpoint")
-    assert gateway.params["RouteTableIds"] == ["rtb-main", "rtb-priv-b", "rtb-priv-c", "rtb-public"]
+    assert gateway.params["RouteTableIds"] == ["rtb-priv-b", "rtb-priv-c", "rtb-public"]
     assert list(plan.deferred_route_tables) == ["rtb-priv-a"]
     assert [w.eni_id for w in plan.deferred_route_tables["rtb-priv-a"]] == ["eni-1", "eni-2"]
     assert by_service(plan)["s3"].outcome == DEFERRED
@@ -473,8 +478,8 @@ def test_all_route_tables_busy_means_no_gateway_yet() -> None:
 
 
 def test_main_table_is_deferred_by_tasks_in_subnets_it_routes_implicitly() -> None:
-    subnets = (Subnet("subnet-x", "us-east-1a", "", "rtb-main", False),)
-    tables = (RouteTable("rtb-main", True, ("subnet-x",), False),)
+    subnets = (Subnet("subnet-x", "us-east-1a", "", "rtb-main", TIER_PRIVATE),)
+    tables = (RouteTable("rtb-main", True, ("subnet-x",), TIER_PRIVATE),)
     plan = make_plan(
         snapshot(subnets=subnets, route_tables=tables, enis=(task_eni("eni-1", "subnet-x"),)), PROFILE, Settings()
     )
@@ -600,3 +605,97 @@ def test_two_endpoints_of_one_service_are_a_finding_and_nothing_is_deleted() -> 
 def test_one_endpoint_per_service_is_no_finding() -> None:
     plan = make_plan(snapshot(endpoints=(dkr(managed=True),), security_group=GROUP), PROFILE, Settings())
     assert not [f for f in plan.findings if "endpoints in" in f]
+
+
+# --- tiers: where interface endpoints go, which tables get the gateway --------------------------------
+
+
+def sub(sid: str, az: str, tier: str, free: int = 100, placement: bool | None = None) -> Subnet:
+    return Subnet(sid, az, "", f"rtb-{sid}", tier, free, placement)
+
+
+def test_the_private_tier_wins_over_isolated_and_public_in_every_az() -> None:
+    subnets = [
+        sub("subnet-a0", "us-east-1a", TIER_ISOLATED, free=4000),
+        sub("subnet-a1", "us-east-1a", TIER_PUBLIC),
+        sub("subnet-a2", "us-east-1a", TIER_PRIVATE, free=10),
+        sub("subnet-b0", "us-east-1b", TIER_ISOLATED),
+        sub("subnet-b1", "us-east-1b", TIER_PRIVATE),
+        sub("subnet-c0", "us-east-1c", TIER_ISOLATED),  # no private subnet here: no endpoint in this AZ
+    ]
+    assert choose_subnets(subnets, AZS) == {"us-east-1a": "subnet-a2", "us-east-1b": "subnet-b1"}
+
+
+def test_isolated_only_when_no_private_tier_public_only_when_nothing_else() -> None:
+    isolated = [sub("subnet-i", "us-east-1a", TIER_ISOLATED), sub("subnet-p", "us-east-1a", TIER_PUBLIC)]
+    assert choose_subnets(isolated, AZS) == {"us-east-1a": "subnet-i"}
+    assert choose_subnets([sub("subnet-p", "us-east-1a", TIER_PUBLIC)], AZS) == {"us-east-1a": "subnet-p"}
+
+
+def test_workloads_then_free_addresses_then_lowest_id_decide_within_an_az() -> None:
+    subnets = [
+        sub("subnet-1", "us-east-1a", TIER_PRIVATE, free=50),
+        sub("subnet-2", "us-east-1a", TIER_PRIVATE, free=900),
+        sub("subnet-3", "us-east-1a", TIER_PRIVATE, free=900),
+    ]
+    assert choose_subnets(subnets, AZS) == {"us-east-1a": "subnet-2"}
+    assert choose_subnets(subnets, AZS, busy={"subnet-1"}) == {"us-east-1a": "subnet-1"}
+    assert choose_subnets(list(reversed(subnets)), AZS) == {"us-east-1a": "subnet-2"}
+
+
+def test_the_placement_tag_pins_a_subnet_and_false_keeps_one_out() -> None:
+    subnets = [
+        sub("subnet-a1", "us-east-1a", TIER_PRIVATE),
+        sub("subnet-a2", "us-east-1a", TIER_ISOLATED, placement=True),
+        sub("subnet-b1", "us-east-1b", TIER_PRIVATE, placement=False),
+        sub("subnet-b2", "us-east-1b", TIER_PUBLIC),
+    ]
+    assert choose_subnets(subnets, AZS) == {"us-east-1a": "subnet-a2"}
+
+
+@pytest.mark.parametrize(
+    ("routes", "tier"),
+    [
+        ([{"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1"}], TIER_PUBLIC),
+        ([{"DestinationIpv6CidrBlock": "::/0", "GatewayId": "igw-1"}], TIER_PUBLIC),
+        ([{"DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": "nat-1"}], TIER_PRIVATE),
+        ([{"DestinationCidrBlock": "0.0.0.0/0", "TransitGatewayId": "tgw-1"}], TIER_PRIVATE),
+        ([{"DestinationCidrBlock": "0.0.0.0/0", "InstanceId": "i-1", "NetworkInterfaceId": "eni-1"}], TIER_PRIVATE),
+        ([{"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "vpce-0firewall"}], TIER_PRIVATE),
+        ([{"DestinationIpv6CidrBlock": "::/0", "EgressOnlyInternetGatewayId": "eigw-1"}], TIER_PRIVATE),
+        ([{"DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": "nat-1", "State": "blackhole"}], TIER_ISOLATED),
+        ([{"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local"}], TIER_ISOLATED),
+        ([{"DestinationCidrBlock": "10.1.0.0/16", "TransitGatewayId": "tgw-1"}], TIER_ISOLATED),
+        ([], TIER_ISOLATED),
+    ],
+)
+def test_a_route_tables_tier_comes_from_its_default_route(routes: list[dict], tier: str) -> None:
+    assert tier_of(routes) == tier
+
+
+def isolated_world(**changes) -> Snapshot:
+    subnets = (sub("subnet-i", "us-east-1a", TIER_ISOLATED), sub("subnet-p", "us-east-1a", TIER_PRIVATE))
+    tables = (
+        RouteTable("rtb-main", True, (), TIER_ISOLATED),
+        RouteTable("rtb-i", False, ("subnet-i",), TIER_ISOLATED),
+        RouteTable("rtb-p", False, ("subnet-p",), TIER_PRIVATE),
+    )
+    return snapshot(subnets=subnets, route_tables=tables, **changes)
+
+
+def test_the_gateway_skips_isolated_tables_and_tables_that_route_no_subnet() -> None:
+    plan = make_plan(isolated_world(), PROFILE, Settings())
+    assert by_service(plan)["s3"].route_table_ids == ("rtb-p",)
+    assert "rtb-i" in by_service(plan)["s3"].reason and "left isolated" in by_service(plan)["s3"].reason
+    opted = make_plan(isolated_world(), PROFILE, Settings(s3_gateway_on_isolated=True))
+    assert by_service(opted)["s3"].route_table_ids == ("rtb-i", "rtb-p")
+
+
+def test_isolated_tables_are_never_deferred_and_need_no_eni_read_when_opted_in() -> None:
+    busy = isolated_world(enis=(task_eni("eni-1", "subnet-i"),))
+    plan = make_plan(busy, PROFILE, Settings(s3_gateway_on_isolated=True))
+    assert plan.deferred_route_tables == {} and by_service(plan)["s3"].route_table_ids == ("rtb-i", "rtb-p")
+    gateway = Endpoint("vpce-g", "com.amazonaws.us-east-1.s3", "Gateway", "available", route_table_ids=("rtb-p",))
+    covered = isolated_world(enis=None, endpoints=(gateway,))
+    assert FACT_ENIS not in facts_needed(covered, PROFILE, Settings(s3_gateway_on_isolated=True))
+    assert FACT_ENIS not in facts_needed(covered, PROFILE, Settings())  # no S3 interface endpoint: nothing to learn

@@ -25,9 +25,18 @@ def test_values_are_read_from_the_environment() -> None:
             "ENDPOINT_GUARD_S3_POLICY": "restrictive",
             "ENDPOINT_GUARD_S3_ALLOWED_BUCKETS": " a , b,,",
             "ENDPOINT_GUARD_EXTRA_SERVICES": "ssm",
+            "ENDPOINT_GUARD_S3_GATEWAY_ON_ISOLATED_TIERS": "true",
         }
     )
-    assert s == Settings(True, False, "modify", "restrictive", ("a", "b"), ("ssm",))
+    assert s == Settings(
+        dry_run=True,
+        manage_dns_attributes=False,
+        adopt_unmanaged="modify",
+        s3_policy="restrictive",
+        s3_allowed_buckets=("a", "b"),
+        extra_services=("ssm",),
+        s3_gateway_on_isolated=True,
+    )
 
 
 @pytest.mark.parametrize(

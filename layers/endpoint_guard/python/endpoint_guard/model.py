@@ -34,13 +34,30 @@ def valid_vpc_id(value: object) -> str:
 GONE_STATES = frozenset({"deleted", "deleting", "failed", "rejected", "expired"})
 
 
+# A subnet's tier, from the default route of its route table (see ``tier_of``).
+TIER_PUBLIC = "public"  # default route to an internet gateway
+TIER_PRIVATE = "private"  # default route to another way out: NAT gateway, transit gateway, instance, firewall...
+TIER_ISOLATED = "isolated"  # no default route: no way out but the VPC's endpoints
+
+# A subnet tag that pins interface endpoint placement ("true") or keeps endpoints out of a subnet ("false").
+PLACEMENT_TAG = "endpoint-guard:endpoints"
+# A VPC tag that makes every path leave the VPC alone.
+IGNORE_TAG = "endpoint-guard:ignore"
+
+
 @dataclass(frozen=True)
 class Subnet:
     subnet_id: str
     az: str
     cidr: str
     route_table_id: str | None  # the effective one: explicit association, else the main route table
-    public: bool  # its route table has a route to an internet gateway
+    tier: str = TIER_ISOLATED
+    free_addresses: int = 0
+    placement: bool | None = None  # the PLACEMENT_TAG: True pins endpoints here, False keeps them out
+
+    @property
+    def public(self) -> bool:
+        return self.tier == TIER_PUBLIC
 
 
 @dataclass(frozen=True)
@@ -48,7 +65,12 @@ class RouteTable:
     route_table_id: str
     main: bool
     subnet_ids: tuple[str, ...]  # every subnet it routes for, the main table's implicit ones included
-    has_igw_route: bool
+    tier: str = TIER_ISOLATED
+
+    @property
+    def routes_subnets(self) -> bool:
+        """A table that routes no subnet (often the main one) carries no traffic: never a gap."""
+        return bool(self.subnet_ids)
 
 
 @dataclass(frozen=True)
@@ -170,6 +192,40 @@ def tags_of(resource: Raw) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in resource.get("Tags") or resource.get("TagSet") or []}
 
 
+def tag_flag(resource: Raw, key: str) -> bool | None:
+    """A true/false tag: True or False when it says so (any case, yes/no too), None when absent or unclear."""
+    value = tags_of(resource).get(key, "").strip().lower()
+    if value in ("true", "yes", "1", "on"):
+        return True
+    if value in ("false", "no", "0", "off"):
+        return False
+    return None
+
+
+def ignored(vpc: Raw) -> bool:
+    """Whether the VPC's owner asked endpoint-guard to stand aside (``endpoint-guard:ignore = true``)."""
+    return tag_flag(vpc, IGNORE_TAG) is True
+
+
+_DEFAULT_ROUTES = ("0.0.0.0/0", "::/0")
+
+
+def tier_of(routes: Iterable[Raw]) -> str:
+    """The tier a route table gives its subnets, from its active default routes (IPv4 or IPv6): an
+    internet gateway makes them public; any other target (NAT gateway, transit gateway, instance, ENI,
+    firewall or Gateway Load Balancer endpoint, egress-only gateway, peering, virtual private gateway)
+    private with egress; none, or only blackholes, isolated."""
+    targets = [
+        r
+        for r in routes
+        if (r.get("DestinationCidrBlock") in _DEFAULT_ROUTES or r.get("DestinationIpv6CidrBlock") in _DEFAULT_ROUTES)
+        and r.get("State", "active") == "active"
+    ]
+    if any(str(r.get("GatewayId", "")).startswith("igw-") for r in targets):
+        return TIER_PUBLIC
+    return TIER_PRIVATE if targets else TIER_ISOLATED
+
+
 def is_managed(resource: Raw) -> bool:
     return tags_of(resource).get(MANAGED_BY_TAG) == MANAGED_BY_VALUE
 
@@ -232,11 +288,7 @@ def route_tables_from_api(route_tables: Iterable[Raw], subnets: Iterable[Raw]) -
         routed = [
             sid for sid in subnet_ids if explicit.get(sid) == rt["RouteTableId"] or (main and sid not in explicit)
         ]
-        has_igw = any(
-            str(r.get("GatewayId", "")).startswith("igw-") and r.get("State", "active") == "active"
-            for r in rt.get("Routes", [])
-        )
-        result.append(RouteTable(rt["RouteTableId"], main, tuple(routed), has_igw))
+        result.append(RouteTable(rt["RouteTableId"], main, tuple(routed), tier_of(rt.get("Routes", []))))
     return tuple(sorted(result, key=lambda t: t.route_table_id))
 
 
@@ -251,7 +303,9 @@ def subnets_from_api(subnets: Iterable[Raw], route_tables: tuple[RouteTable, ...
                 az=s["AvailabilityZone"],
                 cidr=s.get("CidrBlock", ""),
                 route_table_id=rt.route_table_id if rt else None,
-                public=bool(rt and rt.has_igw_route),
+                tier=rt.tier if rt else TIER_ISOLATED,
+                free_addresses=int(s.get("AvailableIpAddressCount") or 0),
+                placement=tag_flag(s, PLACEMENT_TAG),
             )
         )
     return tuple(sorted(result, key=lambda s: s.subnet_id))

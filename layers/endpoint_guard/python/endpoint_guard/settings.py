@@ -79,10 +79,15 @@ class Settings:
     """What the deployer chose. Every field has a template Parameter of the same meaning."""
 
     dry_run: bool = False
+    # Read the DNS attributes whenever an endpoint relies on private DNS (check, report, a DNS event);
+    # otherwise only when private DNS is about to be turned on (the worker's compliant path stays cheap).
+    verify_dns: bool = False
     manage_dns_attributes: bool = True
     adopt_unmanaged: str = ADOPT_REPORT
     s3_policy: str = S3_POLICY_FULL
     s3_allowed_buckets: tuple[str, ...] = ()
+    # Whether isolated tiers (no default route) get the S3 gateway too (reconcile.gateway's rule).
+    s3_gateway_on_isolated: bool = False
     extra_services: tuple[str, ...] = ()
     default_gb_per_month: float = 100.0
     prices_file: str | None = None
@@ -96,6 +101,7 @@ class Settings:
             adopt_unmanaged=_choice(env, "ENDPOINT_GUARD_ADOPT_UNMANAGED", ADOPT_REPORT, (ADOPT_REPORT, ADOPT_MODIFY)),
             s3_policy=_choice(env, "ENDPOINT_GUARD_S3_POLICY", S3_POLICY_FULL, (S3_POLICY_FULL, S3_POLICY_RESTRICTIVE)),
             s3_allowed_buckets=_list(env, "ENDPOINT_GUARD_S3_ALLOWED_BUCKETS"),
+            s3_gateway_on_isolated=_flag(env, "ENDPOINT_GUARD_S3_GATEWAY_ON_ISOLATED_TIERS", False),
             extra_services=_list(env, "ENDPOINT_GUARD_EXTRA_SERVICES"),
             default_gb_per_month=_gb(env, "ENDPOINT_GUARD_DEFAULT_GB_PER_MONTH", 100.0),
             prices_file=env.get("ENDPOINT_GUARD_PRICES_FILE") or None,

@@ -1,11 +1,21 @@
-"""The S3 gateway endpoint: on every route table whose subnets it would not disrupt (pure)."""
+"""The S3 gateway endpoint: on the route tables of the private-with-egress and public tiers, whose subnets
+it would not disrupt (pure).
+
+The rule. A route table is a gap only when it routes at least one subnet (a main table that routes none
+carries no traffic) and its tier is private or public: that is where traffic to S3 goes through a NAT
+gateway (or leaves the VPC). Isolated route tables are left isolated: the full-access policy on them would
+open a path from a locked-down tier to any bucket. They get the gateway only when the deployer says so
+(``S3GatewayOnIsolatedTiers``) or when workloads run there and already reach S3 through an S3 interface
+endpoint (the gateway then changes no exposure, only the bill). A table that already carries the gateway
+keeps it, whatever its tier: endpoint-guard removes nothing.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from endpoint_guard.model import Endpoint, ServiceOffer, Snapshot
-from endpoint_guard.profile import GATEWAY, ServiceSpec
+from endpoint_guard.model import TIER_ISOLATED, Endpoint, RouteTable, ServiceOffer, Snapshot
+from endpoint_guard.profile import GATEWAY, INTERFACE, ServiceSpec
 from endpoint_guard.reconcile.actions import (
     COMPLIANT,
     CREATE,
@@ -28,7 +38,7 @@ from endpoint_guard.reconcile.rules import (
     may_change,
     unmanaged_gaps,
 )
-from endpoint_guard.reconcile.workloads import disrupted_route_tables
+from endpoint_guard.reconcile.workloads import disrupted_route_tables, workloads_by_subnet
 from endpoint_guard.settings import S3_POLICY_RESTRICTIVE, Settings
 
 Decided = tuple[EndpointDecision, list[Action]]
@@ -42,8 +52,12 @@ def plan_gateway(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, resu
         return decision, []
     existing = live(snapshot, offer.service_name, GATEWAY)
     covered = {rt for e in existing for rt in e.route_table_ids}
-    missing = [rt for rt in snapshot.route_tables if rt.route_table_id not in covered]
-    disrupted = disrupted_route_tables(missing, snapshot.enis or (), snapshot.endpoints) if missing else {}
+    wanted, isolated = gateway_route_tables(snapshot, settings, offer.service_name)
+    missing = [rt for rt in wanted if rt.route_table_id not in covered]
+    # Only traffic that leaves the VPC today can be cut: an isolated table has no open S3 connection
+    # for the new route to drop, whatever runs there.
+    with_egress = [rt for rt in missing if rt.tier != TIER_ISOLATED]
+    disrupted = disrupted_route_tables(with_egress, snapshot.enis or (), snapshot.endpoints) if with_egress else {}
     result.deferred_route_tables.update(disrupted)
     addable = tuple(sorted(rt.route_table_id for rt in missing if rt.route_table_id not in disrupted))
     decision.route_table_ids = tuple(sorted(covered))
@@ -51,14 +65,18 @@ def plan_gateway(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, resu
     if settings.s3_policy == S3_POLICY_RESTRICTIVE:
         wanted_policy = s3_policy_document(snapshot.partition, snapshot.region, settings.s3_allowed_buckets)
     note = _deferred_note(disrupted)
+    left = sorted(rt.route_table_id for rt in isolated if rt.route_table_id not in covered)
     if not existing:
-        return _create(snapshot, spec, offer, decision, addable, wanted_policy, note)
+        decided = _create(snapshot, spec, offer, decision, addable, wanted_policy, note, bool(isolated))
+        _isolated_note(decided[0], left)
+        return decided
     endpoint = existing[0]
     decision.endpoint_id, decision.managed = endpoint.endpoint_id, endpoint.managed
     gaps, params = _gaps(settings, endpoint, addable, wanted_policy)
     if not gaps:
         decision.outcome = DEFERRED if disrupted else COMPLIANT
         decision.reason = note or adopted_reason(endpoint)
+        _isolated_note(decision, left)
         return decision, []
     if not may_change(endpoint, settings):
         decision.outcome = DEFERRED
@@ -77,6 +95,34 @@ def plan_gateway(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, resu
     return decision, [action]
 
 
+def gateway_route_tables(
+    snapshot: Snapshot, settings: Settings, service_name: str
+) -> tuple[list[RouteTable], list[RouteTable]]:
+    """(the route tables the gateway belongs on, the isolated ones it is kept off), by the module's rule.
+    Workloads on an isolated table count only when the ENIs were read (reads.facts_needed reads them
+    whenever they could decide it)."""
+    s3_interface = bool(live(snapshot, service_name, INTERFACE))
+    busy = set(workloads_by_subnet(snapshot.enis or (), snapshot.endpoints)) if s3_interface else set()
+    wanted, isolated = [], []
+    for rt in snapshot.route_tables:
+        if not rt.routes_subnets:
+            continue
+        if rt.tier != TIER_ISOLATED or settings.s3_gateway_on_isolated or busy.intersection(rt.subnet_ids):
+            wanted.append(rt)
+        else:
+            isolated.append(rt)
+    return wanted, isolated
+
+
+def _isolated_note(decision: EndpointDecision, left: list[str]) -> None:
+    if left:
+        note = (
+            f"isolated route table(s) left isolated: {', '.join(left)} "
+            "(set S3GatewayOnIsolatedTiers=true to give them the gateway)"
+        )
+        decision.reason = "; ".join(filter(None, [decision.reason, note]))
+
+
 def _deferred_note(disrupted: dict[str, tuple[Workload, ...]]) -> str:
     if not disrupted:
         return ""
@@ -93,10 +139,16 @@ def _create(
     addable: tuple[str, ...],
     wanted_policy: str | None,
     note: str,
+    isolated_only: bool,
 ) -> Decided:
     if not addable:
-        decision.outcome = DEFERRED if note else WAITING
-        decision.reason = note or "the VPC has no route tables to attach the gateway to"
+        if note:
+            decision.outcome, decision.reason = DEFERRED, note
+        elif isolated_only:  # every routed table is isolated, and stays so: nothing to do
+            decision.outcome = COMPLIANT
+        else:
+            decision.outcome = WAITING
+            decision.reason = "no route table of the VPC routes a subnet yet"
         return decision, []
     decision.outcome = DEFERRED if note else CREATE
     decision.managed = True

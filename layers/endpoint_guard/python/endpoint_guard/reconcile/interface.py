@@ -31,6 +31,7 @@ from endpoint_guard.reconcile.rules import (
     may_change,
     unmanaged_gaps,
 )
+from endpoint_guard.reconcile.workloads import workloads_by_subnet
 from endpoint_guard.settings import Settings
 
 Decided = tuple[EndpointDecision, list[Action]]
@@ -48,7 +49,8 @@ def plan_interface(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, dn
         if existing:
             decision.endpoint_id, decision.managed = existing[0].endpoint_id, existing[0].managed
         return decision, []
-    chosen = choose_subnets(snapshot.subnets, offer.azs)
+    busy = workloads_by_subnet(snapshot.enis or (), snapshot.endpoints)
+    chosen = choose_subnets(snapshot.subnets, offer.azs, busy)
     if existing:
         return _keep(snapshot, spec, settings, dns_ok, decision, existing[0], chosen)
     if not chosen:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from endpoint_guard.model import CheckedGroup, SecurityGroup, Snapshot
+from endpoint_guard.model import TIER_ISOLATED, CheckedGroup, SecurityGroup, Snapshot
 from endpoint_guard.profile import GATEWAY, INTERFACE, ServiceSpec
 from endpoint_guard.reconcile.actions import FACT_DNS, FACT_ENIS, FACT_SECURITY_GROUP
-from endpoint_guard.reconcile.rules import live, may_change
+from endpoint_guard.reconcile.rules import ambiguous, candidates, live, may_change
 from endpoint_guard.reconcile.security_group import desired_ingress
 from endpoint_guard.settings import Settings
 
@@ -23,8 +23,9 @@ def needs_private_dns(snapshot: Snapshot, spec: ServiceSpec, settings: Settings)
 
 
 def facts_needed(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: Settings) -> set[str]:
-    """Which optional facts the plan needs, given the core read: DNS attributes only when private DNS is
-    about to be used, ENIs only when a route table still lacks the S3 gateway."""
+    """Which optional facts the plan needs, given the core read: the DNS attributes when private DNS is
+    about to be used (or, with ``settings.verify_dns``, whenever an endpoint relies on it); the ENIs when
+    a route table may still get the S3 gateway, or when where workloads run decides a new placement."""
     needed: set[str] = set()
     for spec in profile:
         offer = snapshot.offers.get(spec.short)
@@ -32,13 +33,42 @@ def facts_needed(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: S
             continue
         if spec.type == INTERFACE and snapshot.subnets:
             needed.add(FACT_SECURITY_GROUP)
-            if needs_private_dns(snapshot, spec, settings):
+            if needs_private_dns(snapshot, spec, settings) or (settings.verify_dns and relies_on_dns(snapshot, spec)):
                 needed.add(FACT_DNS)
-        elif spec.type == GATEWAY:
-            covered = {rt for e in live(snapshot, offer.service_name, GATEWAY) for rt in e.route_table_ids}
-            if any(rt.route_table_id not in covered for rt in snapshot.route_tables):
+            if _placement_open(snapshot, offer.service_name, offer.azs):
                 needed.add(FACT_ENIS)
+        elif spec.type == GATEWAY and _gateway_open(snapshot, offer.service_name, settings):
+            needed.add(FACT_ENIS)
     return needed
+
+
+def relies_on_dns(snapshot: Snapshot, spec: ServiceSpec) -> bool:
+    """Whether the VPC has an endpoint of the service with private DNS on (it resolves only while the
+    VPC's DNS attributes are on)."""
+    offer = snapshot.offers.get(spec.short)
+    existing = live(snapshot, offer.service_name, INTERFACE) if offer and spec.type == INTERFACE else []
+    return bool(existing and existing[0].private_dns)
+
+
+def _placement_open(snapshot: Snapshot, service_name: str, azs: Iterable[str]) -> bool:
+    """A new placement is to be made (no endpoint yet, or an AZ to add) and some AZ offers a choice."""
+    if not ambiguous(snapshot.subnets, azs):
+        return False
+    existing = live(snapshot, service_name, INTERFACE)
+    if not existing:
+        return True
+    covered = {s.az for sid in existing[0].subnet_ids if (s := snapshot.subnet(sid))}
+    return not set(candidates(snapshot.subnets, azs)) <= covered
+
+
+def _gateway_open(snapshot: Snapshot, service_name: str, settings: Settings) -> bool:
+    """Whether the ENIs decide something about the gateway: a route table with egress that routes
+    subnets lacks it (running workloads defer it), or an isolated one does while workloads there could
+    make it wanted (they reach S3 through an S3 interface endpoint, and the setting does not already)."""
+    covered = {rt for e in live(snapshot, service_name, GATEWAY) for rt in e.route_table_ids}
+    open_tables = [rt for rt in snapshot.route_tables if rt.routes_subnets and rt.route_table_id not in covered]
+    isolated_may = not settings.s3_gateway_on_isolated and bool(live(snapshot, service_name, INTERFACE))
+    return any(rt.tier != TIER_ISOLATED or isolated_may for rt in open_tables)
 
 
 def trusted_group(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from endpoint_guard.model import Endpoint, ServiceOffer, Snapshot, Subnet
+from endpoint_guard.model import TIER_ISOLATED, TIER_PRIVATE, TIER_PUBLIC, Endpoint, ServiceOffer, Snapshot, Subnet
 from endpoint_guard.profile import ServiceSpec
 from endpoint_guard.reconcile.actions import COMPLIANT, FAILED, EndpointDecision, client_token, managed_tags
 from endpoint_guard.settings import ADOPT_MODIFY, Settings
@@ -23,21 +23,43 @@ def may_change(endpoint: Endpoint, settings: Settings) -> bool:
     return endpoint.managed or settings.adopt_unmanaged == ADOPT_MODIFY
 
 
-def choose_subnets(subnets: Iterable[Subnet], offered_azs: Iterable[str]) -> dict[str, str]:
-    """One subnet per AZ, only in AZs where the service is offered.
+# The tiers interface endpoints may go to, best first: where the tasks run (private with egress); isolated
+# only when the VPC has no private tier (the endpoints are then the only way to pull at all); public only
+# when nothing else exists.
+PLACEMENT_TIERS = (TIER_PRIVATE, TIER_ISOLATED, TIER_PUBLIC)
 
-    Private subnets (no route to an internet gateway) win; ties go to the lowest subnet id, so the choice
-    is the same on every run.
-    """
+
+def candidates(subnets: Iterable[Subnet], offered_azs: Iterable[str]) -> dict[str, list[Subnet]]:
+    """Per offered AZ, the subnets an interface endpoint may go to there: the subnets pinned with the
+    ``endpoint-guard:endpoints = true`` tag when the AZ has any, else the subnets of the VPC's best tier
+    (one tier for the whole VPC, so every AZ gets the same kind of subnet). Subnets tagged ``false`` never."""
     offered = set(offered_azs)
-    best: dict[str, Subnet] = {}
-    for s in subnets:
-        if s.az not in offered:
-            continue
-        current = best.get(s.az)
-        if current is None or (s.public, s.subnet_id) < (current.public, current.subnet_id):
-            best[s.az] = s
-    return {az: best[az].subnet_id for az in sorted(best)}
+    usable = [s for s in subnets if s.az in offered and s.placement is not False]
+    tier = next((t for t in PLACEMENT_TIERS if any(s.tier == t for s in usable)), None)
+    found: dict[str, list[Subnet]] = {}
+    for s in usable:
+        if s.placement or s.tier == tier:
+            found.setdefault(s.az, []).append(s)
+    for az, group in found.items():
+        pinned = [s for s in group if s.placement]
+        found[az] = pinned or group
+    return {az: found[az] for az in sorted(found)}
+
+
+def choose_subnets(subnets: Iterable[Subnet], offered_azs: Iterable[str], busy: Iterable[str] = ()) -> dict[str, str]:
+    """One subnet per offered AZ, from ``candidates``. Within an AZ: a subnet where workloads run
+    (``busy``), then the one with the most free addresses, then the lowest id: the same on every run of
+    an unchanged VPC. (An endpoint is never moved once placed; this only decides new placements.)"""
+    running = set(busy)
+    return {
+        az: min(group, key=lambda s: (s.subnet_id not in running, -s.free_addresses, s.subnet_id)).subnet_id
+        for az, group in candidates(subnets, offered_azs).items()
+    }
+
+
+def ambiguous(subnets: Iterable[Subnet], offered_azs: Iterable[str]) -> bool:
+    """Whether some AZ has more than one candidate subnet (then where workloads run decides)."""
+    return any(len(group) > 1 for group in candidates(subnets, offered_azs).values())
 
 
 def begin(snapshot: Snapshot, spec: ServiceSpec) -> tuple[EndpointDecision, ServiceOffer | None]:

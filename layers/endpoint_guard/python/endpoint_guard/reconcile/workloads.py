@@ -49,16 +49,22 @@ def workload_kind(eni: NetworkInterface, infra_eni_ids: frozenset[str]) -> str |
     return "other"
 
 
-def disrupted_route_tables(
-    route_tables: Iterable[RouteTable], enis: Iterable[NetworkInterface], endpoints: Iterable[Endpoint]
-) -> dict[str, tuple[Workload, ...]]:
-    """Route tables whose subnets hold running workloads, with the workloads that make them so."""
+def workloads_by_subnet(enis: Iterable[NetworkInterface], endpoints: Iterable[Endpoint]) -> dict[str, list[Workload]]:
+    """The running workloads of each subnet that has any."""
     infra = frozenset(eni for ep in endpoints for eni in ep.eni_ids)
     by_subnet: dict[str, list[Workload]] = {}
     for eni in enis:
         kind = workload_kind(eni, infra)
         if kind:
             by_subnet.setdefault(eni.subnet_id, []).append(Workload(eni.eni_id, eni.subnet_id, kind, eni.description))
+    return by_subnet
+
+
+def disrupted_route_tables(
+    route_tables: Iterable[RouteTable], enis: Iterable[NetworkInterface], endpoints: Iterable[Endpoint]
+) -> dict[str, tuple[Workload, ...]]:
+    """Route tables whose subnets hold running workloads, with the workloads that make them so."""
+    by_subnet = workloads_by_subnet(enis, endpoints)
     result = {}
     for rt in route_tables:
         hits = [w for sid in rt.subnet_ids for w in by_subnet.get(sid, [])]

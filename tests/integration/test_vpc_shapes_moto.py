@@ -1,0 +1,173 @@
+"""VPCs in the shapes real ones have (the most used Terraform VPC module, the CDK's Vpc, isolated-only,
+public-only), reconciled on moto: the tier of every chosen subnet, the exact route tables of the S3
+gateway, compliance, and the same answer run after run."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import by_service, endpoints_of
+from tools.world import Tiered, cdk_default_vpc, run_fargate_tasks, terraform_module_vpc, tiered_vpc
+
+AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
+INTERFACES = ("ecr.dkr", "ecr.api", "logs")
+
+
+def chosen_tiers(vpc: Tiered, result: dict) -> dict[str, set[str]]:
+    """Per interface service, the tiers of the subnets its endpoint is in."""
+    return {s: {vpc.tier_of(sid) for sid in by_service(result)[s]["subnet_ids"]} for s in INTERFACES}
+
+
+def assert_stable(run, vpc_id: str, times: int = 5) -> None:
+    """Five more runs: nothing to change, the same endpoints in the same places."""
+    first = run(vpc_id)
+    for _ in range(times - 1):
+        again = run(vpc_id)
+        assert again["compliant"] is True and again["actions"] == []
+        assert again["endpoints"] == first["endpoints"]
+
+
+@pytest.mark.parametrize("single_nat", [False, True], ids=["nat-per-az", "single-nat"])
+def test_terraform_module_vpc_endpoints_in_the_private_tier_gateway_on_private_and_public(
+    ec2, run, calls, single_nat: bool
+) -> None:
+    vpc = terraform_module_vpc(ec2, single_nat=single_nat)
+    plans = [run(vpc.vpc_id, dry_run=True) for _ in range(5)]  # the choice is the same on every run
+    assert all(p["endpoints"] == plans[0]["endpoints"] for p in plans)
+
+    result = run(vpc.vpc_id)
+    assert result["compliant"] is True
+    assert chosen_tiers(vpc, result) == dict.fromkeys(INTERFACES, {"private"})
+    for service in INTERFACES:
+        assert sorted(by_service(result)[service]["subnet_ids"]) == sorted(vpc.subnets["private"].values())
+        assert by_service(result)[service]["availability_zones"] == list(AZS)
+    # private (NAT) and public tables; not database, not intra, not the main table that routes no subnet
+    assert set(by_service(result)["s3"]["route_table_ids"]) == vpc.route_tables["private"] | vpc.route_tables["public"]
+    assert "left isolated" in by_service(result)["s3"]["reason"]
+    assert len(vpc.route_tables["private"]) == (1 if single_nat else 3)
+    assert_stable(run, vpc.vpc_id)
+
+
+def test_cdk_default_vpc_uses_private_with_egress_and_keeps_isolated_subnets_isolated(ec2, run) -> None:
+    vpc = cdk_default_vpc(ec2)
+    result = run(vpc.vpc_id)
+    assert result["compliant"] is True
+    assert chosen_tiers(vpc, result) == dict.fromkeys(INTERFACES, {"Private"})
+    gateway = by_service(result)["s3"]["route_table_ids"]
+    assert set(gateway) == vpc.route_tables["Private"] | vpc.route_tables["Public"]
+    assert len(gateway) == 6 and not set(gateway) & vpc.route_tables["Isolated"]
+    assert_stable(run, vpc.vpc_id)
+
+
+def test_isolated_only_vpc_gets_its_interface_endpoints_and_no_gateway_unless_asked(ec2, run) -> None:
+    vpc = tiered_vpc(ec2, {"intra": "isolated"})
+    result = run(vpc.vpc_id)
+    assert chosen_tiers(vpc, result) == dict.fromkeys(INTERFACES, {"intra"})  # the only way to pull at all
+    assert by_service(result)["s3"]["status"] == "compliant" and by_service(result)["s3"]["endpoint_id"] is None
+    assert "S3GatewayOnIsolatedTiers" in by_service(result)["s3"]["reason"]
+    assert result["compliant"] is True
+    assert [e["VpcEndpointType"] for e in endpoints_of(ec2, vpc.vpc_id)].count("Gateway") == 0
+    # The deployer opts in: the gateway goes on the isolated table.
+    opted = run(vpc.vpc_id, s3_gateway_on_isolated=True)
+    assert by_service(opted)["s3"]["status"] == "created"
+    assert set(by_service(opted)["s3"]["route_table_ids"]) == vpc.route_tables["intra"]
+    assert_stable(run, vpc.vpc_id)
+
+
+def test_public_only_vpc_uses_its_public_subnets_since_nothing_else_exists(ec2, run) -> None:
+    vpc = tiered_vpc(ec2, {"public": "public"}, azs=AZS[:2])
+    result = run(vpc.vpc_id)
+    assert chosen_tiers(vpc, result) == dict.fromkeys(INTERFACES, {"public"})
+    assert set(by_service(result)["s3"]["route_table_ids"]) == vpc.route_tables["public"]
+    assert result["compliant"] is True
+    assert_stable(run, vpc.vpc_id)
+
+
+def test_the_modules_own_endpoint_example_is_compliant_as_built(ec2, run, calls) -> None:
+    """Endpoints made by the VPC module's example (not endpoint-guard's): the S3 gateway on the private
+    route tables only, interface endpoints in the private subnets. The main table routes no subnet, the
+    database and intra tables are isolated: nothing is missing, nothing is changed."""
+    vpc = terraform_module_vpc(ec2)
+    for short in INTERFACES:
+        ec2.create_vpc_endpoint(
+            VpcId=vpc.vpc_id,
+            ServiceName=f"com.amazonaws.us-east-1.{short}",
+            VpcEndpointType="Interface",
+            SubnetIds=list(vpc.subnets["private"].values()),
+            PrivateDnsEnabled=True,
+        )
+    ec2.create_vpc_endpoint(
+        VpcId=vpc.vpc_id,
+        ServiceName="com.amazonaws.us-east-1.s3",
+        VpcEndpointType="Gateway",
+        RouteTableIds=sorted(vpc.route_tables["private"] | vpc.route_tables["public"]),
+    )
+    calls.reset()
+    result = run(vpc.vpc_id)
+    assert result["compliant"] is True, result
+    assert calls.mutating == []
+    assert {e["status"] for e in result["endpoints"]} == {"compliant"}
+    assert all(e["managed"] is False for e in result["endpoints"])
+
+
+def test_tags_pin_placement_and_keep_subnets_out(ec2, run) -> None:
+    vpc = terraform_module_vpc(ec2)
+    pinned = vpc.subnets["database"]["us-east-1a"]
+    excluded = vpc.subnets["private"]["us-east-1b"]
+    ec2.create_tags(Resources=[pinned], Tags=[{"Key": "endpoint-guard:endpoints", "Value": "true"}])
+    ec2.create_tags(Resources=[excluded], Tags=[{"Key": "endpoint-guard:endpoints", "Value": "false"}])
+    result = run(vpc.vpc_id)
+    dkr = by_service(result)["ecr.dkr"]
+    # a: the pinned subnet (whatever its tier); b: its only private subnet is excluded, so no endpoint
+    # there; c: the private tier as usual.
+    assert sorted(dkr["subnet_ids"]) == sorted([pinned, vpc.subnets["private"]["us-east-1c"]])
+    assert dkr["availability_zones"] == ["us-east-1a", "us-east-1c"]
+    assert_stable(run, vpc.vpc_id)
+
+
+def test_within_an_az_workloads_then_free_addresses_decide(ec2, ecs, run, calls) -> None:
+    """Two NAT-routed subnets per AZ: where tasks run wins; elsewhere the larger free space."""
+    vpc = tiered_vpc(
+        ec2, {"public": "public", "app": "private", "batch": "private"}, sizes={"app": 25, "batch": 22}, nat="single"
+    )
+    busy = vpc.subnets["app"]["us-east-1b"]  # the smaller subnet, but the tasks run there
+    run_fargate_tasks(ecs, ec2, busy, count=2)
+    result = run(vpc.vpc_id)
+    expected = {vpc.subnets["batch"]["us-east-1a"], busy, vpc.subnets["batch"]["us-east-1c"]}
+    for service in INTERFACES:
+        assert set(by_service(result)[service]["subnet_ids"]) == expected
+    assert calls.operations.count("DescribeNetworkInterfaces") == 1  # one read decides both questions
+
+
+def test_an_existing_endpoint_is_never_moved_to_the_preferred_tier(ec2, run, calls) -> None:
+    vpc = terraform_module_vpc(ec2)
+    run(vpc.vpc_id)
+    dkr = next(e for e in endpoints_of(ec2, vpc.vpc_id) if e["ServiceName"].endswith("ecr.dkr"))
+    ec2.modify_vpc_endpoint(
+        VpcEndpointId=dkr["VpcEndpointId"],
+        RemoveSubnetIds=[vpc.subnets["private"]["us-east-1a"]],
+        AddSubnetIds=[vpc.subnets["intra"]["us-east-1a"]],
+    )
+    calls.reset()
+    result = run(vpc.vpc_id)
+    assert result["compliant"] is True and calls.mutating == []
+    assert vpc.subnets["intra"]["us-east-1a"] in by_service(result)["ecr.dkr"]["subnet_ids"]
+
+
+def test_isolated_tier_with_workloads_that_reach_s3_through_an_interface_endpoint_gets_the_gateway(
+    ec2, ecs, run
+) -> None:
+    """No new exposure (they reach S3 already), and no open connection to drop (an isolated table sends
+    nothing out): the gateway goes on, without deferral."""
+    vpc = tiered_vpc(ec2, {"intra": "isolated"}, azs=AZS[:1])
+    ec2.create_vpc_endpoint(
+        VpcId=vpc.vpc_id,
+        ServiceName="com.amazonaws.us-east-1.s3",
+        VpcEndpointType="Interface",
+        SubnetIds=[vpc.subnets["intra"]["us-east-1a"]],
+    )
+    run_fargate_tasks(ecs, ec2, vpc.subnets["intra"]["us-east-1a"], count=1)
+    result = run(vpc.vpc_id)
+    assert by_service(result)["s3"]["status"] == "created"
+    assert set(by_service(result)["s3"]["route_table_ids"]) == vpc.route_tables["intra"]
+    assert result["deferred_route_tables"] == []
