@@ -84,6 +84,12 @@ def with_vpc(event: dict, vpc_id: str) -> dict:
     return event
 
 
+def sample(name: str, vpc_id: str, subnet_id: str | None = None) -> dict:
+    """An events/ sample with moto's ids in place of the sample VPC (and subnet)."""
+    text = (EVENTS / name).read_text().replace(SAMPLE_VPC, vpc_id)
+    return json.loads(text.replace(SAMPLE_SUBNET, subnet_id) if subnet_id else text)
+
+
 def subnet_event(world, n: int) -> dict:
     """The sample CreateSubnet event as the n-th of a burst for ``world``'s VPC."""
     event = load_event("create-subnet.json")

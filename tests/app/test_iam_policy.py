@@ -135,8 +135,13 @@ def test_tags_are_only_written_by_the_creates(worker) -> None:
 
 def test_what_the_worker_may_never_do(worker) -> None:
     policy, _ = worker
-    for action in ("ec2:DeleteVpcEndpoints", "ec2:DeleteSecurityGroup", "ec2:CreateRoute", "ec2:DeleteVpc"):
+    for action in ("ec2:CreateRoute", "ec2:DeleteVpc", "ec2:DeleteSubnet", "ec2:DeleteRouteTable"):
         assert not allowed(policy, action, arn("vpc-endpoint", "x"), {**OURS, **TAGGED})
+    # It deletes only what it made (the release): its tagged endpoints and group, never anyone else's.
+    for action, kind in (("ec2:DeleteVpcEndpoints", "vpc-endpoint"), ("ec2:DeleteSecurityGroup", "security-group")):
+        assert allowed(policy, action, arn(kind, "x"), OURS)
+        assert not allowed(policy, action, arn(kind, "x"), THEIRS)
+        assert not allowed(policy, action, arn(kind, "x"))
 
 
 def test_the_state_machine_may_write_traces_only_when_tracing_is_on(cloudformation: dict) -> None:

@@ -32,7 +32,7 @@ from endpoint_guard.reconcile import reconcile
 from endpoint_guard.settings import Settings
 
 from tests.app.conftest import sam_env
-from tests.conftest import EVENTS, REGION, REPO, CallRecorder, load_event, subnet_event, with_vpc
+from tests.conftest import EVENTS, REGION, REPO, CallRecorder, load_event, sample, subnet_event, with_vpc
 from tools.esm import context, create_stack, run_worker
 from tools.workflow import ASL
 from tools.world import awsvpc_service, build_vpc, ecr_image, load_balanced_service, run_fargate_tasks
@@ -89,7 +89,7 @@ def test_sam_build_produces_an_artifact_that_imports_and_runs_on_its_own(sam: Pa
 
 def test_rules_invoke_the_intake_and_never_lose_an_event(cloudformation: dict) -> None:
     rules = {k: v for k, v in cloudformation.items() if v["Type"] == "AWS::Events::Rule"}
-    assert len(rules) == 4
+    assert len(rules) == 6
     for rule in rules.values():
         pattern = rule["Properties"]["EventPattern"]
         assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
@@ -327,6 +327,13 @@ def _exercise_the_worker(ec2) -> set[str]:
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
     )
     reconcile(world.vpc_id, ec2=Ec2Adapter(clients), settings=Settings())
+    # Someone turns DNS hostnames off under the endpoints: turned back on, and remembered.
+    ec2.modify_vpc_attribute(VpcId=world.vpc_id, EnableDnsHostnames={"Value": False})
+    intake(sample("modify-vpc-attribute-dns-off.json", world.vpc_id), context("intake"))
+    run_worker(sqs, stack.work, ensure_endpoints)
+    # The owner's DeleteVpc fails on endpoint-guard's resources: released.
+    intake(sample("delete-vpc-dependency-violation.json", world.vpc_id), context("intake"))
+    run_worker(sqs, stack.work, ensure_endpoints)
     return calls.actions
 
 
@@ -339,7 +346,12 @@ def test_iam_grants_the_intake_exactly_the_calls_it_makes(cloudformation: dict, 
     called = _exercise_the_intake(ec2, ecs)
     # The scenario covers every lookup the intake has (ECS's cluster_arns, services, task_definition_images
     # and task_count are discovery's and the traffic estimate's, tested below).
-    intake_lookups = {"Ec2Lookups.vpcs_of", "Ec2Lookups.vpcs_of_instances", "QueueAdapter.send_fifo"}
+    intake_lookups = {
+        "Ec2Lookups.vpcs_of",
+        "Ec2Lookups.vpcs_of_instances",
+        "Ec2Lookups.ignored_vpcs",
+        "QueueAdapter.send_fifo",
+    }
     ecs_lookups = _adapter_methods(EcsAdapter, AutoScalingAdapter) - {
         "EcsAdapter.cluster_arns",
         "EcsAdapter.task_definition_images",

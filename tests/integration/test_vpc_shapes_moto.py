@@ -37,7 +37,7 @@ def test_terraform_module_vpc_endpoints_in_the_private_tier_gateway_on_private_a
 
     result = run(vpc.vpc_id)
     assert result["compliant"] is True
-    assert chosen_tiers(vpc, result) == dict.fromkeys(INTERFACES, {"private"})
+    assert chosen_tiers(vpc, result) == {s: {"private"} for s in INTERFACES}
     for service in INTERFACES:
         assert sorted(by_service(result)[service]["subnet_ids"]) == sorted(vpc.subnets["private"].values())
         assert by_service(result)[service]["availability_zones"] == list(AZS)
@@ -52,7 +52,7 @@ def test_cdk_default_vpc_uses_private_with_egress_and_keeps_isolated_subnets_iso
     vpc = cdk_default_vpc(ec2)
     result = run(vpc.vpc_id)
     assert result["compliant"] is True
-    assert chosen_tiers(vpc, result) == dict.fromkeys(INTERFACES, {"Private"})
+    assert chosen_tiers(vpc, result) == {s: {"Private"} for s in INTERFACES}
     gateway = by_service(result)["s3"]["route_table_ids"]
     assert set(gateway) == vpc.route_tables["Private"] | vpc.route_tables["Public"]
     assert len(gateway) == 6 and not set(gateway) & vpc.route_tables["Isolated"]
@@ -62,7 +62,7 @@ def test_cdk_default_vpc_uses_private_with_egress_and_keeps_isolated_subnets_iso
 def test_isolated_only_vpc_gets_its_interface_endpoints_and_no_gateway_unless_asked(ec2, run) -> None:
     vpc = tiered_vpc(ec2, {"intra": "isolated"})
     result = run(vpc.vpc_id)
-    assert chosen_tiers(vpc, result) == dict.fromkeys(INTERFACES, {"intra"})  # the only way to pull at all
+    assert chosen_tiers(vpc, result) == {s: {"intra"} for s in INTERFACES}  # the only way to pull at all
     assert by_service(result)["s3"]["status"] == "compliant" and by_service(result)["s3"]["endpoint_id"] is None
     assert "S3GatewayOnIsolatedTiers" in by_service(result)["s3"]["reason"]
     assert result["compliant"] is True
@@ -77,7 +77,7 @@ def test_isolated_only_vpc_gets_its_interface_endpoints_and_no_gateway_unless_as
 def test_public_only_vpc_uses_its_public_subnets_since_nothing_else_exists(ec2, run) -> None:
     vpc = tiered_vpc(ec2, {"public": "public"}, azs=AZS[:2])
     result = run(vpc.vpc_id)
-    assert chosen_tiers(vpc, result) == dict.fromkeys(INTERFACES, {"public"})
+    assert chosen_tiers(vpc, result) == {s: {"public"} for s in INTERFACES}
     assert set(by_service(result)["s3"]["route_table_ids"]) == vpc.route_tables["public"]
     assert result["compliant"] is True
     assert_stable(run, vpc.vpc_id)

@@ -188,3 +188,64 @@ def test_every_skip_has_a_kind_for_the_reason_metric() -> None:
     eks = load_event("eks-create-cluster.json")
     kinds = {t.skip_kind for event in (failed, eks) for t in parse_event(event)}
     assert kinds == {Skip.FAILED_CALL, Skip.NOT_HANDLED}
+
+
+# --- DNS drift and blocked deletes ---------------------------------------------------------------------
+
+
+def test_dns_turned_off_names_the_vpc_and_who_did_it() -> None:
+    [trigger] = parse_event(load_event("modify-vpc-attribute-dns-off.json"))
+    assert trigger.vpc_ids == ("vpc-0c4f7a1e9b2d3c5a6",)
+    assert trigger.dns_off_by == "arn:aws:sts::123456789012:assumed-role/platform-deployer/platform-pipeline"
+
+
+def test_dns_turned_on_or_another_attribute_changes_nothing() -> None:
+    [on] = parse_event(load_event("modify-vpc-attribute-dns-on.json"))  # the wrapped, upper-camel shape
+    assert on.skip_kind == Skip.NO_EFFECT and not on.vpc_ids
+    event = load_event("modify-vpc-attribute-dns-off.json")
+    event["detail"]["requestParameters"] = {
+        "vpcId": "vpc-0c4f7a1e9b2d3c5a6",
+        "enableNetworkAddressUsageMetrics": {"value": False},
+    }
+    assert parse_event(event)[0].skip_kind == Skip.NO_EFFECT
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"ModifyVpcAttributeRequest": {"VpcId": "vpc-0c4f7a1e9b2d3c5a6", "EnableDnsSupport": {"Value": "false"}}},
+        {"vpcId": "vpc-0c4f7a1e9b2d3c5a6", "enableDnsSupport": {"value": False}},
+        {"vpcId": "vpc-0c4f7a1e9b2d3c5a6", "enableDnsHostnames": "false"},
+    ],
+)
+def test_dns_off_is_read_in_every_shape_cloudtrail_writes(params: dict) -> None:
+    event = load_event("modify-vpc-attribute-dns-off.json")
+    event["detail"]["requestParameters"] = params
+    assert parse_event(event)[0].vpc_ids == ("vpc-0c4f7a1e9b2d3c5a6",)
+
+
+def test_a_delete_blocked_by_dependencies_is_a_release_and_other_failures_stay_skipped() -> None:
+    [subnet] = parse_event(load_event("delete-subnet-dependency-violation.json"))
+    assert (subnet.subnet_ids, subnet.release) == (("subnet-0a9b8c7d6e5f40312",), "subnet-0a9b8c7d6e5f40312")
+    [vpc] = parse_event(load_event("delete-vpc-dependency-violation.json"))
+    assert (vpc.vpc_ids, vpc.release) == (("vpc-0c4f7a1e9b2d3c5a6",), "vpc")
+    denied = load_event("delete-vpc-dependency-violation.json")
+    denied["detail"]["errorCode"] = "Client.UnauthorizedOperation"
+    assert parse_event(denied)[0].skip_kind == Skip.FAILED_CALL
+    succeeded = load_event("delete-vpc-dependency-violation.json")
+    del succeeded["detail"]["errorCode"]
+    assert parse_event(succeeded)[0].skip_kind == Skip.NOT_HANDLED
+
+
+def test_work_items_carry_dns_and_release_through_the_queue_and_refuse_unknown_releases() -> None:
+    from endpoint_guard.worker import WorkItem
+
+    item = WorkItem("vpc-0c4f7a1e9b2d3c5a6", "e1", "ModifyVpcAttribute", dns_off_by="arn:aws:iam::1:user/x")
+    assert WorkItem.from_message(item.to_message()) == item and item.special
+    release = WorkItem("vpc-0c4f7a1e9b2d3c5a6", "e2", "DeleteSubnet", release="subnet-0a9b8c7d6e5f40312")
+    assert WorkItem.from_message(release.to_message()) == release
+    plain = WorkItem("vpc-0c4f7a1e9b2d3c5a6", "e3", "CreateSubnet")
+    assert "release" not in plain.to_message() and not plain.special
+    bad = json.loads(release.to_message()) | {"release": "everything"}
+    with pytest.raises(InvalidEventError, match="release"):
+        WorkItem.from_message(json.dumps(bad))

@@ -107,7 +107,7 @@ class Letters:
 def handled_or_classified(body: str) -> None:
     letters = Letters()
 
-    def reconcile(vpc_id, trusted, pace):
+    def reconcile(vpc_id, trusted, pace, dns=None):
         return {
             "vpc_id": vpc_id,
             "region": "us-east-1",

@@ -15,8 +15,11 @@ VPC_A, VPC_B = "vpc-0123456789abcdef0", "vpc-0fedcba9876543210"
 
 
 class Lookups:
-    def __init__(self, subnets: dict[str, str], fail: bool = False) -> None:
-        self.subnets, self.fail = subnets, fail
+    def __init__(self, subnets: dict[str, str], fail: bool = False, ignored: tuple[str, ...] = ()) -> None:
+        self.subnets, self.fail, self.ignored = subnets, fail, ignored
+
+    def ignored_vpcs(self, vpc_ids) -> tuple[str, ...]:
+        return tuple(v for v in vpc_ids if v in self.ignored)
 
     def vpcs_of(self, subnet_ids=(), route_table_ids=()) -> tuple[str, ...]:
         if self.fail:
@@ -48,6 +51,23 @@ def test_each_trigger_becomes_one_item_per_vpc_and_skips_keep_their_reason() -> 
     ]
     assert [s["kind"] for s in accepted.skipped] == [Skip.FAILED_CALL, Skip.GONE]
     assert observer.counts["EventsSkipped"] == 2
+
+
+def test_a_vpc_tagged_ignore_is_skipped_as_opted_out_and_the_others_go_on() -> None:
+    lookups = Lookups({"subnet-1": VPC_A, "subnet-2": VPC_B}, ignored=(VPC_A,))
+    accepted = accept(
+        [
+            Trigger("e1", "CreateVpc", vpc_ids=(VPC_A,)),
+            Trigger("e2", "RunTask", subnet_ids=("subnet-1", "subnet-2")),
+            Trigger("e3", "DeleteVpc", vpc_ids=(VPC_A,), release="vpc"),  # releasing is standing aside too
+        ],
+        aws=SimpleNamespace(lookups=lookups),
+        own_account=None,
+        observer=Recorded(),
+    )
+    assert accepted.items == [WorkItem(VPC_B, "e2", "RunTask"), WorkItem(VPC_A, "e3", "DeleteVpc", release="vpc")]
+    assert [s["kind"] for s in accepted.skipped] == [Skip.OPTED_OUT]
+    assert "endpoint-guard:ignore" in accepted.skipped[0]["reason"]
 
 
 def test_an_event_from_another_account_is_skipped() -> None:

@@ -11,6 +11,7 @@ from endpoint_guard.model import (
     TIER_PRIVATE,
     TIER_PUBLIC,
     CheckedGroup,
+    DnsDrift,
     Endpoint,
     IngressRule,
     NetworkInterface,
@@ -699,3 +700,104 @@ def test_isolated_tables_are_never_deferred_and_need_no_eni_read_when_opted_in()
     covered = isolated_world(enis=None, endpoints=(gateway,))
     assert FACT_ENIS not in facts_needed(covered, PROFILE, Settings(s3_gateway_on_isolated=True))
     assert FACT_ENIS not in facts_needed(covered, PROFILE, Settings())  # no S3 interface endpoint: nothing to learn
+
+
+# --- DNS drift: restored once, then a finding that names who --------------------------------------------
+
+
+def relying_world(**changes) -> Snapshot:
+    """The four endpoints in place, ours, private DNS on; the DNS attributes as ``changes`` say."""
+    eps = [
+        Endpoint(
+            f"vpce-{short}",
+            f"com.amazonaws.us-east-1.{short}",
+            "Interface",
+            "available",
+            subnet_ids=("subnet-priv-a", "subnet-priv-b", "subnet-priv-c"),
+            private_dns=True,
+            group_ids=("sg-1",),
+            managed=True,
+        )
+        for short in ("ecr.dkr", "ecr.api", "logs")
+    ]
+    eps.append(
+        Endpoint(
+            "vpce-s3",
+            "com.amazonaws.us-east-1.s3",
+            "Gateway",
+            "available",
+            route_table_ids=("rtb-priv-a", "rtb-priv-b", "rtb-priv-c", "rtb-public"),
+            managed=True,
+        )
+    )
+    group = SecurityGroup("sg-1", frozenset({IngressRule("tcp", 443, 443, "10.0.0.0/16")}))
+    return snapshot(endpoints=tuple(eps), security_group=group, **changes)
+
+
+def test_dns_turned_off_under_private_dns_endpoints_is_turned_back_on_once() -> None:
+    plan = make_plan(
+        relying_world(dns_hostnames=False, dns_drift=DnsDrift("arn:aws:iam::1:user/tf")), PROFILE, Settings()
+    )
+    assert kinds(plan) == ["enable_dns_attribute"] and plan.actions[0].params["Attribute"] == "enableDnsHostnames"
+    assert plan.dns_restored is True and plan.findings == []
+    assert {d.service: d.outcome for d in plan.endpoints if d.type == "Interface"} == dict.fromkeys(
+        ("ecr.dkr", "ecr.api", "logs"), MODIFY
+    )
+
+
+def test_dns_turned_off_again_after_a_restore_is_a_finding_naming_who_and_the_fix_never_a_loop() -> None:
+    drift = DnsDrift("arn:aws:sts::1:assumed-role/terraform/ci", restored_at=1_700_000_000_000)
+    plan = make_plan(relying_world(dns_hostnames=False, dns_drift=drift), PROFILE, Settings())
+    assert kinds(plan) == [] and plan.dns_restored is False
+    [finding] = plan.findings
+    assert "arn:aws:sts::1:assumed-role/terraform/ci" in finding and "enable_dns_hostnames = true" in finding
+    assert {d.outcome for d in plan.endpoints if d.type == "Interface"} == {DEFERRED}
+
+
+def test_dns_off_is_reported_not_fixed_when_the_deployer_keeps_endpoint_guard_off_the_attributes() -> None:
+    plan = make_plan(relying_world(dns_support=False), PROFILE, Settings(manage_dns_attributes=False))
+    assert kinds(plan) == [] and "ManageDnsAttributes is false" in plan.findings[0]
+
+
+def test_check_reads_dns_whenever_endpoints_rely_on_it_and_the_worker_does_not() -> None:
+    unread = relying_world(dns_support=None, dns_hostnames=None)
+    assert FACT_DNS in facts_needed(unread, PROFILE, Settings(verify_dns=True))
+    assert FACT_DNS not in facts_needed(unread, PROFILE, Settings())
+    assert make_plan(unread, PROFILE, Settings()).actions == []  # unread attributes are not "off"
+
+
+# --- release: only what endpoint-guard made ------------------------------------------------------------
+
+
+def test_release_of_a_vpc_deletes_our_endpoints_then_our_group_and_nothing_else() -> None:
+    from endpoint_guard.reconcile.release import plan_release
+
+    ours = relying_world().endpoints
+    theirs = Endpoint(
+        "vpce-theirs", "com.amazonaws.us-east-1.ssm", "Interface", "available", subnet_ids=("subnet-priv-a",)
+    )
+    plan = plan_release(VPC, (*ours, theirs), "sg-1", None)
+    assert kinds(plan) == ["delete_endpoints", "delete_security_group"]
+    assert plan.actions[0].params["VpcEndpointIds"] == sorted(e.endpoint_id for e in ours)
+    assert plan.actions[1].requires == ("endpoints",)
+
+
+def test_release_of_a_subnet_takes_it_out_of_our_endpoints_and_deletes_one_it_was_alone_in() -> None:
+    from endpoint_guard.reconcile.release import plan_release
+
+    alone = Endpoint(
+        "vpce-alone",
+        "com.amazonaws.us-east-1.ssm",
+        "Interface",
+        "available",
+        subnet_ids=("subnet-priv-a",),
+        managed=True,
+    )
+    theirs = Endpoint(
+        "vpce-theirs", "com.amazonaws.us-east-1.kms", "Interface", "available", subnet_ids=("subnet-priv-a",)
+    )
+    plan = plan_release(VPC, (*relying_world().endpoints, alone, theirs), "sg-1", "subnet-priv-a")
+    assert kinds(plan) == ["remove_subnet"] * 3 + ["delete_endpoints"]
+    assert {a.params["VpcEndpointId"] for a in plan.actions[:3]} == {"vpce-ecr.dkr", "vpce-ecr.api", "vpce-logs"}
+    assert plan.actions[3].params["VpcEndpointIds"] == ["vpce-alone"]
+    assert plan_release(VPC, (theirs,), None, "subnet-priv-a").actions == []

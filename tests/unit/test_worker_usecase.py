@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import pytest
 from endpoint_guard.errors import AwsCallError, OutOfTimeError, ReconcileFailedError, VpcNotFoundError
-from endpoint_guard.model import CheckedGroup, Mark
-from endpoint_guard.observe import Recorded
+from endpoint_guard.model import CheckedGroup, DnsDrift, Mark
+from endpoint_guard.observe import Recorded, Skip
 from endpoint_guard.worker import Delivery, Worker, WorkerRules, WorkItem
 from endpoint_guard.worker.pacing import Budget, Pace, Pacer
 from endpoint_guard.worker.usecase import HandedBackError
@@ -54,6 +54,14 @@ class Marks:
     def forget_failures(self, vpc_id: str) -> None:
         self.failures.pop(vpc_id, None)
 
+    dns: dict[str, int] = field(default_factory=dict)
+
+    def dns_restored_at(self, vpc_id: str) -> int | None:
+        return self.dns.get(vpc_id)
+
+    def record_dns_restore(self, vpc_id: str, at_ms: int) -> None:
+        self.dns[vpc_id] = at_ms
+
 
 @dataclass
 class Letters:
@@ -69,8 +77,9 @@ class Reconciles:
     def __init__(self, *outcomes) -> None:
         self.outcomes, self.calls = list(outcomes), []
 
-    def __call__(self, vpc_id: str, trusted: CheckedGroup | None, pace=None):
+    def __call__(self, vpc_id: str, trusted: CheckedGroup | None, pace=None, dns=None):
         self.calls.append((vpc_id, trusted))
+        self.drifts = [*getattr(self, "drifts", []), dns]
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
@@ -335,3 +344,59 @@ def test_a_covered_message_is_settled_even_without_time_for_a_vpc() -> None:
     marks = Marks({VPC: Mark(reconciled_from=int(NOW * 1000) - 1000)})
     done, _ = worker(Reconciles(), marks=marks, budget=Budget(deadline=NOW + 1))
     assert done.handle(delivery(sent_ms=int(NOW * 1000) - 2000))["kind"] == "covered"  # not handed back
+
+
+# --- DNS drift and releases -----------------------------------------------------------------------------
+
+
+def dns_delivery(sent_ms: int = int(NOW * 1000) - 5000) -> Delivery:
+    item = WorkItem(VPC, "event-9", "ModifyVpcAttribute", dns_off_by="arn:aws:iam::1:user/tf")
+    return Delivery(body=item.to_message(), message_id="m-9", sent_ms=sent_ms, receive_count=1)
+
+
+def test_a_dns_off_event_is_never_covered_and_the_restore_is_remembered_once() -> None:
+    marks = Marks(known={VPC: Mark(reconciled_from=int(NOW * 1000))})  # a later reconcile: would cover it
+    reconciles = Reconciles(result() | {"dns_restored": True}, result() | {"dns_restored": False})
+    done, observer = worker(reconciles, marks=marks)
+    done.handle(dns_delivery())
+    assert reconciles.drifts[0] == DnsDrift("arn:aws:iam::1:user/tf", None)  # read, with who did it
+    assert marks.dns == {VPC: int(NOW * 1000)}
+    done.handle(dns_delivery())  # turned off again: the reconcile learns endpoint-guard restored them
+    assert reconciles.drifts[1] == DnsDrift("arn:aws:iam::1:user/tf", int(NOW * 1000))
+    assert Skip.COVERED not in [s["kind"] for s in observer.skips]
+
+
+def test_a_release_runs_the_releaser_not_a_reconcile_and_leaves_the_mark() -> None:
+    released: list[tuple[str, str]] = []
+
+    def release(vpc_id, what, pace):
+        released.append((vpc_id, what))
+        return {"vpc_id": vpc_id, "subnet_id": None, "released": True, "actions": [{"description": "delete x"}]}
+
+    marks = Marks()
+    item = WorkItem(VPC, "event-8", "DeleteVpc", release="vpc")
+    made = Worker(
+        reconcile=Reconciles(),
+        observer=Recorded(),
+        rules=WorkerRules(),
+        marks=marks,
+        release=release,
+        clock=lambda: NOW,
+    )
+    outcome = made.handle(Delivery(body=item.to_message(), message_id="m", sent_ms=int(NOW * 1000), receive_count=1))
+    assert outcome == {"vpc_id": VPC, "released": True, "actions": 1}
+    assert released == [(VPC, "vpc")] and marks.written == []
+
+
+def test_a_release_turned_off_is_a_skip_and_a_failed_one_is_retried() -> None:
+    item = WorkItem(VPC, "event-8", "DeleteSubnet", release="subnet-1")
+    body = item.to_message()
+    off = Worker(reconcile=Reconciles(), observer=Recorded(), rules=WorkerRules(), release=None, clock=lambda: NOW)
+    assert off.handle(Delivery(body, "m", int(NOW * 1000), 1))["kind"] == Skip.NO_EFFECT
+
+    def busy(vpc_id, what, pace):
+        raise ReconcileFailedError(vpc_id, ["endpoints: in use"], codes=("DependencyViolation",), retryable=True)
+
+    on = Worker(reconcile=Reconciles(), observer=Recorded(), rules=WorkerRules(), release=busy, clock=lambda: NOW)
+    with pytest.raises(ReconcileFailedError):
+        on.handle(Delivery(body, "m", int(NOW * 1000), 1))

@@ -145,6 +145,16 @@ class Mark:
 
 
 @dataclass(frozen=True)
+class DnsDrift:
+    """A call turned the VPC's DNS attributes off (a CloudTrail ``ModifyVpcAttribute``): who made it, and
+    when endpoint-guard last turned them back on (epoch milliseconds), if it ever did. It turns them on
+    again once; a second time it reports who fights it instead (never a loop with someone's IaC)."""
+
+    changed_by: str | None = None
+    restored_at: int | None = None
+
+
+@dataclass(frozen=True)
 class ServiceOffer:
     """A service as DescribeVpcEndpointServices reports it: the real name and the AZs it is offered in."""
 
@@ -179,6 +189,8 @@ class Snapshot:
     # A group with endpoint-guard's name that endpoint-guard did not make (no ManagedBy tag): its id.
     security_group_clash: str | None = None
     enis: tuple[NetworkInterface, ...] | None = None
+    # Set when the reconcile answers a DNS-off event (the attributes are then always read).
+    dns_drift: DnsDrift | None = None
 
     def subnet(self, subnet_id: str) -> Subnet | None:
         return next((s for s in self.subnets if s.subnet_id == subnet_id), None)

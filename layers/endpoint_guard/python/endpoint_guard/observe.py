@@ -23,6 +23,8 @@ class Skip:
     CLUSTER_UNRESOLVED = "cluster_unresolved"
     DUPLICATE = "duplicate"
     COVERED = "covered"
+    NO_EFFECT = "no_effect"  # a handled call that changed nothing endpoint-guard depends on
+    OPTED_OUT = "opted_out"  # the VPC is tagged endpoint-guard:ignore = true
 
 
 class Observer(Protocol):

@@ -89,6 +89,8 @@ class Settings:
     # Whether isolated tiers (no default route) get the S3 gateway too (reconcile.gateway's rule).
     s3_gateway_on_isolated: bool = False
     extra_services: tuple[str, ...] = ()
+    # Whether a DeleteSubnet/DeleteVpc that endpoint-guard's resources block makes it release them.
+    release_on_dependency_violation: bool = True
     default_gb_per_month: float = 100.0
     prices_file: str | None = None
 
@@ -103,6 +105,7 @@ class Settings:
             s3_allowed_buckets=_list(env, "ENDPOINT_GUARD_S3_ALLOWED_BUCKETS"),
             s3_gateway_on_isolated=_flag(env, "ENDPOINT_GUARD_S3_GATEWAY_ON_ISOLATED_TIERS", False),
             extra_services=_list(env, "ENDPOINT_GUARD_EXTRA_SERVICES"),
+            release_on_dependency_violation=_flag(env, "ENDPOINT_GUARD_RELEASE_ON_DEPENDENCY_VIOLATION", True),
             default_gb_per_month=_gb(env, "ENDPOINT_GUARD_DEFAULT_GB_PER_MONTH", 100.0),
             prices_file=env.get("ENDPOINT_GUARD_PRICES_FILE") or None,
         )

@@ -9,7 +9,7 @@ from typing import Any
 
 from endpoint_guard.aws.base import Adapter, by_vpc
 from endpoint_guard.errors import AwsCallError, InvalidEventError, VpcNotFoundError
-from endpoint_guard.model import SECURITY_GROUP_NAME, ServiceOffer, is_managed, offer_from_api
+from endpoint_guard.model import SECURITY_GROUP_NAME, ServiceOffer, ignored, is_managed, offer_from_api
 
 Raw = dict[str, Any]
 
@@ -127,6 +127,24 @@ class Ec2Adapter(Ec2Reads):
     def modify_vpc_endpoint(self, params: Raw) -> None:
         self._call("modify_vpc_endpoint", **params)
 
+    def delete_vpc_endpoints(self, endpoint_ids: list[str]) -> None:
+        """Delete endpoints; AWS reports the ones it could not delete per item, not as an error."""
+        failed = self._call("delete_vpc_endpoints", VpcEndpointIds=endpoint_ids).get("Unsuccessful") or []
+        if failed:
+            error = failed[0].get("Error") or {}
+            raise AwsCallError(
+                "delete_vpc_endpoints",
+                str(error.get("Code") or "Unsuccessful"),
+                f"{failed[0].get('ResourceId')}: {error.get('Message', '')}",
+            )
+
+    def delete_security_group(self, group_id: str) -> None:
+        try:
+            self._call("delete_security_group", GroupId=group_id)
+        except AwsCallError as err:
+            if err.code != "InvalidGroup.NotFound":  # already gone: released
+                raise
+
 
 class Ec2Lookups(Ec2Reads):
     """Reads around a Region: which VPC a subnet, route table or instance is in, every VPC, and what
@@ -159,6 +177,15 @@ class Ec2Lookups(Ec2Reads):
                     item["VpcId"] for item in self._pages(operation, key, Filters=[{"Name": name, "Values": ids}])
                 )
         return tuple(sorted(vpcs))
+
+    def ignored_vpcs(self, vpc_ids: Iterable[str]) -> tuple[str, ...]:
+        """Those of the VPCs whose owner tagged them ``endpoint-guard:ignore = true``. One call for all
+        of them, by filter (a VPC deleted since the event is simply not there)."""
+        ids = sorted(set(vpc_ids))
+        if not ids:
+            return ()
+        vpcs = self._pages("describe_vpcs", "Vpcs", Filters=[{"Name": "vpc-id", "Values": ids}])
+        return tuple(sorted(v["VpcId"] for v in vpcs if ignored(v)))
 
     def vpcs_of_instances(self, instance_ids: Iterable[str]) -> tuple[str, ...]:
         """The VPCs EC2 instances (an ECS cluster's container instances) run in; gone ones are skipped."""

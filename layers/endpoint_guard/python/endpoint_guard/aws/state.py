@@ -92,7 +92,8 @@ def sqs_text(text: str) -> str:
 
 class StateTable(Adapter):
     """The DynamoDB table the stack keeps its state in: Powertools idempotency records, and per VPC the
-    start time of its last successful reconcile (items ``vpc#<id>``). Both expire through ``expiration``."""
+        start time of its last successful reconcile (items ``vpc#<id>``) and when it turned the VPC's DNS
+    attributes back on (items ``dns#<id>``). Both expire through ``expiration``."""
 
     service = "dynamodb"
 
@@ -101,10 +102,10 @@ class StateTable(Adapter):
         self.table_name = table_name
 
     @staticmethod
-    def _key(vpc_id: str) -> dict[str, Any]:
+    def _key(vpc_id: str, kind: str = "vpc") -> dict[str, Any]:
         from boto3.dynamodb.types import TypeSerializer
 
-        return {"id": TypeSerializer().serialize(f"vpc#{vpc_id}")}
+        return {"id": TypeSerializer().serialize(f"{kind}#{vpc_id}")}
 
     def mark(self, vpc_id: str) -> Mark:
         """The VPC's mark; an empty one when there is none (never reconciled, or expired)."""
@@ -146,6 +147,34 @@ class StateTable(Adapter):
         except AwsCallError as err:
             if err.code != "ConditionalCheckFailedException":
                 raise
+
+    # How long the record of a DNS restore is kept: while it stands, endpoint-guard does not turn the VPC's
+    # DNS attributes on a second time (it reports who turns them off instead).
+    DNS_RESTORE_DAYS = 400
+
+    def dns_restored_at(self, vpc_id: str) -> int | None:
+        """When endpoint-guard last turned the VPC's DNS attributes back on (epoch ms), if it did."""
+        from boto3.dynamodb.types import TypeDeserializer
+
+        raw = self._call("get_item", TableName=self.table_name, Key=self._key(vpc_id, "dns"), ConsistentRead=True).get(
+            "Item"
+        )
+        return int(TypeDeserializer().deserialize(raw["restored_at"])) if raw and "restored_at" in raw else None
+
+    def record_dns_restore(self, vpc_id: str, at_ms: int) -> None:
+        from boto3.dynamodb.types import TypeSerializer
+
+        serializer = TypeSerializer()
+        self._call(
+            "update_item",
+            TableName=self.table_name,
+            Key=self._key(vpc_id, "dns"),
+            UpdateExpression="SET restored_at = :t, expiration = :e",
+            ExpressionAttributeValues={
+                ":t": serializer.serialize(at_ms),
+                ":e": serializer.serialize(at_ms // 1000 + self.DNS_RESTORE_DAYS * 86400),
+            },
+        )
 
     def record_failure(self, vpc_id: str, expires_at: int) -> int:
         """Count a failed reconcile of the VPC; the count since its last success."""

@@ -12,10 +12,10 @@ from typing import Any, NoReturn
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_guard.cli import dlq
-from endpoint_guard.cli.render import progress_bar, render, render_report
+from endpoint_guard.cli.render import progress_bar, render, render_release, render_report
 from endpoint_guard.cost.estimate import describe as describe_cost
 from endpoint_guard.errors import EndpointGuardError
-from endpoint_guard.model import valid_vpc_id
+from endpoint_guard.model import IGNORE_TAG, valid_vpc_id
 
 EXIT_OK = 0
 EXIT_NOT_COMPLIANT = 1
@@ -75,7 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     _traffic(plan)
     report = sub.add_parser("report", help="every VPC of the region: compliance, deferred route tables, tasks, cost")
     _traffic(report)
-    for command in (invoke, check, ensure, plan, report):
+    release = sub.add_parser(
+        "release",
+        help="remove what endpoint-guard created in a VPC (its tagged endpoints and security group, nothing else)",
+    )
+    release.add_argument("vpc_id", help="the VPC")
+    release.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
+    for command in (invoke, check, ensure, plan, report, release):
         _common(command)
     dlq.add_commands(sub, _common)
     return parser
@@ -135,10 +141,22 @@ def _invoke(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _opted_out(run: _Run, vpc_id: str, as_json: bool) -> bool:
+    """Whether the VPC's owner tagged it endpoint-guard:ignore = true (said on stdout when so)."""
+    if not run.aws.lookups.ignored_vpcs([vpc_id]):
+        return False
+    skip = {"vpc_id": vpc_id, "skipped": "opted_out", "reason": f"{vpc_id} is tagged {IGNORE_TAG} = true"}
+    print(json.dumps(skip, indent=2) if as_json else f"skipped {vpc_id}: tagged {IGNORE_TAG} = true (opted out)")
+    return True
+
+
 def _check(args: argparse.Namespace) -> int:
     vpc_id = valid_vpc_id(args.vpc_id)
     run = _Run(args)
     from endpoint_guard.survey import check
+
+    if _opted_out(run, vpc_id, args.json):
+        return EXIT_OK
 
     result = check(vpc_id, run.settings, run.aws, args.gb_per_month)
     print(json.dumps(result, indent=2) if args.json else render(result) + "\n" + describe_cost(result["cost"]))
@@ -147,9 +165,35 @@ def _check(args: argparse.Namespace) -> int:
 
 def _ensure(args: argparse.Namespace) -> int:
     vpc_id = valid_vpc_id(args.vpc_id)
-    [result] = _Run(args).intake({"vpc_id": vpc_id})["results"]
+    run = _Run(args)
+    if _opted_out(run, vpc_id, args.json):
+        return EXIT_OK
+    [result] = run.intake({"vpc_id": vpc_id})["results"]
     print(json.dumps(result, indent=2) if args.json else render(result))
     return EXIT_OK if result["compliant"] else EXIT_NOT_COMPLIANT
+
+
+def _release(args: argparse.Namespace) -> int:
+    """Remove endpoint-guard's endpoints and group from a VPC, waiting for AWS to let go of the endpoints'
+    network interfaces before the group goes. Exit 0 when all of it is gone (or would go, dry)."""
+    import time
+
+    from endpoint_guard.reconcile.run import release, wait_until_gone
+
+    vpc_id = valid_vpc_id(args.vpc_id)
+    run = _Run(args)
+    ec2 = run.aws.ec2
+    done = release(
+        vpc_id,
+        ec2=ec2,
+        dry_run=run.settings.dry_run,
+        wait=lambda ids: wait_until_gone(ec2, vpc_id, ids, sleep=time.sleep),
+    )
+    if args.json:
+        print(json.dumps(done, indent=2))
+    else:
+        print(render_release(done))
+    return EXIT_OK if done["released"] or done["dry_run"] else EXIT_NOT_COMPLIANT
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -205,6 +249,7 @@ def main(argv: list[str] | None = None, *, session: Any = None) -> int:
             "ensure": _ensure,
             "plan": _plan,
             "report": _report,
+            "release": _release,
             "dlq": _dlq,
         }
         return commands[args.command](args)

@@ -23,7 +23,9 @@ def progress_bar(stream: Any) -> Any:
     return show
 
 
-def render_report(rows: list[dict[str, Any]]) -> str:
+def render_report(all_rows: list[dict[str, Any]]) -> str:
+    rows = [r for r in all_rows if not r.get("opted_out")]
+    opted_out = [r["vpc_id"] for r in all_rows if r.get("opted_out")]
     services = sorted({s for row in rows for s in row["endpoints"]}, key=lambda s: (s == "s3", s))
     header = ["VPC", "compliant", *services, "deferred", "tasks", "endpoints $/mo", "NAT avoided $/mo", "pays off"]
     table = [header]
@@ -49,6 +51,8 @@ def render_report(rows: list[dict[str, Any]]) -> str:
         lines.append(f"\n{len(rows)} VPC(s); costs a month at each VPC's measured traffic, prices as of {as_of}")
     else:
         lines.append("no VPCs in this region")
+    if opted_out:
+        lines.append(f"opted out (endpoint-guard:ignore = true), left alone: {', '.join(opted_out)}")
     return "\n".join(lines)
 
 
@@ -81,4 +85,21 @@ def render(result: Any) -> str:
         ]
     else:
         lines.append("  nothing to do")
+    return "\n".join(lines)
+
+
+def render_release(done: Any) -> str:
+    """What release did (or would do) in a VPC, and what the owner does next."""
+    if not done["actions"]:
+        return f"{done['vpc_id']}: nothing of endpoint-guard's is there"
+    lines = [f"{done['vpc_id']}: release{' (dry run)' if done['dry_run'] else ''}"]
+    for action in done["actions"]:
+        lines.append(
+            f"  [{action['status']}] {action['description']}" + (f": {action['error']}" if action.get("error") else "")
+        )
+    if done["released"]:
+        lines.append(
+            "endpoint-guard's resources are gone. Tag the VPC endpoint-guard:ignore = true (or delete it) so no "
+            "later event puts them back."
+        )
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from endpoint_guard.errors import InvalidEventError
 from endpoint_guard.model import VPC_ID, valid_vpc_id
 from endpoint_guard.observe import Skip
+from endpoint_guard.worker.messages import RELEASE_VPC
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 EXPECTED = (
@@ -43,6 +44,8 @@ class Trigger:
     account: str | None = None
     skip_reason: str | None = None
     skip_kind: str | None = None
+    dns_off_by: str | None = None  # the call turned the VPC's DNS attributes off; who made it
+    release: str | None = None  # a delete failed on endpoint-guard's resources: RELEASE_VPC or the subnet id
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class Targets:
     clusters: tuple[str, ...] = ()
     skip_reason: str | None = None
     skip_kind: str | None = None
+    dns_off_by: str | None = None
+    release: str | None = None
 
 
 def _dig(data: Any, *path: str) -> Any:
@@ -76,6 +81,70 @@ def _text(value: Any) -> str | None:
 def _ids(value: Any, prefix: str) -> tuple[str, ...]:
     items = value if isinstance(value, list) else [value]
     return tuple(sorted({v for v in items if isinstance(v, str) and v.startswith(prefix)}))
+
+
+def request_parameters(detail: dict[str, Any]) -> dict[str, Any]:
+    """The call's parameters with their keys in lower camel case, whichever way CloudTrail wrote them:
+    older EC2 APIs as ``{"vpcId": ...}``, newer ones wrapped per operation with upper camel keys
+    (``{"ModifyVpcAttributeRequest": {"VpcId": ...}}``)."""
+    params = detail.get("requestParameters")
+    if not isinstance(params, dict):
+        return {}
+    if len(params) == 1:
+        [(key, inner)] = params.items()
+        if isinstance(key, str) and key.endswith("Request") and isinstance(inner, dict):
+            params = inner
+    return {(k[:1].lower() + k[1:] if isinstance(k, str) else k): v for k, v in params.items()}
+
+
+def _flag(value: Any) -> bool | None:
+    """A boolean parameter as CloudTrail records it: ``{"value": false}``, ``{"Value": "false"}`` or bare."""
+    if isinstance(value, dict):
+        value = value.get("value", value.get("Value"))
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def actor(detail: dict[str, Any]) -> str | None:
+    """Who made the call, as precisely as the record says: the ARN, else the principal or the type."""
+    identity = detail.get("userIdentity")
+    if not isinstance(identity, dict):
+        return None
+    issuer = _dig(identity, "sessionContext", "sessionIssuer", "arn")
+    return (
+        _text(identity.get("arn")) or _text(issuer) or _text(identity.get("principalId")) or _text(identity.get("type"))
+    )
+
+
+def _modify_vpc_attribute(detail: dict[str, Any]) -> Targets:
+    """ModifyVpcAttribute: only turning enableDnsSupport or enableDnsHostnames off matters (the private
+    DNS of the interface endpoints stops resolving)."""
+    params = request_parameters(detail)
+    vpc_id = params.get("vpcId")
+    if not vpc_id:
+        raise InvalidEventError("ModifyVpcAttribute event without requestParameters.vpcId")
+    if any(_flag(params.get(name)) is False for name in ("enableDnsSupport", "enableDnsHostnames")):
+        return Targets(vpc_ids=(vpc_id,), dns_off_by=actor(detail) or "an unknown caller")
+    return Targets(skip_reason="the call did not turn the VPC's DNS attributes off", skip_kind=Skip.NO_EFFECT)
+
+
+DEPENDENCY_VIOLATION = ("DependencyViolation", "Client.DependencyViolation")
+
+
+def _blocked_delete(name: str, detail: dict[str, Any]) -> Targets | None:
+    """A DeleteSubnet or DeleteVpc that failed with DependencyViolation: endpoint-guard's resources may
+    be what stands in the way (the worker checks, and releases only its own)."""
+    if detail.get("errorCode") not in DEPENDENCY_VIOLATION:
+        return None
+    params = request_parameters(detail)
+    if name == "DeleteSubnet" and (found := _ids(params.get("subnetId"), "subnet-")):
+        return Targets(subnet_ids=found, release=found[0])
+    if name == "DeleteVpc" and isinstance(params.get("vpcId"), str):
+        return Targets(vpc_ids=(params["vpcId"],), release=RELEASE_VPC)
+    raise InvalidEventError(f"failed {name} event without the id it tried to delete")
 
 
 def _create_vpc(detail: dict[str, Any]) -> Targets:
@@ -165,6 +234,7 @@ HANDLERS: dict[tuple[str, str], Callable[[dict[str, Any]], Targets]] = {
         ("responseElements", "routeTable", "vpcId"), ("requestParameters", "vpcId")
     ),
     ("ec2.amazonaws.com", "AssociateRouteTable"): _associate_route_table,
+    ("ec2.amazonaws.com", "ModifyVpcAttribute"): _modify_vpc_attribute,
     ("ecs.amazonaws.com", "CreateCluster"): _create_cluster,
     ("ecs.amazonaws.com", "CreateService"): _awsvpc_workload,
     ("ecs.amazonaws.com", "UpdateService"): _awsvpc_workload,
@@ -186,6 +256,19 @@ def _from_cloudtrail(detail: dict[str, Any], event_id: Any, envelope_account: An
     account = _account(detail, envelope_account)
     if not source or not name:
         raise InvalidEventError(f"CloudTrail detail without eventSource/eventName strings; expected {EXPECTED}")
+    if source == "ec2.amazonaws.com" and name in ("DeleteSubnet", "DeleteVpc"):
+        blocked = _blocked_delete(name, detail)
+        if blocked is not None:
+            for vpc_id in blocked.vpc_ids:
+                valid_vpc_id(vpc_id)
+            return Trigger(
+                event_id,
+                name,
+                vpc_ids=blocked.vpc_ids,
+                subnet_ids=blocked.subnet_ids,
+                account=account,
+                release=blocked.release,
+            )
     if detail.get("errorCode"):
         return Trigger(
             event_id,
@@ -216,6 +299,7 @@ def _from_cloudtrail(detail: dict[str, Any], event_id: Any, envelope_account: An
         account=account,
         skip_reason=targets.skip_reason,
         skip_kind=targets.skip_kind,
+        dns_off_by=targets.dns_off_by,
     )
 
 

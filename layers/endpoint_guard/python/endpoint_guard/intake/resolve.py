@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from endpoint_guard.aws import Services
 from endpoint_guard.intake.events import Trigger, foreign_account, vpc_ids_in_tags
+from endpoint_guard.model import IGNORE_TAG
 from endpoint_guard.observe import Skip
 
 
@@ -37,6 +38,14 @@ def resolve(trigger: Trigger, aws: Services, own_account: str | None) -> Resolut
         else:
             found += vpcs
     vpc_ids = tuple(dict.fromkeys(found))
+    if vpc_ids and not trigger.release:  # a release only removes endpoint-guard's own: ignore or not
+        ignored = set(aws.lookups.ignored_vpcs(vpc_ids))
+        if ignored == set(vpc_ids):
+            return Resolution(
+                skip_kind=Skip.OPTED_OUT,
+                skip_reason=f"{', '.join(vpc_ids)} tagged {IGNORE_TAG} = true: endpoint-guard leaves it alone",
+            )
+        vpc_ids = tuple(v for v in vpc_ids if v not in ignored)
     if vpc_ids:
         return Resolution(vpc_ids)
     if unresolved:

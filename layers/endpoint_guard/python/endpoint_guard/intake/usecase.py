@@ -12,9 +12,9 @@ from endpoint_guard.aws import Services
 from endpoint_guard.errors import EndpointGuardError, ReconcileFailedError
 from endpoint_guard.intake.events import Trigger
 from endpoint_guard.intake.resolve import resolve
-from endpoint_guard.observe import Observer
+from endpoint_guard.observe import Observer, Skip
 from endpoint_guard.settings import Settings
-from endpoint_guard.worker.messages import WorkItem
+from endpoint_guard.worker.messages import RELEASE_VPC, WorkItem
 
 if TYPE_CHECKING:  # pragma: no cover  (the reconcile is imported only where it runs)
     from endpoint_guard.reconcile.result import ResultDocument
@@ -47,7 +47,10 @@ def accept(triggers: list[Trigger], *, aws: Services, own_account: str | None, o
                 )
             )
             continue
-        accepted.items += [WorkItem(vpc_id, trigger.event_id, trigger.event_name) for vpc_id in found.vpc_ids]
+        accepted.items += [
+            WorkItem(vpc_id, trigger.event_id, trigger.event_name, trigger.dns_off_by, trigger.release)
+            for vpc_id in found.vpc_ids
+        ]
     return accepted
 
 
@@ -102,11 +105,34 @@ def handle(
     if queue is not None:
         return {"queued": enqueue(accepted.items, queue, observer), "skipped": accepted.skipped}
     # The decisions are imported on first use: the deployed intake always has a queue.
-    from endpoint_guard.reconcile.run import reconcile_observed
+    from endpoint_guard.model import DnsDrift
+    from endpoint_guard.reconcile.run import reconcile_observed, release
 
-    results = reconcile_now(
-        accepted.items,
-        lambda vpc_id: reconcile_observed(vpc_id, ec2=aws.ec2, settings=settings, observer=observer),
+    output: dict[str, Any] = {"skipped": accepted.skipped}
+    releases = [i for i in accepted.items if i.release]
+    if releases and settings.release_on_dependency_violation:
+        output["released"] = [
+            release(
+                i.vpc_id,
+                ec2=aws.ec2,
+                subnet_id=None if i.release == RELEASE_VPC else i.release,
+                dry_run=settings.dry_run,
+            )
+            for i in releases
+        ]
+    elif releases:
+        output["skipped"] += [
+            observer.skipped(Skip.NO_EFFECT, "ReleaseOnDependencyViolation is false", event_name=i.event_name)
+            for i in releases
+        ]
+    # A hand-run answering a DNS-off event turns the attributes back on: it has no memory of an earlier
+    # restore (the worker has, in the state table) and a person asked for it.
+    drift = {i.vpc_id: DnsDrift(i.dns_off_by) for i in accepted.items if i.dns_off_by}
+    output["results"] = reconcile_now(
+        [i for i in accepted.items if not i.release],
+        lambda vpc_id: reconcile_observed(
+            vpc_id, ec2=aws.ec2, settings=settings, observer=observer, dns_drift=drift.get(vpc_id)
+        ),
         observer,
     )
-    return {"results": results, "skipped": accepted.skipped}
+    return output

@@ -140,8 +140,11 @@ def build_worker(
 ) -> Worker:
     """The worker use case with the deployed collaborators."""
     from endpoint_guard.aws import Ec2Adapter, QueueAdapter, StateTable, StepFunctionsAdapter
+    from endpoint_guard.errors import ReconcileFailedError
     from endpoint_guard.reconcile.result import reconcile_failed
     from endpoint_guard.reconcile.run import reconcile_observed
+    from endpoint_guard.reconcile.run import release as run_release
+    from endpoint_guard.worker.messages import RELEASE_VPC
     from endpoint_guard.worker.pacing import Budget, Pace, Pacer, pace_key
     from endpoint_guard.worker.usecase import Worker, WorkerRules
 
@@ -162,14 +165,27 @@ def build_worker(
             sleep=sleep,
         )
 
-    def reconcile(vpc_id: str, trusted: Any, pace: Any) -> Any:
+    def reconcile(vpc_id: str, trusted: Any, pace: Any, dns: Any = None) -> Any:
         result, _ = reconcile_observed(
-            vpc_id, ec2=ec2, settings=settings, observer=observer, checked_group=trusted, pace=pace
+            vpc_id, ec2=ec2, settings=settings, observer=observer, checked_group=trusted, pace=pace, dns_drift=dns
         )
         failed = reconcile_failed(result)
         if failed is not None:
             raise failed
         return result
+
+    def release(vpc_id: str, what: str, pace: Any) -> Any:
+        done = run_release(vpc_id, ec2=ec2, subnet_id=None if what == RELEASE_VPC else what, pace=pace)
+        failed = [
+            f"{a['target']}: {a['description']}: {a.get('error', '')}"
+            for a in done["actions"]
+            if a["status"] == "failed"
+        ]
+        if failed:
+            codes = tuple(dict.fromkeys(a["error_code"] for a in done["actions"] if "error_code" in a))
+            retryable = all(a.get("retryable", True) for a in done["actions"] if a["status"] == "failed")
+            raise ReconcileFailedError(vpc_id, failed, codes=codes, retryable=retryable, result=dict(done))
+        return done
 
     start = None
     if wiring.migration_state_machine_arn:
@@ -189,4 +205,5 @@ def build_worker(
         clock=clock,
         budget=budget,
         pacer=pacer,
+        release=release if settings.release_on_dependency_violation and not settings.dry_run else None,
     )

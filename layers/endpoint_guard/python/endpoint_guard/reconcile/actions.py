@@ -41,6 +41,8 @@ class Operation(Enum):
     REVOKE_INGRESS = "revoke_ingress"
     CREATE_VPC_ENDPOINT = "create_vpc_endpoint"
     MODIFY_VPC_ENDPOINT = "modify_vpc_endpoint"
+    DELETE_VPC_ENDPOINTS = "delete_vpc_endpoints"
+    DELETE_SECURITY_GROUP = "delete_security_group"
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,9 @@ class Plan:
     # Whether the managed group's rules were held against the desired ones (and fixed if they differ);
     # only when an endpoint of ours uses or will use the group.
     security_group_checked: bool = False
+    # Whether the plan turns the DNS attributes back on after someone turned them off under endpoints
+    # that rely on them (the worker remembers it: the next time is a finding, not another restore).
+    dns_restored: bool = False
 
 
 def client_token(*parts: str) -> str:

@@ -32,7 +32,9 @@ class Pacer(Protocol):
     def __call__(self) -> None: ...
 
 
-ENDPOINT_OPERATIONS = frozenset({Operation.CREATE_VPC_ENDPOINT, Operation.MODIFY_VPC_ENDPOINT})
+ENDPOINT_OPERATIONS = frozenset(
+    {Operation.CREATE_VPC_ENDPOINT, Operation.MODIFY_VPC_ENDPOINT, Operation.DELETE_VPC_ENDPOINTS}
+)
 
 
 def apply(plan: Plan, ec2: Ec2Port, pace: Pacer | None = None) -> Applied:
@@ -85,6 +87,10 @@ def _carry_out(action: Action, params: dict[str, Any], ec2: Ec2Port) -> str | No
             return ec2.create_vpc_endpoint(params)
         case Operation.MODIFY_VPC_ENDPOINT:
             ec2.modify_vpc_endpoint(params)
+        case Operation.DELETE_VPC_ENDPOINTS:
+            ec2.delete_vpc_endpoints(params["VpcEndpointIds"])
+        case Operation.DELETE_SECURITY_GROUP:
+            ec2.delete_security_group(params["GroupId"])
     return None
 
 

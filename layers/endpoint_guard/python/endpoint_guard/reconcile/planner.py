@@ -26,7 +26,7 @@ from endpoint_guard.reconcile.actions import (
 )
 from endpoint_guard.reconcile.gateway import plan_gateway
 from endpoint_guard.reconcile.interface import plan_interface
-from endpoint_guard.reconcile.reads import needs_private_dns
+from endpoint_guard.reconcile.reads import needs_private_dns, relies_on_dns
 from endpoint_guard.reconcile.rules import live
 from endpoint_guard.reconcile.security_group import plan_security_group
 from endpoint_guard.settings import Settings
@@ -41,10 +41,16 @@ def plan(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: Settings)
     result = Plan(vpc_id=snapshot.vpc_id)
     result.findings += duplicate_findings(snapshot, specs)
     interface_specs = [s for s in specs if s.type == INTERFACE]
-    private_dns = any(needs_private_dns(snapshot, spec, settings) for spec in interface_specs)
-    dns_ok = _plan_dns(snapshot, settings, private_dns, result)
+    relying = [spec.short for spec in interface_specs if relies_on_dns(snapshot, spec)]
+    if relying and (snapshot.dns_support is False or snapshot.dns_hostnames is False):
+        dns_ok = _dns_drift(snapshot, settings, relying, result)
+    else:
+        private_dns = any(needs_private_dns(snapshot, spec, settings) for spec in interface_specs)
+        dns_ok = _plan_dns(snapshot, settings, private_dns, result)
 
     interface_decisions = [plan_interface(snapshot, spec, settings, dns_ok) for spec in interface_specs]
+    if result.dns_restored or (not dns_ok and relying):
+        _dns_broken(interface_decisions, relying, restoring=result.dns_restored)
     if snapshot.security_group_clash:
         interface_decisions = _name_clash(snapshot, interface_decisions, result)
     elif any(d.outcome in (CREATE, MODIFY) or (d.managed and d.outcome == COMPLIANT) for d, _ in interface_decisions):
@@ -70,6 +76,56 @@ def _plan_dns(snapshot: Snapshot, settings: Settings, needed: bool, result: Plan
             "ManageDnsAttributes is false, so interface endpoints are created without private DNS"
         )
         return False
+    _enable_dns(snapshot, result)
+    return True
+
+
+DNS_FIX = "set enable_dns_support = true and enable_dns_hostnames = true in your IaC"
+
+
+def _dns_drift(snapshot: Snapshot, settings: Settings, relying: list[str], result: Plan) -> bool:
+    """Endpoints resolve through private DNS and the VPC's DNS attributes are off (someone turned them
+    off after they were on). Turn them on again, once: when endpoint-guard already did and they were
+    turned off again, that is someone's code saying so, and the answer is a finding, not a loop."""
+    off = [
+        a
+        for a, on in (("enableDnsSupport", snapshot.dns_support), ("enableDnsHostnames", snapshot.dns_hostnames))
+        if on is False
+    ]
+    drift = snapshot.dns_drift
+    who = f" by {drift.changed_by}" if drift and drift.changed_by else ""
+    broken = f"private DNS of {', '.join(relying)} does not resolve: {' and '.join(off)} turned off{who}"
+    if not settings.manage_dns_attributes:
+        result.findings.append(f"{broken}; ManageDnsAttributes is false, so endpoint-guard leaves them: {DNS_FIX}")
+        return False
+    if drift and drift.restored_at is not None:
+        result.findings.append(
+            f"{broken} again, after endpoint-guard turned them back on; it will not turn them on a second "
+            f"time (that would fight whoever turns them off): {DNS_FIX}"
+        )
+        return False
+    _enable_dns(snapshot, result)
+    result.dns_restored = True
+    return True
+
+
+def _dns_broken(decisions: list[tuple[EndpointDecision, list[Action]]], relying: list[str], *, restoring: bool) -> None:
+    """The endpoints whose private DNS the attributes broke: updated by the restore, or deferred (not
+    compliant) until the attributes are on again."""
+    for decision, _ in decisions:
+        if decision.service not in relying or decision.outcome != COMPLIANT:
+            continue
+        if restoring:
+            decision.outcome = MODIFY
+            decision.reason = "; ".join(filter(None, [decision.reason, "the VPC's DNS attributes are turned back on"]))
+        else:
+            decision.outcome = DEFERRED
+            decision.reason = "; ".join(
+                filter(None, [decision.reason, "private DNS does not resolve: the VPC's DNS attributes are off"])
+            )
+
+
+def _enable_dns(snapshot: Snapshot, result: Plan) -> None:
     for attribute, on in (("enableDnsSupport", snapshot.dns_support), ("enableDnsHostnames", snapshot.dns_hostnames)):
         if not on:
             result.actions.append(
@@ -82,7 +138,6 @@ def _plan_dns(snapshot: Snapshot, settings: Settings, needed: bool, result: Plan
                     requires=(TARGET_VPC,),
                 )
             )
-    return True
 
 
 def _name_clash(

@@ -70,6 +70,10 @@ class ResultDocument(TypedDict):
     # The Step Functions execution planning the move to a new VPC, when the gateway was deferred and
     # the deployed worker started one.
     migration_execution_arn: str | None
+    # Whether this run turned the VPC's DNS attributes back on under endpoints that rely on them.
+    dns_restored: bool
+    # The tier of each subnet (public, private, isolated), from its route table's default route.
+    subnet_tiers: dict[str, str]
     # Added by `endpoint-guard check` (survey.check).
     running_tasks: NotRequired[int]
     cost: NotRequired[dict[str, Any]]
@@ -142,12 +146,14 @@ def result_document(snapshot: Snapshot, plan: Plan, applied: Applied | None, dry
             }
             for rt, workloads in sorted(plan.deferred_route_tables.items())
         ],
-        "actions": [_action_entry(a, i, applied, dry_run) for i, a in enumerate(plan.actions)],
+        "actions": [action_entry(a, i, applied, dry_run) for i, a in enumerate(plan.actions)],
         "migration_execution_arn": None,
+        "dns_restored": plan.dns_restored,
+        "subnet_tiers": {s.subnet_id: s.tier for s in snapshot.subnets},
     }
 
 
-def _action_entry(action: Action, n: int, applied: Applied | None, dry_run: bool) -> ActionEntry:
+def action_entry(action: Action, n: int, applied: Applied | None, dry_run: bool) -> ActionEntry:
     error = applied.errors[n] if applied else None
     entry: ActionEntry = {
         "action": action.kind,
@@ -163,7 +169,13 @@ def _action_entry(action: Action, n: int, applied: Applied | None, dry_run: bool
     return entry
 
 
-def failure_codes(result: ResultDocument) -> tuple[tuple[str, ...], bool]:
+class Acted(TypedDict):
+    """Any document with actions: a result, a release."""
+
+    actions: list[ActionEntry]
+
+
+def failure_codes(result: Acted) -> tuple[tuple[str, ...], bool]:
     """The AWS codes of the failed actions, and whether a retry may cure every one of them (an action
     skipped because an earlier one failed shares that one's fate)."""
     failed = [a for a in result["actions"] if a["status"] == "failed"]
@@ -181,7 +193,7 @@ def reconcile_failed(result: ResultDocument) -> ReconcileFailedError | None:
     return ReconcileFailedError(result["vpc_id"], lines, codes=codes, retryable=retryable, result=result)
 
 
-def failures(result: ResultDocument) -> list[str]:
+def failures(result: Acted) -> list[str]:
     """The actions of a result that failed, one line each. Worth a retry: a decision-level failure (a
     service not offered in the region) is reported in the document but retrying would not change it."""
     return [

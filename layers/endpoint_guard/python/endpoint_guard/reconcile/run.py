@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypedDict
 
 from endpoint_guard.errors import VpcNotFoundError
 from endpoint_guard.model import (
     CheckedGroup,
+    DnsDrift,
     Snapshot,
     cidrs_from_route_tables,
     endpoint_from_api,
@@ -19,12 +21,20 @@ from endpoint_guard.model import (
 )
 from endpoint_guard.observe import Observer
 from endpoint_guard.profile import ServiceSpec, load_profile
-from endpoint_guard.reconcile.actions import FACT_DNS, FACT_ENIS, FACT_SECURITY_GROUP
-from endpoint_guard.reconcile.apply import Pacer, apply
+from endpoint_guard.reconcile.actions import (
+    FACT_DNS,
+    FACT_ENIS,
+    FACT_SECURITY_GROUP,
+    TARGET_SECURITY_GROUP,
+    Operation,
+    Plan,
+)
+from endpoint_guard.reconcile.apply import Applied, Pacer, apply
 from endpoint_guard.reconcile.planner import plan
 from endpoint_guard.reconcile.ports import Ec2Port
 from endpoint_guard.reconcile.reads import facts_needed, trusted_group
-from endpoint_guard.reconcile.result import ResultDocument, failures, result_document
+from endpoint_guard.reconcile.release import plan_release
+from endpoint_guard.reconcile.result import ActionEntry, ResultDocument, action_entry, failures, result_document
 from endpoint_guard.settings import Settings
 
 
@@ -84,12 +94,17 @@ def reconcile(
     profile: tuple[ServiceSpec, ...] | None = None,
     checked_group: CheckedGroup | None = None,
     pace: Pacer | None = None,
+    dns_drift: DnsDrift | None = None,
 ) -> ResultDocument:
     """Make ``vpc_id`` hold the profile's endpoints (or, with ``settings.dry_run``, say what that takes).
     ``checked_group``: what an earlier run read of the managed group, if it is recent enough to trust.
-    ``pace``: asked before each endpoint call (the worker's share of the account-Region's bucket)."""
+    ``pace``: asked before each endpoint call (the worker's share of the account-Region's bucket).
+    ``dns_drift``: the reconcile answers a call that turned the DNS attributes off (they are read)."""
     profile = profile or load_profile(settings.extra_services)
+    if dns_drift is not None:
+        settings = dataclasses.replace(settings, verify_dns=True)
     snapshot = read_snapshot(ec2, vpc_id, profile, settings, checked_group)
+    snapshot = dataclasses.replace(snapshot, dns_drift=dns_drift)
     the_plan = plan(snapshot, profile, settings)
     applied = None if settings.dry_run else apply(the_plan, ec2, pace)
     return result_document(snapshot, the_plan, applied, settings.dry_run)
@@ -103,16 +118,18 @@ def reconcile_observed(
     observer: Observer,
     checked_group: CheckedGroup | None = None,
     pace: Pacer | None = None,
+    dns_drift: DnsDrift | None = None,
 ) -> tuple[ResultDocument, list[str]]:
     """Reconcile one VPC and report what happened: (the result document, its failed actions)."""
     observer.about(vpc_id=vpc_id)
-    result = reconcile(vpc_id, ec2=ec2, settings=settings, checked_group=checked_group, pace=pace)
+    result = reconcile(vpc_id, ec2=ec2, settings=settings, checked_group=checked_group, pace=pace, dns_drift=dns_drift)
     statuses = [e["status"] for e in result["endpoints"]]
     observer.count("VpcsReconciled")
     observer.count("EndpointsCreated", statuses.count("created"))
     observer.count("EndpointsUpdated", statuses.count("updated"))
     observer.count("EndpointsDeferred", statuses.count("deferred"))
     observer.count("VpcsNotCompliant", 0 if result["compliant"] else 1)
+    observer.count("DnsAttributesRestored", 1 if result["dns_restored"] and not result["dry_run"] else 0)
     observer.info(
         "reconciled",
         compliant=result["compliant"],
@@ -120,3 +137,82 @@ def reconcile_observed(
         dry_run=result["dry_run"],
     )
     return result, failures(result)
+
+
+class ReleaseDocument(TypedDict):
+    """What ``release`` did (or, dry, would do) in a VPC."""
+
+    vpc_id: str
+    region: str
+    dry_run: bool
+    subnet_id: str | None  # the one subnet released, or None for the whole VPC
+    released: bool  # every action done (or nothing of endpoint-guard's was there)
+    actions: list[ActionEntry]
+
+
+def release(
+    vpc_id: str,
+    *,
+    ec2: Ec2Port,
+    subnet_id: str | None = None,
+    dry_run: bool = False,
+    pace: Pacer | None = None,
+    wait: Callable[[list[str]], None] | None = None,
+) -> ReleaseDocument:
+    """Take endpoint-guard's resources out of the VPC (or out of ``subnet_id``): see release.plan_release.
+    ``wait`` (the CLI's) waits for deleted interface endpoints to let go of the group's ENIs before the
+    group is deleted; without it a group still in use fails this time (DependencyViolation, retryable)."""
+    endpoints = [endpoint_from_api(e) for e in ec2.vpc_endpoints(vpc_id)]
+    group_id = None
+    if subnet_id is None:
+        raw_group = ec2.managed_security_group(vpc_id)
+        group_id = str(raw_group["GroupId"]) if raw_group and is_managed(raw_group) else None
+    the_plan = plan_release(vpc_id, endpoints, group_id, subnet_id)
+    if dry_run:
+        entries = [action_entry(a, i, None, True) for i, a in enumerate(the_plan.actions)]
+    else:
+        endpoints_part = Plan(vpc_id, [a for a in the_plan.actions if a.target != TARGET_SECURITY_GROUP])
+        group_part = Plan(vpc_id, [a for a in the_plan.actions if a.target == TARGET_SECURITY_GROUP])
+        done = apply(endpoints_part, ec2, pace)
+        failed = any(done.errors)
+        deleted = [
+            i
+            for a in endpoints_part.actions
+            if a.operation is Operation.DELETE_VPC_ENDPOINTS
+            for i in a.params["VpcEndpointIds"]
+        ]
+        if group_part.actions and deleted and wait is not None and not failed:
+            wait(deleted)
+        # After a failed endpoint delete the group is still in use: it waits for a later attempt.
+        group_done = (
+            Applied(
+                ["skipped: an earlier endpoints action failed"] * len(group_part.actions),
+                codes=[None] * len(group_part.actions),
+            )
+            if failed
+            else apply(group_part, ec2, None)
+        )
+        entries = [action_entry(a, i, done, False) for i, a in enumerate(endpoints_part.actions)]
+        entries += [action_entry(a, i, group_done, False) for i, a in enumerate(group_part.actions)]
+    return {
+        "vpc_id": vpc_id,
+        "region": ec2.region,
+        "dry_run": dry_run,
+        "subnet_id": subnet_id,
+        "released": not dry_run and all(e["status"] == "done" for e in entries),
+        "actions": entries,
+    }
+
+
+def wait_until_gone(
+    ec2: Ec2Port, vpc_id: str, endpoint_ids: list[str], *, sleep: Callable[[float], None], timeout: float = 600.0
+) -> None:
+    """Poll until the endpoints are deleted (AWS takes a while to release an interface endpoint's ENIs),
+    for at most ``timeout`` seconds; the group's delete then tells whether it was long enough."""
+    waited = 0.0
+    while waited < timeout:
+        live = {e["VpcEndpointId"] for e in ec2.vpc_endpoints(vpc_id) if endpoint_from_api(e).live}
+        if not live & set(endpoint_ids):
+            return
+        sleep(10.0)
+        waited += 10.0

@@ -11,7 +11,7 @@ from endpoint_guard.aws import Services
 from endpoint_guard.cost.estimate import estimate, load_prices
 from endpoint_guard.cost.traffic import measure
 from endpoint_guard.migration.inventory import service_summary, services_by_vpc
-from endpoint_guard.model import eni_from_api
+from endpoint_guard.model import eni_from_api, ignored, tags_of
 from endpoint_guard.reconcile import ResultDocument, reconcile, workload_kind
 from endpoint_guard.settings import Settings
 
@@ -56,8 +56,10 @@ def running_tasks(aws: Services, vpc_id: str) -> int:
 
 
 def check(vpc_id: str, settings: Settings, aws: Services, override_gb: float | None = None) -> ResultDocument:
-    """The dry-run result document of a VPC, with ``running_tasks`` and ``cost``."""
-    dry = dataclasses.replace(settings, dry_run=True)
+    """The dry-run result document of a VPC, with ``running_tasks`` and ``cost``. The DNS attributes are
+    read whenever an endpoint relies on private DNS (a VPC whose attributes were turned off is broken,
+    however its endpoints look)."""
+    dry = dataclasses.replace(settings, dry_run=True, verify_dns=True)
     result = reconcile(vpc_id, ec2=aws.ec2, settings=dry)
     vpc = aws.lookups.describe_vpc(vpc_id)
     subnet_vpc = {s["SubnetId"]: vpc_id for s in aws.lookups.subnets(vpc_id)}
@@ -76,20 +78,25 @@ def report(
     override_gb: float | None = None,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> list[dict[str, Any]]:
-    """One row per VPC of the region: compliance per endpoint, deferred route tables, running tasks, cost."""
+    """One row per VPC of the region: compliance per endpoint, deferred route tables, running tasks, cost.
+    A VPC tagged ``endpoint-guard:ignore = true`` gets a row that says only that (``opted_out``)."""
     vpcs = sorted(aws.lookups.all_vpcs(), key=lambda v: str(v["VpcId"]))
     subnet_vpc = {s["SubnetId"]: s["VpcId"] for s in aws.lookups.all_subnets()}
     services = summaries_by_vpc(aws, subnet_vpc)
-    dry = dataclasses.replace(settings, dry_run=True)
-    rows = []
+    dry = dataclasses.replace(settings, dry_run=True, verify_dns=True)
+    rows: list[dict[str, Any]] = []
     for n, vpc in enumerate(vpcs):
         vpc_id = vpc["VpcId"]
+        if ignored(vpc):
+            rows.append({"vpc_id": vpc_id, "name": _name(vpc), "opted_out": True})
+            progress(n + 1, len(vpcs))
+            continue
         result = reconcile(vpc_id, ec2=aws.ec2, settings=dry)
         nats = [g["NatGatewayId"] for g in aws.lookups.nat_gateways(vpc_id)]
         rows.append(
             {
                 "vpc_id": vpc_id,
-                "name": next((t["Value"] for t in vpc.get("Tags", []) if t["Key"] == "Name"), ""),
+                "name": _name(vpc),
                 "compliant": result["compliant"],
                 "endpoints": {e["service"]: e["status"] for e in result["endpoints"]},
                 "deferred_route_tables": [t["route_table_id"] for t in result["deferred_route_tables"]],
@@ -107,3 +114,7 @@ def report(
         )
         progress(n + 1, len(vpcs))
     return rows
+
+
+def _name(vpc: dict[str, Any]) -> str:
+    return tags_of(vpc).get("Name", "")

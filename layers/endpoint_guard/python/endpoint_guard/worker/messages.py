@@ -20,6 +20,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from endpoint_guard.reconcile.result import ResultDocument
 
 MESSAGE_VERSION = 1
+# A DeleteVpc failed with DependencyViolation: release the whole VPC (a subnet id releases that subnet).
+RELEASE_VPC = "vpc"
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True)
@@ -29,17 +35,26 @@ class WorkItem:
     vpc_id: str
     event_id: str | None = None
     event_name: str | None = None
+    # The event turned the VPC's DNS attributes off; who made the call (the reconcile reads them).
+    dns_off_by: str | None = None
+    # A delete failed on endpoint-guard's resources: "vpc" (release the VPC) or the subnet to leave.
+    release: str | None = None
+
+    @property
+    def special(self) -> bool:
+        """Work a plain reconcile does not do (it reads no DNS attributes and releases nothing): never
+        settled as covered by one."""
+        return bool(self.dns_off_by or self.release)
 
     def to_message(self) -> str:
-        return json.dumps(
-            {
-                "version": MESSAGE_VERSION,
-                "vpc_id": self.vpc_id,
-                "event_id": self.event_id,
-                "event_name": self.event_name,
-            },
-            sort_keys=True,
-        )
+        body = {
+            "version": MESSAGE_VERSION,
+            "vpc_id": self.vpc_id,
+            "event_id": self.event_id,
+            "event_name": self.event_name,
+        }
+        body.update({k: v for k, v in (("dns_off_by", self.dns_off_by), ("release", self.release)) if v})
+        return json.dumps(body, sort_keys=True)
 
     @classmethod
     def from_message(cls, body: object) -> WorkItem:
@@ -58,10 +73,17 @@ class WorkItem:
                 f"queue message version {reprlib.repr(data.get('version'))}; expected {MESSAGE_VERSION}"
             )
         event_id, event_name = data.get("event_id"), data.get("event_name")
+        release = data.get("release")
+        if release is not None and not (
+            isinstance(release, str) and (release == RELEASE_VPC or release.startswith("subnet-"))
+        ):
+            raise InvalidEventError(f"queue message with an unknown release: {reprlib.repr(release)}")
         return cls(
             valid_vpc_id(data["vpc_id"]),
             event_id if isinstance(event_id, str) else None,
             event_name if isinstance(event_name, str) else None,
+            _text(data.get("dns_off_by")),
+            release,
         )
 
     @property

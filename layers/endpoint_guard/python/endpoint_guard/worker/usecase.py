@@ -8,7 +8,10 @@
   attempts remain; otherwise it goes to the dead-letter queue with the reason and leaves the work queue.
   Attempts are the VPC's failed reconciles (kept with its mark), not deliveries;
 - **bookkeeping**: a failure to record a success never turns the success into a failure;
-- **migration start**: a deferred S3 gateway starts the workflow that plans the move, once per state.
+- **migration start**: a deferred S3 gateway starts the workflow that plans the move, once per state;
+- **DNS drift**: a message about DNS attributes turned off reads them, and turns them back on only if
+  endpoint-guard never did before for the VPC (then it reports who fights it);
+- **release**: a message about a delete that endpoint-guard's resources blocked releases them.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from endpoint_guard.errors import EndpointGuardError, OutOfTimeError
-from endpoint_guard.model import CheckedGroup, Mark
+from endpoint_guard.model import CheckedGroup, DnsDrift, Mark
 from endpoint_guard.observe import Observer, Skip
 from endpoint_guard.worker.messages import WorkItem, checked_group, covered
 from endpoint_guard.worker.pacing import Budget, Pacer
@@ -30,8 +33,12 @@ if TYPE_CHECKING:  # pragma: no cover  (the reconcile is not imported on the int
     from endpoint_guard.reconcile.result import ResultDocument
 
     # Reconcile a VPC (trusting this read of its managed group, if any; pacing its endpoint calls with
-    # the pacer, if any): the result document. Raises ReconcileFailedError when actions failed.
-    Reconciler = Callable[[str, CheckedGroup | None, Pacer | None], ResultDocument]
+    # the pacer, if any; answering a DNS-off call, if any): the result document. Raises
+    # ReconcileFailedError when actions failed.
+    Reconciler = Callable[[str, CheckedGroup | None, Pacer | None, DnsDrift | None], ResultDocument]
+    # Release endpoint-guard's resources in a VPC (the subnet id, or "vpc" for all of them): the release
+    # document. Raises ReconcileFailedError when actions failed.
+    Releaser = Callable[[str, str, Pacer | None], dict[str, Any]]
     # Start the migration-plan execution ``name`` with this input: (its ARN, whether this call started it).
     MigrationStarter = Callable[[str, dict[str, Any]], tuple[str, bool]]
 
@@ -43,6 +50,8 @@ class MarkStore(Protocol):
     ) -> None: ...
     def record_failure(self, vpc_id: str, expires_at: int) -> int: ...
     def forget_failures(self, vpc_id: str) -> None: ...
+    def dns_restored_at(self, vpc_id: str) -> int | None: ...
+    def record_dns_restore(self, vpc_id: str, at_ms: int) -> None: ...
 
 
 class DeadLetters(Protocol):
@@ -95,8 +104,9 @@ class Worker:
         clock: Callable[[], float] = time.time,
         budget: Budget | None = None,
         pacer: Pacer | None = None,
+        release: Releaser | None = None,
     ) -> None:
-        self.reconcile, self.observer, self.rules = reconcile, observer, rules
+        self.reconcile, self.observer, self.rules, self.release = reconcile, observer, rules, release
         self.marks, self.dead_letters, self.start_migration, self.clock = marks, dead_letters, start_migration, clock
         self.budget, self.pacer = budget, pacer
         self._known: dict[str, Mark] = {}
@@ -160,7 +170,7 @@ class Worker:
 
     def _reconcile(self, item: WorkItem, delivery: Delivery) -> dict[str, Any]:
         mark = self._mark(item.vpc_id)
-        if covered(delivery.sent_ms, mark.reconciled_from):  # costs no time: settled even when out of time
+        if not item.special and covered(delivery.sent_ms, mark.reconciled_from):  # settled even when out of time
             return self.observer.skipped(
                 Skip.COVERED, "a later reconcile of this VPC already covered this event", vpc_id=item.vpc_id
             )
@@ -168,9 +178,16 @@ class Worker:
             self._out_of_time = OutOfTimeError("too little of the invocation left to start a VPC", 1.0)
         if self._out_of_time is not None:
             raise self._out_of_time
+        if item.release:
+            return self._release(item)
         started_ms = int(self.clock() * 1000)
         trusted = mark.group_to_trust(started_ms // 1000, self.rules.group_recheck_seconds)
-        result = self.reconcile(item.vpc_id, trusted, self.pacer)
+        drift = None
+        if item.dns_off_by:
+            drift = DnsDrift(item.dns_off_by, self.marks.dns_restored_at(item.vpc_id) if self.marks else None)
+        result = self.reconcile(item.vpc_id, trusted, self.pacer, drift)
+        if result.get("dns_restored") and self.marks and not result["dry_run"]:
+            self._remember_dns_restore(item.vpc_id, started_ms)
         if result["deferred_route_tables"] and self.start_migration and not result["dry_run"]:
             result["migration_execution_arn"] = self._plan_migration(result)
         if self.marks and not self.rules.dry_run:
@@ -188,6 +205,27 @@ class Worker:
             "compliant": result["compliant"],
             "migration_execution_arn": result["migration_execution_arn"],
         }
+
+    def _remember_dns_restore(self, vpc_id: str, started_ms: int) -> None:
+        assert self.marks is not None
+        try:
+            self.marks.record_dns_restore(vpc_id, started_ms)
+        except EndpointGuardError as err:  # the restore is done; without the record a second one may follow
+            self.observer.failed("could not record the DNS restore", err)
+            self.observer.count("BookkeepingFailures")
+
+    def _release(self, item: WorkItem) -> dict[str, Any]:
+        """A delete of the owner's failed on endpoint-guard's resources: take them out of the way (the
+        owner's next attempt succeeds). Not a reconcile: the VPC's mark is left as it was."""
+        if self.release is None:
+            return self.observer.skipped(
+                Skip.NO_EFFECT, "releasing on DependencyViolation is turned off", vpc_id=item.vpc_id
+            )
+        assert item.release is not None
+        done = self.release(item.vpc_id, item.release, self.pacer)
+        self.observer.count("Releases", 1 if done["actions"] else 0)
+        self.observer.info("released", subnet_id=done["subnet_id"], actions=[a["description"] for a in done["actions"]])
+        return {"vpc_id": item.vpc_id, "released": done["released"], "actions": len(done["actions"])}
 
     def _plan_migration(self, result: ResultDocument) -> str:
         """The S3 gateway was deferred because workloads would be disrupted: start the workflow that plans
