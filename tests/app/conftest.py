@@ -30,6 +30,11 @@ def stack(moto, monkeypatch):
 
 
 @pytest.fixture
+def sqs(moto: None):
+    return boto3.client("sqs", region_name=REGION)
+
+
+@pytest.fixture
 def intake(clients):
     return make_intake(clients)
 

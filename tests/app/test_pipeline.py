@@ -21,11 +21,6 @@ WORKER = context("endpoint-guard-ensure-endpoints")
 
 
 @pytest.fixture
-def sqs(moto: None):
-    return boto3.client("sqs", region_name=REGION)
-
-
-@pytest.fixture
 def migration_machine(monkeypatch) -> str:
     """The deployed ASL as a state machine (moto does not run it here), wired to the worker."""
     machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(

@@ -117,7 +117,15 @@ def _dns_broken(decisions: list[tuple[EndpointDecision, list[Action]]], relying:
             continue
         if restoring:
             decision.outcome = MODIFY
-            decision.reason = "; ".join(filter(None, [decision.reason, "the VPC's DNS attributes are turned back on"]))
+            decision.reason = "; ".join(
+                filter(
+                    None,
+                    [
+                        decision.reason,
+                        "private DNS does not resolve while the VPC's DNS attributes are off: they are turned back on",
+                    ],
+                )
+            )
         else:
             decision.outcome = DEFERRED
             decision.reason = "; ".join(
