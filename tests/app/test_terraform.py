@@ -106,7 +106,9 @@ def terraform(tmp_path: Path, moto_server: str, monkeypatch: pytest.MonkeyPatch)
     env = {"TF_CLI_CONFIG_FILE": str(rc), "TF_IN_AUTOMATION": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([binary, *args, "-no-color"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        return subprocess.run(
+            [binary, *args, "-no-color"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+        )
 
     init = run("init", "-input=false")
     assert init.returncode == 0, init.stderr
