@@ -157,7 +157,7 @@ def test_release_by_hand_removes_only_what_endpoint_guard_made(ec2, capsys) -> N
     )["VpcEndpoint"]["VpcEndpointId"]
     assert main(["ensure", world.vpc_id, "--region", REGION]) == 0
     assert len(endpoints_of(ec2, world.vpc_id)) == 5
-    capsys.readouterr()
+    assert "us-east-1c (private tier)" in capsys.readouterr().out
     assert main(["release", world.vpc_id, "--dry-run", "--region", REGION]) == 0
     assert "[planned] delete" in capsys.readouterr().out and len(endpoints_of(ec2, world.vpc_id)) == 5
 
@@ -180,8 +180,9 @@ def test_a_vpc_tagged_ignore_is_left_alone_by_every_path(ec2, sqs, stack, intake
     capsys.readouterr()
     assert main(["ensure", world.vpc_id, "--region", REGION]) == 0
     assert "opted out" in capsys.readouterr().out and endpoints_of(ec2, world.vpc_id) == []
-    assert main(["check", world.vpc_id, "--json", "--region", REGION]) == 0
-    assert '"opted_out"' in capsys.readouterr().out
+    for command in ("check", "plan"):
+        assert main([command, world.vpc_id, "--json", "--region", REGION]) == 0
+        assert '"opted_out"' in capsys.readouterr().out
     assert main(["report", "--json", "--region", REGION]) == 0
     rows = {r["vpc_id"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows[world.vpc_id] == {"vpc_id": world.vpc_id, "name": "", "opted_out": True}

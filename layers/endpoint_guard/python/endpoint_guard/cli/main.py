@@ -201,6 +201,8 @@ def _plan(args: argparse.Namespace) -> int:
     reconcile), the inventory with its measured traffic, and the plan."""
     vpc_id = valid_vpc_id(args.vpc_id)
     run = _Run(args)
+    if _opted_out(run, vpc_id, args.json):
+        return EXIT_OK
     from endpoint_guard.cost.estimate import load_prices
     from endpoint_guard.migration import plan, render_markdown
     from endpoint_guard.migration.inventory import discover

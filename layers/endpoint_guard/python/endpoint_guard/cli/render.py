@@ -64,7 +64,7 @@ def render(result: Any) -> str:
     ]
     for e in result["endpoints"]:
         where = (
-            ", ".join(e.get("availability_zones") or [])
+            ", ".join(e.get("availability_zones") or []) + _tiers(result, e.get("subnet_ids") or [])
             if e["type"] == "Interface"
             else ", ".join(e.get("route_table_ids") or [])
         )
@@ -86,6 +86,12 @@ def render(result: Any) -> str:
     else:
         lines.append("  nothing to do")
     return "\n".join(lines)
+
+
+def _tiers(result: Any, subnet_ids: list[str]) -> str:
+    """`` (private tier)``: the tiers of an interface endpoint's subnets, when the document says them."""
+    tiers = sorted({result.get("subnet_tiers", {}).get(s) for s in subnet_ids} - {None})
+    return f" ({', '.join(tiers)} tier)" if tiers else ""
 
 
 def render_release(done: Any) -> str:
