@@ -801,3 +801,17 @@ def test_release_of_a_subnet_takes_it_out_of_our_endpoints_and_deletes_one_it_wa
     assert {a.params["VpcEndpointId"] for a in plan.actions[:3]} == {"vpce-ecr.dkr", "vpce-ecr.api", "vpce-logs"}
     assert plan.actions[3].params["VpcEndpointIds"] == ["vpce-alone"]
     assert plan_release(VPC, (theirs,), None, "subnet-priv-a").actions == []
+
+
+def test_dns_off_under_endpoints_that_are_not_ours_is_left_to_their_owner() -> None:
+    theirs = tuple(dataclasses.replace(e, managed=False) for e in relying_world().endpoints)
+    plan = make_plan(dataclasses.replace(relying_world(dns_hostnames=False), endpoints=theirs), PROFILE, Settings())
+    assert kinds(plan) == [] and "not endpoint-guard's" in plan.findings[0]
+
+
+def test_a_new_service_joins_the_subnets_the_endpoints_already_use() -> None:
+    subnets = [
+        sub("subnet-1", "us-east-1a", TIER_PRIVATE, free=50),
+        sub("subnet-2", "us-east-1a", TIER_PRIVATE, free=900),
+    ]
+    assert choose_subnets(subnets, AZS, busy={"subnet-2"}, hosting={"subnet-1"}) == {"us-east-1a": "subnet-1"}

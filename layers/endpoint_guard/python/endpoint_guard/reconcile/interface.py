@@ -50,7 +50,8 @@ def plan_interface(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, dn
             decision.endpoint_id, decision.managed = existing[0].endpoint_id, existing[0].managed
         return decision, []
     busy = workloads_by_subnet(snapshot.enis or (), snapshot.endpoints)
-    chosen = choose_subnets(snapshot.subnets, offer.azs, busy)
+    hosting = {sid for e in snapshot.endpoints if e.live and e.type == INTERFACE for sid in e.subnet_ids}
+    chosen = choose_subnets(snapshot.subnets, offer.azs, busy, hosting)
     if existing:
         return _keep(snapshot, spec, settings, dns_ok, decision, existing[0], chosen)
     if not chosen:

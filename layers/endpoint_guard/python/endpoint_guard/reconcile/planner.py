@@ -43,7 +43,8 @@ def plan(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: Settings)
     interface_specs = [s for s in specs if s.type == INTERFACE]
     relying = [spec.short for spec in interface_specs if relies_on_dns(snapshot, spec)]
     if relying and (snapshot.dns_support is False or snapshot.dns_hostnames is False):
-        dns_ok = _dns_drift(snapshot, settings, relying, result)
+        ours = any(relies_on_dns(snapshot, spec, managed_only=True) for spec in interface_specs)
+        dns_ok = _dns_drift(snapshot, settings, relying, ours, result)
     else:
         private_dns = any(needs_private_dns(snapshot, spec, settings) for spec in interface_specs)
         dns_ok = _plan_dns(snapshot, settings, private_dns, result)
@@ -83,7 +84,7 @@ def _plan_dns(snapshot: Snapshot, settings: Settings, needed: bool, result: Plan
 DNS_FIX = "set enable_dns_support = true and enable_dns_hostnames = true in your IaC"
 
 
-def _dns_drift(snapshot: Snapshot, settings: Settings, relying: list[str], result: Plan) -> bool:
+def _dns_drift(snapshot: Snapshot, settings: Settings, relying: list[str], ours: bool, result: Plan) -> bool:
     """Endpoints resolve through private DNS and the VPC's DNS attributes are off (someone turned them
     off after they were on). Turn them on again, once: when endpoint-guard already did and they were
     turned off again, that is someone's code saying so, and the answer is a finding, not a loop."""
@@ -97,6 +98,12 @@ def _dns_drift(snapshot: Snapshot, settings: Settings, relying: list[str], resul
     broken = f"private DNS of {', '.join(relying)} does not resolve: {' and '.join(off)} turned off{who}"
     if not settings.manage_dns_attributes:
         result.findings.append(f"{broken}; ManageDnsAttributes is false, so endpoint-guard leaves them: {DNS_FIX}")
+        return False
+    if not ours:
+        result.findings.append(
+            f"{broken}; the endpoints that rely on them are not endpoint-guard's, so it leaves the attributes "
+            f"to their owner: {DNS_FIX}"
+        )
         return False
     if drift and drift.restored_at is not None:
         result.findings.append(

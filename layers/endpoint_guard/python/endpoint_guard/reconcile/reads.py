@@ -42,12 +42,12 @@ def facts_needed(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: S
     return needed
 
 
-def relies_on_dns(snapshot: Snapshot, spec: ServiceSpec) -> bool:
-    """Whether the VPC has an endpoint of the service with private DNS on (it resolves only while the
-    VPC's DNS attributes are on)."""
+def relies_on_dns(snapshot: Snapshot, spec: ServiceSpec, *, managed_only: bool = False) -> bool:
+    """Whether the VPC has an endpoint of the service (endpoint-guard's, with ``managed_only``) with
+    private DNS on: it resolves only while the VPC's DNS attributes are on."""
     offer = snapshot.offers.get(spec.short)
     existing = live(snapshot, offer.service_name, INTERFACE) if offer and spec.type == INTERFACE else []
-    return bool(existing and existing[0].private_dns)
+    return bool(existing and existing[0].private_dns and (existing[0].managed or not managed_only))
 
 
 def _placement_open(snapshot: Snapshot, service_name: str, azs: Iterable[str]) -> bool:

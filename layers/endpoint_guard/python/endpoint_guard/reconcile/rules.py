@@ -46,13 +46,20 @@ def candidates(subnets: Iterable[Subnet], offered_azs: Iterable[str]) -> dict[st
     return {az: found[az] for az in sorted(found)}
 
 
-def choose_subnets(subnets: Iterable[Subnet], offered_azs: Iterable[str], busy: Iterable[str] = ()) -> dict[str, str]:
-    """One subnet per offered AZ, from ``candidates``. Within an AZ: a subnet where workloads run
-    (``busy``), then the one with the most free addresses, then the lowest id: the same on every run of
-    an unchanged VPC. (An endpoint is never moved once placed; this only decides new placements.)"""
-    running = set(busy)
+def choose_subnets(
+    subnets: Iterable[Subnet], offered_azs: Iterable[str], busy: Iterable[str] = (), hosting: Iterable[str] = ()
+) -> dict[str, str]:
+    """One subnet per offered AZ, from ``candidates``. Within an AZ: a subnet that already holds the
+    VPC's interface endpoints (``hosting``: a new service joins them, whatever addresses they used up),
+    then one where workloads run (``busy``), then the one with the most free addresses, then the lowest
+    id: the same on every run of an unchanged VPC. (An endpoint is never moved once placed; this only
+    decides new placements.)"""
+    running, holding = set(busy), set(hosting)
     return {
-        az: min(group, key=lambda s: (s.subnet_id not in running, -s.free_addresses, s.subnet_id)).subnet_id
+        az: min(
+            group,
+            key=lambda s: (s.subnet_id not in holding, s.subnet_id not in running, -s.free_addresses, s.subnet_id),
+        ).subnet_id
         for az, group in candidates(subnets, offered_azs).items()
     }
 
