@@ -815,3 +815,13 @@ def test_a_new_service_joins_the_subnets_the_endpoints_already_use() -> None:
         sub("subnet-2", "us-east-1a", TIER_PRIVATE, free=900),
     ]
     assert choose_subnets(subnets, AZS, busy={"subnet-2"}, hosting={"subnet-1"}) == {"us-east-1a": "subnet-1"}
+
+
+def test_dns_off_under_others_endpoints_is_turned_on_when_endpoint_guards_new_ones_need_it() -> None:
+    theirs = tuple(
+        dataclasses.replace(e, managed=False) for e in relying_world().endpoints if e.endpoint_id == "vpce-ecr.dkr"
+    )
+    plan = make_plan(dataclasses.replace(relying_world(dns_hostnames=False), endpoints=theirs), PROFILE, Settings())
+    assert kinds(plan)[0] == "enable_dns_attribute" and plan.findings == [] and plan.dns_restored is False
+    created = [a for a in plan.actions if a.kind == "create_interface_endpoint"]
+    assert [a.params["PrivateDnsEnabled"] for a in created] == [True, True]

@@ -42,11 +42,12 @@ def plan(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: Settings)
     result.findings += duplicate_findings(snapshot, specs)
     interface_specs = [s for s in specs if s.type == INTERFACE]
     relying = [spec.short for spec in interface_specs if relies_on_dns(snapshot, spec)]
-    if relying and (snapshot.dns_support is False or snapshot.dns_hostnames is False):
-        ours = any(relies_on_dns(snapshot, spec, managed_only=True) for spec in interface_specs)
+    off = bool(relying) and (snapshot.dns_support is False or snapshot.dns_hostnames is False)
+    ours = any(relies_on_dns(snapshot, spec, managed_only=True) for spec in interface_specs)
+    private_dns = any(needs_private_dns(snapshot, spec, settings) for spec in interface_specs)
+    if off and (ours or not private_dns):
         dns_ok = _dns_drift(snapshot, settings, relying, ours, result)
-    else:
-        private_dns = any(needs_private_dns(snapshot, spec, settings) for spec in interface_specs)
+    else:  # including: only others' endpoints rely on them, and endpoint-guard's new ones need them on
         dns_ok = _plan_dns(snapshot, settings, private_dns, result)
 
     interface_decisions = [plan_interface(snapshot, spec, settings, dns_ok) for spec in interface_specs]
