@@ -84,9 +84,17 @@ def with_vpc(event: dict, vpc_id: str) -> dict:
     return event
 
 
-def sample(name: str, vpc_id: str, subnet_id: str | None = None) -> dict:
-    """An events/ sample with moto's ids in place of the sample VPC (and subnet)."""
+SAMPLE_ENDPOINT = "vpce-0e1d2c3b4a5968778"
+SAMPLE_GROUP = "sg-0b1c2d3e4f5a69788"
+
+
+def sample(name: str, vpc_id: str, subnet_id: str | None = None, **ids: str) -> dict:
+    """An events/ sample with moto's ids in place of the sample VPC (and subnet, and ``endpoint``,
+    ``group``, ``route_table`` when given)."""
     text = (EVENTS / name).read_text().replace(SAMPLE_VPC, vpc_id)
+    samples = {"endpoint": SAMPLE_ENDPOINT, "group": SAMPLE_GROUP, "route_table": SAMPLE_ROUTE_TABLE}
+    for key, value in ids.items():
+        text = text.replace(samples[key], value)
     return json.loads(text.replace(SAMPLE_SUBNET, subnet_id) if subnet_id else text)
 
 

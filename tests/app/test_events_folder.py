@@ -31,6 +31,18 @@ RULES_FOR = {
     "modify-vpc-attribute-dns-on.json": {"DnsDrift"},  # the intake tells on from off (both shapes)
     "delete-subnet-dependency-violation.json": {"BlockedDeletes"},
     "delete-vpc-dependency-violation.json": {"BlockedDeletes"},
+    "drift-delete-vpc-endpoints.json": {"Drift"},
+    "drift-delete-vpc-endpoints-items.json": {"Drift"},
+    "drift-modify-vpc-endpoint.json": {"Drift"},
+    "drift-delete-security-group.json": {"Drift"},
+    "drift-revoke-security-group-ingress.json": {"Drift"},
+    "drift-modify-security-group-rules.json": {"Drift"},
+    "drift-replace-route-table-association.json": {"Drift"},
+    "drift-disassociate-route-table.json": {"Drift"},
+    "drift-delete-route-table.json": {"Drift"},
+    "drift-associate-vpc-cidr-block.json": {"Drift"},
+    "drift-disassociate-vpc-cidr-block.json": {"Drift"},
+    "drift-delete-subnet.json": {"Drift"},
     "create-vpc-failed.json": set(),  # failed calls never invoke the function
     "eks-create-cluster.json": set(),  # same event name family, another service
     "records-create-vpc.json": set(),  # manual invocation forms, not EventBridge events
@@ -54,6 +66,20 @@ HANDLED_AS = {
     "modify-vpc-attribute-dns-on.json": "the call did not turn",
     "delete-subnet-dependency-violation.json": "released",
     "delete-vpc-dependency-violation.json": "released",
+    # Drift: the endpoint and group ids are not moto's (no such resource: nothing to repair); the
+    # subnet, route table and VPC ids are mapped onto moto's, so those reconcile.
+    "drift-delete-vpc-endpoints.json": "what the event names no longer exists",
+    "drift-delete-vpc-endpoints-items.json": "what the event names no longer exists",
+    "drift-modify-vpc-endpoint.json": "reconciled",
+    "drift-delete-security-group.json": "what the event names no longer exists",
+    "drift-revoke-security-group-ingress.json": "what the event names no longer exists",
+    "drift-modify-security-group-rules.json": "what the event names no longer exists",
+    "drift-replace-route-table-association.json": "reconciled",
+    "drift-disassociate-route-table.json": "DisassociateRouteTable names nothing",
+    "drift-delete-route-table.json": "reconciled",
+    "drift-associate-vpc-cidr-block.json": "reconciled",
+    "drift-disassociate-vpc-cidr-block.json": "reconciled",
+    "drift-delete-subnet.json": "reconciled",
     "create-vpc-failed.json": "failed call",
     "eks-create-cluster.json": "not a call endpoint-guard acts on",
 }

@@ -89,7 +89,7 @@ def test_sam_build_produces_an_artifact_that_imports_and_runs_on_its_own(sam: Pa
 
 def test_rules_invoke_the_intake_and_never_lose_an_event(cloudformation: dict) -> None:
     rules = {k: v for k, v in cloudformation.items() if v["Type"] == "AWS::Events::Rule"}
-    assert len(rules) == 6
+    assert len(rules) == 7
     for rule in rules.values():
         pattern = rule["Properties"]["EventPattern"]
         assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
@@ -277,6 +277,11 @@ def _exercise_the_intake(ec2, ecs) -> set[str]:
     ecs.create_capacity_provider(name="hosts", autoScalingGroupProvider={"autoScalingGroupArn": group})
     ecs.put_cluster_capacity_providers(cluster=arn, capacityProviders=["hosts"], defaultCapacityProviderStrategy=[])
     intake({"cluster": arn}, ctx)
+    # Drift: a group (someone else's: nothing to repair) and an endpoint AWS no longer knows (its VPC from
+    # endpoint-guard's records).
+    theirs = ec2.create_security_group(GroupName="app", Description="app", VpcId=world.vpc_id)["GroupId"]
+    intake(sample("drift-revoke-security-group-ingress.json", world.vpc_id, group=theirs), ctx)
+    intake(sample("drift-delete-vpc-endpoints.json", world.vpc_id, endpoint="vpce-0123456789abcdef0"), ctx)
 
     def refuse(**_: object) -> None:
         raise ClientError({"Error": {"Code": "InternalError", "Message": "later"}}, "SendMessageBatch")
@@ -350,6 +355,9 @@ def test_iam_grants_the_intake_exactly_the_calls_it_makes(cloudformation: dict, 
         "Ec2Lookups.vpcs_of",
         "Ec2Lookups.vpcs_of_instances",
         "Ec2Lookups.ignored_vpcs",
+        "Ec2Lookups.vpcs_of_endpoints",
+        "Ec2Lookups.vpcs_of_managed_groups",
+        "StateTable.vpcs_of_resources",
         "QueueAdapter.send_fifo",
     }
     ecs_lookups = _adapter_methods(EcsAdapter, AutoScalingAdapter) - {
@@ -367,7 +375,7 @@ def test_iam_grants_the_worker_exactly_the_calls_it_makes(cloudformation: dict, 
     # The scenario calls every method of the worker's adapters (the queue's send_fifo is the intake's).
     worker_methods = _adapter_methods(Ec2Adapter, StateTable, StepFunctionsAdapter) | {"QueueAdapter.send"}
     # Reading where a busy pace stands (a GetItem, granted for the mark) needs a burst: test_burst.py.
-    worker_methods -= {"StateTable.current_slot"}
+    worker_methods -= {"StateTable.current_slot", "StateTable.vpcs_of_resources"}  # the second: the intake's
     assert worker_methods - {m for m in used if not m.startswith("Ec2Lookups.")} == set()
     # Permissions the code needs without calling them by name: tags on create, Route 53 for private DNS.
     _check(

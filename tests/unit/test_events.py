@@ -249,3 +249,37 @@ def test_work_items_carry_dns_and_release_through_the_queue_and_refuse_unknown_r
     bad = json.loads(release.to_message()) | {"release": "everything"}
     with pytest.raises(InvalidEventError, match="release"):
         WorkItem.from_message(json.dumps(bad))
+
+
+# --- drift: every call that can undo what endpoint-guard built, in both CloudTrail shapes ---------------
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "expected"),
+    [
+        ("drift-delete-vpc-endpoints.json", "endpoint_ids", ("vpce-0e1d2c3b4a5968778",)),  # tag/content
+        ("drift-delete-vpc-endpoints-items.json", "endpoint_ids", ("vpce-0e1d2c3b4a5968778",)),  # items
+        ("drift-modify-vpc-endpoint.json", "endpoint_ids", ("vpce-0e1d2c3b4a5968778",)),
+        ("drift-delete-security-group.json", "group_ids", ("sg-0b1c2d3e4f5a69788",)),
+        ("drift-revoke-security-group-ingress.json", "group_ids", ("sg-0b1c2d3e4f5a69788",)),
+        ("drift-modify-security-group-rules.json", "group_ids", ("sg-0b1c2d3e4f5a69788",)),  # not sgr-...
+        ("drift-replace-route-table-association.json", "route_table_ids", ("rtb-0f1e2d3c4b5a69788",)),
+        ("drift-delete-route-table.json", "route_table_ids", ("rtb-0f1e2d3c4b5a69788",)),
+        ("drift-associate-vpc-cidr-block.json", "vpc_ids", ("vpc-0c4f7a1e9b2d3c5a6",)),
+        ("drift-disassociate-vpc-cidr-block.json", "vpc_ids", ("vpc-0c4f7a1e9b2d3c5a6",)),  # not vpc-cidr-assoc-
+        ("drift-delete-subnet.json", "subnet_ids", ("subnet-0a9b8c7d6e5f40312",)),
+    ],
+)
+def test_drift_calls_name_what_they_touched_and_who(name: str, field: str, expected: tuple) -> None:
+    [trigger] = parse_event(load_event(name))
+    assert getattr(trigger, field) == expected
+    assert (
+        trigger.drift
+        == f"{trigger.event_name} by arn:aws:sts::123456789012:assumed-role/platform-deployer/platform-pipeline"
+    )
+    assert trigger.caller == "arn:aws:iam::123456789012:role/platform-deployer"
+
+
+def test_a_disassociation_names_nothing_to_look_up_and_is_skipped_with_the_reason() -> None:
+    [trigger] = parse_event(load_event("drift-disassociate-route-table.json"))
+    assert trigger.skip_kind == Skip.GONE and "names nothing" in (trigger.skip_reason or "")

@@ -46,8 +46,9 @@ def parsed_or_classified(event: Any) -> list[Trigger] | None:
     for trigger in triggers:
         assert isinstance(trigger, Trigger)
         assert trigger.event_id is None or isinstance(trigger.event_id, str)
-        assert all(isinstance(v, str) for v in trigger.vpc_ids + trigger.subnet_ids + trigger.route_table_ids)
-        assert trigger.vpc_ids or trigger.subnet_ids or trigger.route_table_ids or trigger.clusters or trigger.skip_kind
+        ids = trigger.vpc_ids + trigger.subnet_ids + trigger.route_table_ids + trigger.endpoint_ids + trigger.group_ids
+        assert all(isinstance(v, str) for v in ids)
+        assert ids or trigger.clusters or trigger.skip_kind
     return triggers
 
 

@@ -21,6 +21,12 @@ class Lookups:
     def ignored_vpcs(self, vpc_ids) -> tuple[str, ...]:
         return tuple(v for v in vpc_ids if v in self.ignored)
 
+    def vpcs_of_endpoints(self, endpoint_ids) -> tuple[str, ...]:
+        return tuple(sorted({self.subnets[e] for e in endpoint_ids if e in self.subnets}))
+
+    def vpcs_of_managed_groups(self, group_ids) -> tuple[str, ...]:
+        return ()
+
     def vpcs_of(self, subnet_ids=(), route_table_ids=()) -> tuple[str, ...]:
         if self.fail:
             raise AwsCallError("describe_subnets", "InternalError", "later")
@@ -114,3 +120,35 @@ def test_reconcile_now_gives_every_vpc_its_turn_then_raises_the_failures() -> No
     with pytest.raises(ReconcileFailedError, match=VPC_A):
         reconcile_now(items, reconcile, Recorded())
     assert done == [VPC_A, VPC_B]  # each VPC once, in order
+
+
+class Records:
+    def __init__(self, known: dict[str, str]) -> None:
+        self.known, self.asked = known, []
+
+    def vpcs_of_resources(self, ids) -> tuple[str, ...]:
+        self.asked.append(tuple(ids))
+        return tuple(sorted({self.known[i] for i in ids if i in self.known}))
+
+
+def test_drift_finds_a_deleted_resources_vpc_in_the_records_and_own_calls_never_trigger() -> None:
+    records = Records({"vpce-gone": VPC_A})
+    accepted = accept(
+        [
+            Trigger("e1", "ModifyVpcEndpoint", endpoint_ids=("vpce-live",), drift="ModifyVpcEndpoint by x"),
+            Trigger("e2", "DeleteVpcEndpoints", endpoint_ids=("vpce-gone",), drift="DeleteVpcEndpoints by x"),
+            Trigger("e3", "DeleteVpcEndpoints", endpoint_ids=("vpce-unknown",), drift="DeleteVpcEndpoints by x"),
+            Trigger("e4", "ModifyVpcEndpoint", endpoint_ids=("vpce-live",), caller="arn:aws:iam::1:role/worker"),
+        ],
+        aws=aws(**{"vpce-live": VPC_B}),
+        own_account=None,
+        observer=Recorded(),
+        own_roles=frozenset({"arn:aws:iam::1:role/worker"}),
+        records=records,
+    )
+    assert accepted.items == [
+        WorkItem(VPC_B, "e1", "ModifyVpcEndpoint", drift="ModifyVpcEndpoint by x"),
+        WorkItem(VPC_A, "e2", "DeleteVpcEndpoints", drift="DeleteVpcEndpoints by x"),
+    ]
+    assert [s["kind"] for s in accepted.skipped] == [Skip.GONE, Skip.OWN_CALL]
+    assert records.asked == [("vpce-gone",), ("vpce-unknown",)]  # only when the live lookups find nothing

@@ -62,6 +62,11 @@ class Marks:
     def record_dns_restore(self, vpc_id: str, at_ms: int) -> None:
         self.dns[vpc_id] = at_ms
 
+    recorded: list[tuple] = field(default_factory=list)
+
+    def record_resources(self, vpc_id, resource_ids, expires_at) -> None:
+        self.recorded.append((vpc_id, sorted(resource_ids)))
+
 
 @dataclass
 class Letters:
@@ -400,3 +405,30 @@ def test_a_release_turned_off_is_a_skip_and_a_failed_one_is_retried() -> None:
     on = Worker(reconcile=Reconciles(), observer=Recorded(), rules=WorkerRules(), release=busy, clock=lambda: NOW)
     with pytest.raises(ReconcileFailedError):
         on.handle(Delivery(body, "m", int(NOW * 1000), 1))
+
+
+def test_a_drift_event_reads_the_group_again_names_the_drift_and_records_what_was_remade() -> None:
+    checked = CheckedGroup("sg-1", ("10.0.0.0/16",), int(NOW) - 60)  # recent: normally trusted
+    marks = Marks(known={VPC: Mark(reconciled_from=int(NOW * 1000), group=checked)})
+    remade = result() | {
+        "actions": [{"action": "create_interface_endpoint", "status": "done"}],
+        "endpoints": [
+            {"service": "ecr.dkr", "managed": True, "endpoint_id": "vpce-new", "subnet_ids": ["subnet-a"]},
+            {"service": "s3", "managed": False, "endpoint_id": "vpce-theirs", "route_table_ids": ["rtb-x"]},
+        ],
+    }
+    reconciles = Reconciles(remade)
+    done, observer = worker(reconciles, marks=marks)
+    item = WorkItem(VPC, "event-7", "DeleteVpcEndpoints", drift="DeleteVpcEndpoints by arn:aws:iam::1:user/x")
+    done.handle(Delivery(body=item.to_message(), message_id="m", sent_ms=int(NOW * 1000) - 5000, receive_count=1))
+    assert reconciles.calls == [(VPC, None)]  # never covered, and the group is read, not trusted
+    assert observer.counts["DriftRepaired"] == 1
+    assert remade["drift"] == "DeleteVpcEndpoints by arn:aws:iam::1:user/x"
+    assert marks.recorded == [(VPC, ["sg-1", "subnet-a", "vpce-new"])]  # ours only
+
+
+def test_a_compliant_reconcile_records_nothing() -> None:
+    marks = Marks()
+    done, _ = worker(Reconciles(result() | {"actions": [], "endpoints": []}), marks=marks)
+    done.handle(delivery())
+    assert marks.recorded == []

@@ -148,6 +148,8 @@ class Wiring:
     endpoint_call_burst: int = 4
     # Seconds of the function timeout kept for finishing the VPC at hand and the batch's bookkeeping.
     budget_margin_seconds: int = 15
+    # endpoint-guard's own roles (ARNs): their calls never trigger it, so its changes cause no loop.
+    own_role_arns: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Wiring:
@@ -164,4 +166,5 @@ class Wiring:
             endpoint_calls_per_second=_rate(env, "ENDPOINT_GUARD_ENDPOINT_CALLS_PER_SECOND", 0.28),
             endpoint_call_burst=_positive_int(env, "ENDPOINT_GUARD_ENDPOINT_CALL_BURST", 4),
             budget_margin_seconds=_whole_number(env, "ENDPOINT_GUARD_BUDGET_MARGIN_SECONDS", 15),
+            own_role_arns=frozenset(_list(env, "ENDPOINT_GUARD_OWN_ROLE_ARNS")),
         )

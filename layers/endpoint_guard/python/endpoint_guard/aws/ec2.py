@@ -178,6 +178,30 @@ class Ec2Lookups(Ec2Reads):
                 )
         return tuple(sorted(vpcs))
 
+    def vpcs_of_endpoints(self, endpoint_ids: Iterable[str]) -> tuple[str, ...]:
+        """The VPCs of VPC endpoints (deleted ones too, while AWS still lists them)."""
+        ids = sorted(set(endpoint_ids))
+        if not ids:
+            return ()
+        try:
+            found = self._pages("describe_vpc_endpoints", "VpcEndpoints", VpcEndpointIds=ids)
+        except AwsCallError as err:
+            if not err.code.startswith("InvalidVpcEndpointId"):
+                raise
+            if len(ids) == 1:  # gone: what endpoint-guard recorded may still know its VPC
+                return ()
+            # One unknown id fails the whole call: ask for each alone.
+            return tuple(sorted({vpc for one in ids for vpc in self.vpcs_of_endpoints([one])}))
+        return tuple(sorted({e["VpcId"] for e in found if e.get("VpcId")}))
+
+    def vpcs_of_managed_groups(self, group_ids: Iterable[str]) -> tuple[str, ...]:
+        """The VPCs of those security groups that are endpoint-guard's (tagged); others lead nowhere."""
+        ids = sorted(set(group_ids))
+        if not ids:
+            return ()
+        found = self._pages("describe_security_groups", "SecurityGroups", Filters=[{"Name": "group-id", "Values": ids}])
+        return tuple(sorted({g["VpcId"] for g in found if is_managed(g) and g.get("VpcId")}))
+
     def ignored_vpcs(self, vpc_ids: Iterable[str]) -> tuple[str, ...]:
         """Those of the VPCs whose owner tagged them ``endpoint-guard:ignore = true``. One call for all
         of them, by filter (a VPC deleted since the event is simply not there)."""

@@ -176,6 +176,52 @@ class StateTable(Adapter):
             },
         )
 
+    # --- what endpoint-guard manages, by id: finds the VPC of a deleted endpoint, group or subnet ---
+
+    def record_resources(self, vpc_id: str, resource_ids: Iterable[str], expires_at: int) -> None:
+        """Remember that these resources (endpoints, the group, the subnets and route tables they use) are
+        in ``vpc_id``: a later event about one of them, once it is deleted, still finds its VPC."""
+        from boto3.dynamodb.types import TypeSerializer
+
+        serializer = TypeSerializer()
+        items = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        k: serializer.serialize(v)
+                        for k, v in {"id": f"res#{rid}", "vpc_id": vpc_id, "expiration": expires_at}.items()
+                    }
+                }
+            }
+            for rid in sorted(set(resource_ids))
+        ]
+        for batch in chunks(items, 25):
+            pending: dict[str, Any] = {self.table_name: batch}
+            for _ in range(5):  # what DynamoDB could not write this time comes back unprocessed
+                pending = self._call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+
+    def vpcs_of_resources(self, resource_ids: Iterable[str]) -> tuple[str, ...]:
+        """The VPCs recorded for these resources (see record_resources); unknown ids are skipped."""
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        keys = [{"id": TypeSerializer().serialize(f"res#{rid}")} for rid in sorted(set(resource_ids))]
+        found: set[str] = set()
+        for batch in chunks(keys, 100):
+            request: dict[str, Any] = {self.table_name: {"Keys": batch, "ProjectionExpression": "vpc_id"}}
+            for _ in range(5):
+                answer = self._call("batch_get_item", RequestItems=request)
+                found.update(
+                    str(TypeDeserializer().deserialize(item["vpc_id"]))
+                    for item in answer.get("Responses", {}).get(self.table_name, [])
+                    if "vpc_id" in item
+                )
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        return tuple(sorted(found))
+
     def record_failure(self, vpc_id: str, expires_at: int) -> int:
         """Count a failed reconcile of the VPC; the count since its last success."""
         from boto3.dynamodb.types import TypeDeserializer, TypeSerializer

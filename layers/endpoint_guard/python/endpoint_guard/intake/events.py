@@ -46,6 +46,10 @@ class Trigger:
     skip_kind: str | None = None
     dns_off_by: str | None = None  # the call turned the VPC's DNS attributes off; who made it
     release: str | None = None  # a delete failed on endpoint-guard's resources: RELEASE_VPC or the subnet id
+    endpoint_ids: tuple[str, ...] = ()  # VPC endpoints the call touched (their VPC is looked up)
+    group_ids: tuple[str, ...] = ()  # security groups the call touched (only endpoint-guard's count)
+    drift: str | None = None  # the call may have broken what endpoint-guard built: "<call> by <who>"
+    caller: str | None = None  # the role (session issuer) or user that made the call
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,9 @@ class Targets:
     skip_kind: str | None = None
     dns_off_by: str | None = None
     release: str | None = None
+    endpoint_ids: tuple[str, ...] = ()
+    group_ids: tuple[str, ...] = ()
+    drift: bool = False
 
 
 def _dig(data: Any, *path: str) -> Any:
@@ -119,6 +126,14 @@ def actor(detail: dict[str, Any]) -> str | None:
     )
 
 
+def caller(detail: dict[str, Any]) -> str | None:
+    """The IAM role behind an assumed-role session (its ARN, as a function's role has it), or the user."""
+    identity = detail.get("userIdentity")
+    if not isinstance(identity, dict):
+        return None
+    return _text(_dig(identity, "sessionContext", "sessionIssuer", "arn")) or _text(identity.get("arn"))
+
+
 def _modify_vpc_attribute(detail: dict[str, Any]) -> Targets:
     """ModifyVpcAttribute: only turning enableDnsSupport or enableDnsHostnames off matters (the private
     DNS of the interface endpoints stops resolving)."""
@@ -145,6 +160,65 @@ def _blocked_delete(name: str, detail: dict[str, Any]) -> Targets | None:
     if name == "DeleteVpc" and isinstance(params.get("vpcId"), str):
         return Targets(vpc_ids=(params["vpcId"],), release=RELEASE_VPC)
     raise InvalidEventError(f"failed {name} event without the id it tried to delete")
+
+
+MAX_IDS = 200  # far more ids than any one call names
+
+
+def ids_in(value: Any, prefix: str, found: set[str] | None = None) -> tuple[str, ...]:
+    """Every id with ``prefix`` anywhere in ``value``, however CloudTrail wrapped it: plain strings,
+    lists, ``{"items": [...]}`` sets, ``{"tag": 1, "content": "..."}`` pairs, nested request objects."""
+    found = set() if found is None else found
+    stack = [value]
+    while stack and len(found) < MAX_IDS:
+        item = stack.pop()
+        if isinstance(item, str):
+            if re.fullmatch(re.escape(prefix) + "[0-9a-f]{8,17}", item):  # not vpc-cidr-assoc-..., sgr-...
+                found.add(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return tuple(sorted(found))
+
+
+def _drift(detail: dict[str, Any]) -> Targets:
+    """A call that may have broken what endpoint-guard built (an endpoint deleted or modified, the managed
+    group deleted or its rules cut, a route table swapped or deleted, a CIDR block added or removed, a
+    subnet deleted): the ids it names, in the request or the response, in either CloudTrail shape. The
+    intake finds their VPC; an id endpoint-guard does not manage leads nowhere."""
+    where = [detail.get("requestParameters"), detail.get("responseElements")]
+    targets = Targets(
+        vpc_ids=ids_in(where, "vpc-"),
+        subnet_ids=ids_in(detail.get("requestParameters"), "subnet-"),
+        route_table_ids=ids_in(where, "rtb-"),
+        endpoint_ids=ids_in(detail.get("requestParameters"), "vpce-"),
+        group_ids=ids_in(detail.get("requestParameters"), "sg-"),
+        drift=True,
+    )
+    if not (
+        targets.vpc_ids or targets.subnet_ids or targets.route_table_ids or targets.endpoint_ids or targets.group_ids
+    ):
+        return Targets(
+            skip_reason=f"{detail.get('eventName')} names nothing endpoint-guard can look up", skip_kind=Skip.GONE
+        )
+    return targets
+
+
+# The calls that can undo what endpoint-guard built (see _drift).
+DRIFT_CALLS = (
+    "DeleteVpcEndpoints",
+    "ModifyVpcEndpoint",
+    "DeleteSecurityGroup",
+    "RevokeSecurityGroupIngress",
+    "ModifySecurityGroupRules",
+    "ReplaceRouteTableAssociation",
+    "DisassociateRouteTable",
+    "DeleteRouteTable",
+    "AssociateVpcCidrBlock",
+    "DisassociateVpcCidrBlock",
+    "DeleteSubnet",
+)
 
 
 def _create_vpc(detail: dict[str, Any]) -> Targets:
@@ -235,6 +309,7 @@ HANDLERS: dict[tuple[str, str], Callable[[dict[str, Any]], Targets]] = {
     ),
     ("ec2.amazonaws.com", "AssociateRouteTable"): _associate_route_table,
     ("ec2.amazonaws.com", "ModifyVpcAttribute"): _modify_vpc_attribute,
+    **{("ec2.amazonaws.com", name): _drift for name in DRIFT_CALLS},
     ("ecs.amazonaws.com", "CreateCluster"): _create_cluster,
     ("ecs.amazonaws.com", "CreateService"): _awsvpc_workload,
     ("ecs.amazonaws.com", "UpdateService"): _awsvpc_workload,
@@ -300,6 +375,10 @@ def _from_cloudtrail(detail: dict[str, Any], event_id: Any, envelope_account: An
         skip_reason=targets.skip_reason,
         skip_kind=targets.skip_kind,
         dns_off_by=targets.dns_off_by,
+        endpoint_ids=targets.endpoint_ids,
+        group_ids=targets.group_ids,
+        drift=f"{name} by {actor(detail) or 'an unknown caller'}" if targets.drift or targets.dns_off_by else None,
+        caller=caller(detail),
     )
 
 

@@ -3,7 +3,9 @@ tables or an ECS cluster. Every way of finding nothing is a named skip, not an e
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from endpoint_guard.aws import Services
 from endpoint_guard.intake.events import Trigger, foreign_account, vpc_ids_in_tags
@@ -18,7 +20,19 @@ class Resolution:
     skip_reason: str | None = None
 
 
-def resolve(trigger: Trigger, aws: Services, own_account: str | None) -> Resolution:
+class Records(Protocol):
+    """What endpoint-guard recorded of the resources it manages (the state table): their VPCs by id."""
+
+    def vpcs_of_resources(self, resource_ids: Iterable[str]) -> tuple[str, ...]: ...
+
+
+def resolve(
+    trigger: Trigger,
+    aws: Services,
+    own_account: str | None,
+    own_roles: frozenset[str] = frozenset(),
+    records: Records | None = None,
+) -> Resolution:
     if trigger.skip_reason:
         return Resolution(skip_kind=trigger.skip_kind or Skip.NOT_HANDLED, skip_reason=trigger.skip_reason)
     if foreign_account(trigger, own_account):
@@ -26,8 +40,18 @@ def resolve(trigger: Trigger, aws: Services, own_account: str | None) -> Resolut
             skip_kind=Skip.FOREIGN_ACCOUNT,
             skip_reason=f"event from account {trigger.account}; this function manages account {own_account}",
         )
+    if trigger.caller and trigger.caller in own_roles:
+        return Resolution(
+            skip_kind=Skip.OWN_CALL, skip_reason=f"endpoint-guard's own call ({trigger.caller}): nothing drifted"
+        )
     found = list(trigger.vpc_ids)
     found += aws.lookups.vpcs_of(trigger.subnet_ids, trigger.route_table_ids)
+    found += aws.lookups.vpcs_of_endpoints(trigger.endpoint_ids)
+    found += aws.lookups.vpcs_of_managed_groups(trigger.group_ids)
+    if trigger.drift and not found and records is not None:  # deleted since: what endpoint-guard recorded
+        found += records.vpcs_of_resources(
+            (*trigger.endpoint_ids, *trigger.group_ids, *trigger.subnet_ids, *trigger.route_table_ids)
+        )
     unresolved, missing = [], []
     for cluster in trigger.clusters:
         vpcs = cluster_vpcs(cluster, aws)
@@ -58,7 +82,10 @@ def resolve(trigger: Trigger, aws: Services, own_account: str | None) -> Resolut
         )
     if missing:
         return Resolution(skip_kind=Skip.GONE, skip_reason=f"cluster {', '.join(missing)} does not exist (any more)")
-    return Resolution(skip_kind=Skip.GONE, skip_reason="the subnets and route tables the event names no longer exist")
+    return Resolution(
+        skip_kind=Skip.GONE,
+        skip_reason="what the event names no longer exists, or is not endpoint-guard's (nothing to repair)",
+    )
 
 
 def cluster_vpcs(cluster: str, aws: Services) -> tuple[str, ...] | None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from endpoint_guard.aws import Services
 from endpoint_guard.errors import EndpointGuardError, ReconcileFailedError
 from endpoint_guard.intake.events import Trigger
-from endpoint_guard.intake.resolve import resolve
+from endpoint_guard.intake.resolve import Records, resolve
 from endpoint_guard.observe import Observer, Skip
 from endpoint_guard.settings import Settings
 from endpoint_guard.worker.messages import RELEASE_VPC, WorkItem
@@ -30,13 +30,23 @@ class Accepted:
     skipped: list[dict[str, Any]] = field(default_factory=list)
 
 
-def accept(triggers: list[Trigger], *, aws: Services, own_account: str | None, observer: Observer) -> Accepted:
-    """The VPCs the triggers concern, and the skips with their reasons. Raises when a lookup fails."""
+def accept(
+    triggers: list[Trigger],
+    *,
+    aws: Services,
+    own_account: str | None,
+    observer: Observer,
+    own_roles: frozenset[str] = frozenset(),
+    records: Records | None = None,
+) -> Accepted:
+    """The VPCs the triggers concern, and the skips with their reasons. Raises when a lookup fails.
+    ``own_roles``: endpoint-guard's roles, whose calls never trigger it; ``records``: the VPCs of the
+    resources it manages, for events about deleted ones."""
     accepted = Accepted()
     for trigger in triggers:
         observer.about(event_id=trigger.event_id)
         try:
-            found = resolve(trigger, aws, own_account)
+            found = resolve(trigger, aws, own_account, own_roles, records)
         except EndpointGuardError as err:
             observer.failed("could not resolve the event's VPC", err)
             raise
@@ -48,7 +58,7 @@ def accept(triggers: list[Trigger], *, aws: Services, own_account: str | None, o
             )
             continue
         accepted.items += [
-            WorkItem(vpc_id, trigger.event_id, trigger.event_name, trigger.dns_off_by, trigger.release)
+            WorkItem(vpc_id, trigger.event_id, trigger.event_name, trigger.dns_off_by, trigger.release, trigger.drift)
             for vpc_id in found.vpc_ids
         ]
     return accepted
@@ -98,10 +108,14 @@ def handle(
     observer: Observer,
     settings: Settings,
     queue: FifoQueue | None = None,
+    own_roles: frozenset[str] = frozenset(),
+    records: Records | None = None,
 ) -> dict[str, Any]:
     """The whole intake: accept, then queue the work (deployed) or, without a queue, reconcile it here
     (the CLI's ``invoke`` and ``ensure``)."""
-    accepted = accept(triggers, aws=aws, own_account=own_account, observer=observer)
+    accepted = accept(
+        triggers, aws=aws, own_account=own_account, observer=observer, own_roles=own_roles, records=records
+    )
     if queue is not None:
         return {"queued": enqueue(accepted.items, queue, observer), "skipped": accepted.skipped}
     # The decisions are imported on first use: the deployed intake always has a queue.

@@ -66,12 +66,19 @@ def run_intake(
     triggers: list[Any], clients: Clients, wiring: Wiring, settings: Settings, observer: Any, account: str | None
 ) -> dict[str, Any]:
     """The intake use case with the deployed collaborators."""
-    from endpoint_guard.aws import QueueAdapter, Services
+    from endpoint_guard.aws import QueueAdapter, Services, StateTable
     from endpoint_guard.intake.usecase import handle
 
     queue = QueueAdapter(wiring.queue_url, clients) if wiring.queue_url else None
     return handle(
-        triggers, aws=Services(clients), own_account=account, observer=observer, settings=settings, queue=queue
+        triggers,
+        aws=Services(clients),
+        own_account=account,
+        observer=observer,
+        settings=settings,
+        queue=queue,
+        own_roles=wiring.own_role_arns,
+        records=StateTable(wiring.state_table, clients) if wiring.state_table else None,
     )
 
 

@@ -74,6 +74,8 @@ class ResultDocument(TypedDict):
     dns_restored: bool
     # The tier of each subnet (public, private, isolated), from its route table's default route.
     subnet_tiers: dict[str, str]
+    # The call that may have broken what endpoint-guard built, when the worker answers one ("<call> by <who>").
+    drift: NotRequired[str]
     # Added by `endpoint-guard check` (survey.check).
     running_tasks: NotRequired[int]
     cost: NotRequired[dict[str, Any]]

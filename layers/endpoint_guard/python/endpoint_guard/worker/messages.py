@@ -39,12 +39,15 @@ class WorkItem:
     dns_off_by: str | None = None
     # A delete failed on endpoint-guard's resources: "vpc" (release the VPC) or the subnet to leave.
     release: str | None = None
+    # The call may have broken what endpoint-guard built ("<call> by <who>"): the reconcile reads
+    # everything again (no trusted group) and names the drift it repairs.
+    drift: str | None = None
 
     @property
     def special(self) -> bool:
         """Work a plain reconcile does not do (it reads no DNS attributes and releases nothing): never
         settled as covered by one."""
-        return bool(self.dns_off_by or self.release)
+        return bool(self.dns_off_by or self.release or self.drift)
 
     def to_message(self) -> str:
         body = {
@@ -53,7 +56,9 @@ class WorkItem:
             "event_id": self.event_id,
             "event_name": self.event_name,
         }
-        body.update({k: v for k, v in (("dns_off_by", self.dns_off_by), ("release", self.release)) if v})
+        body.update(
+            {k: v for k, v in (("dns_off_by", self.dns_off_by), ("release", self.release), ("drift", self.drift)) if v}
+        )
         return json.dumps(body, sort_keys=True)
 
     @classmethod
@@ -84,6 +89,7 @@ class WorkItem:
             event_name if isinstance(event_name, str) else None,
             _text(data.get("dns_off_by")),
             release,
+            _text(data.get("drift")),
         )
 
     @property

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -52,6 +52,7 @@ class MarkStore(Protocol):
     def forget_failures(self, vpc_id: str) -> None: ...
     def dns_restored_at(self, vpc_id: str) -> int | None: ...
     def record_dns_restore(self, vpc_id: str, at_ms: int) -> None: ...
+    def record_resources(self, vpc_id: str, resource_ids: Iterable[str], expires_at: int) -> None: ...
 
 
 class DeadLetters(Protocol):
@@ -181,13 +182,21 @@ class Worker:
         if item.release:
             return self._release(item)
         started_ms = int(self.clock() * 1000)
-        trusted = mark.group_to_trust(started_ms // 1000, self.rules.group_recheck_seconds)
+        # After a call that may have broken the group, its last read is not trusted: it is read again.
+        trusted = None if item.drift else mark.group_to_trust(started_ms // 1000, self.rules.group_recheck_seconds)
         drift = None
         if item.dns_off_by:
             drift = DnsDrift(item.dns_off_by, self.marks.dns_restored_at(item.vpc_id) if self.marks else None)
         result = self.reconcile(item.vpc_id, trusted, self.pacer, drift)
         if result.get("dns_restored") and self.marks and not result["dry_run"]:
             self._remember_dns_restore(item.vpc_id, started_ms)
+        changed = not result["dry_run"] and any(a["status"] == "done" for a in result.get("actions", []))
+        if item.drift:
+            result["drift"] = item.drift
+            self.observer.count("DriftRepaired", 1 if changed else 0)
+            self.observer.info("drift", drift=item.drift, repaired=changed)
+        if changed and self.marks:
+            self._remember_resources(result, started_ms)
         if result["deferred_route_tables"] and self.start_migration and not result["dry_run"]:
             result["migration_execution_arn"] = self._plan_migration(result)
         if self.marks and not self.rules.dry_run:
@@ -212,6 +221,23 @@ class Worker:
             self.marks.record_dns_restore(vpc_id, started_ms)
         except EndpointGuardError as err:  # the restore is done; without the record a second one may follow
             self.observer.failed("could not record the DNS restore", err)
+            self.observer.count("BookkeepingFailures")
+
+    # How long the ids of what endpoint-guard made are kept (they find the VPC of a deleted one).
+    RESOURCE_RECORD_DAYS = 400
+
+    def _remember_resources(self, result: ResultDocument, started_ms: int) -> None:
+        """After a reconcile that changed something: which VPC endpoint-guard's endpoints, group, and the
+        subnets and route tables they use are in (a later event about one, once deleted, finds it)."""
+        assert self.marks is not None
+        ids = {result["security_group_id"]} if result["security_group_id"] else set()
+        for e in result["endpoints"]:
+            if e["managed"] and e["endpoint_id"]:
+                ids.update([e["endpoint_id"], *e.get("subnet_ids", []), *e.get("route_table_ids", [])])
+        try:
+            self.marks.record_resources(result["vpc_id"], ids, started_ms // 1000 + self.RESOURCE_RECORD_DAYS * 86400)
+        except EndpointGuardError as err:  # the reconcile is done; only the lookup aid is missing
+            self.observer.failed("could not record the managed resources", err)
             self.observer.count("BookkeepingFailures")
 
     def _release(self, item: WorkItem) -> dict[str, Any]:
