@@ -32,6 +32,10 @@ class Ec2Reads(Adapter):
         """Every ENI in the VPC in one paginated call: covers all clusters at once."""
         return self._pages("describe_network_interfaces", "NetworkInterfaces", Filters=by_vpc(vpc_id))
 
+    def region_wide(self, operation: str, key: str, **params: Any) -> list[Raw]:
+        """A describe call over the whole account-Region, every page (the fleet reads)."""
+        return self._pages(operation, key, **params)
+
 
 class Ec2Adapter(Ec2Reads):
     """The EC2 calls a reconcile makes, one method per call (``reconcile.ports.Ec2Port``)."""

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_guard.cli import dlq
-from endpoint_guard.cli.render import progress_bar, render, render_release, render_report
+from endpoint_guard.cli.render import progress_bar, render, render_fleet, render_release, render_report
 from endpoint_guard.cost.estimate import describe as describe_cost
 from endpoint_guard.errors import EndpointGuardError
 from endpoint_guard.model import IGNORE_TAG, valid_vpc_id
@@ -41,6 +41,10 @@ def _traffic(parser: argparse.ArgumentParser) -> None:
         type=_gb,
         help="image-pull traffic to assume for the cost estimate (overrides NAT metrics and ECR image sizes)",
     )
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip() for w in text.split(",") if w.strip()]
 
 
 def _gb(text: str) -> float:
@@ -81,7 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     release.add_argument("vpc_id", help="the VPC")
     release.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
-    for command in (invoke, check, ensure, plan, report, release):
+    sweep = sub.add_parser(
+        "sweep",
+        help="every VPC of every account and Region asked for: reconcile (or --dry-run: report) and the fleet report",
+    )
+    sweep.add_argument("--regions", type=_words, help="comma-separated Regions (default: --region's)")
+    accounts = sweep.add_mutually_exclusive_group()
+    accounts.add_argument("--accounts", type=_words, help="comma-separated account ids (default: your own)")
+    accounts.add_argument("--organization", action="store_true", help="every active account of the Organization")
+    sweep.add_argument("--role-name", default=None, help="the member role to assume in other accounts")
+    sweep.add_argument("--exclude-vpcs", type=_words, default=[], help="comma-separated VPC ids to leave alone")
+    sweep.add_argument("--dry-run", action="store_true", help="report only: change nothing")
+    sweep.add_argument("--markdown", action="store_true", help="the fleet report as Markdown")
+    _traffic(sweep)
+    for command in (invoke, check, ensure, plan, report, release, sweep):
         _common(command)
     dlq.add_commands(sub, _common)
     return parser
@@ -234,6 +251,45 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    """The fleet sweep, here: the targets (accounts x Regions), each read once and reconciled VPC by VPC.
+    Exit 0 when every VPC swept is compliant, 1 when not, 2 when a target or a VPC could not be done."""
+    from endpoint_guard.fleet import Target, sweep
+    from endpoint_guard.fleet.connect import DEFAULT_ROLE_NAME, connector, organization_accounts
+
+    run = _Run(args)
+    regions = args.regions or [run.clients.client("ec2").meta.region_name]
+    accounts: list[str | None] = list(args.accounts or [None])
+    if args.organization:
+        accounts = list(organization_accounts(run.clients))
+    targets = [Target(account, region) for account in accounts for region in regions]
+    connect = connector(
+        endpoint_url=args.endpoint_url,
+        profile=args.profile,
+        session=args.session,
+        role_name=args.role_name or DEFAULT_ROLE_NAME,
+    )
+    settings = dataclasses.replace(run.settings, verify_dns=True)
+    done = [0]
+    bar = progress_bar(sys.stderr)
+
+    def progress() -> None:  # the total grows as targets are read: show what is done so far
+        done[0] += 1
+
+    report = sweep(
+        targets, connect, settings, exclude=args.exclude_vpcs, override_gb=args.gb_per_month, progress=progress
+    )
+    bar(done[0], done[0])
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(render_fleet(report, markdown=args.markdown))
+    summary = report["summary"]
+    if summary["unreachable"] or summary["errors"]:
+        return EXIT_ERROR
+    return EXIT_NOT_COMPLIANT if summary["not_compliant"] else EXIT_OK
+
+
 def _dlq(args: argparse.Namespace) -> int:
     run = _Run(args)
     return dlq.run(args, run.clients, run.settings, run.observer)
@@ -252,6 +308,7 @@ def main(argv: list[str] | None = None, *, session: Any = None) -> int:
             "plan": _plan,
             "report": _report,
             "release": _release,
+            "sweep": _sweep,
             "dlq": _dlq,
         }
         return commands[args.command](args)

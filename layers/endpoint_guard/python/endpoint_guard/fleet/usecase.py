@@ -1,0 +1,119 @@
+"""The sweep: every VPC of every target (an account and a Region), reconciled the way an event would
+reconcile it, with the reads made once per target; the fleet report out. Collaborators are parameters:
+``connect`` gives a target's EC2 adapter (assuming the member role in another account), or raises."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from endpoint_guard.aws import Ec2Adapter
+from endpoint_guard.cost.estimate import Traffic, estimate, load_prices
+from endpoint_guard.errors import EndpointGuardError
+from endpoint_guard.fleet.reads import FleetReads
+from endpoint_guard.model import ignored, tags_of
+from endpoint_guard.reconcile.result import ResultDocument, failures
+from endpoint_guard.reconcile.run import reconcile
+from endpoint_guard.settings import Settings
+
+
+@dataclass(frozen=True)
+class Target:
+    account: str | None  # None: the caller's own account
+    region: str
+
+
+def sweep_target(
+    ec2: Ec2Adapter,
+    target: Target,
+    settings: Settings,
+    *,
+    exclude: Iterable[str] = (),
+    override_gb: float | None = None,
+    progress: Callable[[], None] = lambda: None,
+) -> list[dict[str, Any]]:
+    """One row per VPC of the target: reconciled (or, dry, planned), opted out, excluded, or failed."""
+    fleet = FleetReads(ec2)
+    skipped = set(exclude)
+    rows = []
+    for vpc in fleet.vpcs:
+        vpc_id = str(vpc["VpcId"])
+        row: dict[str, Any] = {
+            "account": target.account or vpc.get("OwnerId"),
+            "region": target.region,
+            "vpc_id": vpc_id,
+            "name": tags_of(vpc).get("Name", ""),
+        }
+        if ignored(vpc) or vpc_id in skipped:
+            row["skipped"] = "opted_out" if ignored(vpc) else "excluded"
+        else:
+            try:
+                result = reconcile(vpc_id, ec2=fleet.view(vpc_id), settings=settings)
+            except EndpointGuardError as err:
+                row["error"] = f"{type(err).__name__}: {err}"
+            else:
+                row.update(_summary(result, settings, override_gb))
+        rows.append(row)
+        progress()
+    return rows
+
+
+def _summary(result: ResultDocument, settings: Settings, override_gb: float | None) -> dict[str, Any]:
+    interfaces = [e for e in result["endpoints"] if e["type"] == "Interface"]
+    azs = {az for e in interfaces for az in e.get("availability_zones") or []}
+    traffic = (
+        Traffic(override_gb, "command-line")
+        if override_gb is not None
+        else Traffic(settings.default_gb_per_month, "default", "the sweep does not measure traffic per VPC")
+    )
+    return {
+        "compliant": result["compliant"],
+        "findings": result["findings"],
+        "endpoints": {e["service"]: e["status"] for e in result["endpoints"]},
+        "deferred_route_tables": [t["route_table_id"] for t in result["deferred_route_tables"]],
+        "failed_actions": failures(result),
+        "cost": estimate(len(interfaces), len(azs), traffic, result["region"], load_prices(settings.prices_file)),
+    }
+
+
+def sweep(
+    targets: Iterable[Target],
+    connect: Callable[[Target], Ec2Adapter],
+    settings: Settings,
+    *,
+    exclude: Iterable[str] = (),
+    override_gb: float | None = None,
+    progress: Callable[[], None] = lambda: None,
+) -> dict[str, Any]:
+    """The fleet report: ``{"summary": {...}, "vpcs": [...]}``. A target that cannot be reached (the role
+    cannot be assumed, the Region is not enabled) is listed in the summary with the reason; the rest go on."""
+    rows: list[dict[str, Any]] = []
+    unreachable: list[dict[str, Any]] = []
+    for target in targets:
+        try:
+            rows += sweep_target(
+                connect(target), target, settings, exclude=exclude, override_gb=override_gb, progress=progress
+            )
+        except EndpointGuardError as err:
+            unreachable.append({"account": target.account, "region": target.region, "reason": str(err)})
+    return {"summary": summarise(rows, unreachable, settings.dry_run), "vpcs": rows}
+
+
+def summarise(rows: list[dict[str, Any]], unreachable: list[dict[str, Any]], dry_run: bool) -> dict[str, Any]:
+    swept = [r for r in rows if "compliant" in r]
+    costs = [r["cost"] for r in swept]
+    return {
+        "mode": "report" if dry_run else "enforce",
+        "accounts": len({r["account"] for r in rows} | {u["account"] for u in unreachable}),
+        "regions": len({r["region"] for r in rows} | {u["region"] for u in unreachable}),
+        "vpcs": len(rows),
+        "compliant": sum(1 for r in swept if r["compliant"]),
+        "not_compliant": sum(1 for r in swept if not r["compliant"]),
+        "skipped": sum(1 for r in rows if "skipped" in r),
+        "errors": sum(1 for r in rows if "error" in r or r.get("failed_actions")),
+        "deferred_gateways": sum(1 for r in swept if r["deferred_route_tables"]),
+        "unreachable": unreachable,
+        "endpoints_monthly_usd": round(sum(c["endpoints_monthly_usd"] for c in costs), 2),
+        "nat_processing_avoided_monthly_usd": round(sum(c["nat_processing_avoided_monthly_usd"] for c in costs), 2),
+    }

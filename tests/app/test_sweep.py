@@ -1,0 +1,151 @@
+"""The fleet sweep through the CLI on moto: three accounts (moto keeps a backend per account; the member
+role is assumed with STS) and two Regions; an account whose role cannot be assumed; the ignore tag and
+the exclusion list; and the fleet reads' call count."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from endpoint_guard.aws import Ec2Adapter
+from endpoint_guard.cli import main
+from endpoint_guard.fleet import Target, sweep_target
+from endpoint_guard.settings import Settings
+
+from tools.world import build_vpc
+
+OWN, SECOND, THIRD = "123456789012", "111111111111", "222222222222"
+REGIONS = ("us-east-1", "eu-west-1")
+AZS = {"us-east-1": ("us-east-1a", "us-east-1b"), "eu-west-1": ("eu-west-1a", "eu-west-1b")}
+
+
+def ec2_in(account: str, region: str):
+    """An EC2 client in ``account`` (through the member role, as the sweep reaches it)."""
+    if account == OWN:
+        return boto3.client("ec2", region_name=region)
+    credentials = boto3.client("sts", region_name=region).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/endpoint-guard-member", RoleSessionName="test"
+    )["Credentials"]
+    return boto3.client(
+        "ec2",
+        region_name=region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
+@pytest.fixture
+def fleet(moto: None) -> dict[tuple[str, str], str]:
+    """One VPC of the usual shape per account and Region (moto adds each one's default VPC)."""
+    return {
+        (account, region): build_vpc(ec2_in(account, region), azs=AZS[region]).vpc_id
+        for account in (OWN, SECOND, THIRD)
+        for region in REGIONS
+    }
+
+
+def sweep(capsys, *args: str) -> tuple[int, dict]:
+    code = main(["sweep", "--regions", ",".join(REGIONS), "--json", *args])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_a_report_sweep_covers_every_account_and_region_and_changes_nothing(fleet, capsys) -> None:
+    code, report = sweep(capsys, "--accounts", f"{OWN},{SECOND},{THIRD}", "--dry-run")
+    assert code == 1  # not compliant yet
+    rows = {(r["account"], r["region"], r["vpc_id"]): r for r in report["vpcs"]}
+    for (account, region), vpc_id in fleet.items():
+        row = rows[(account, region, vpc_id)]
+        assert row["compliant"] is False and set(row["endpoints"].values()) == {"planned"}
+        assert row["cost"]["traffic_source"] == "default"
+    summary = report["summary"]
+    assert (summary["accounts"], summary["regions"], summary["mode"]) == (3, 2, "report")
+    assert summary["vpcs"] == len(report["vpcs"]) >= 6 and summary["unreachable"] == []
+    assert ec2_in(SECOND, "eu-west-1").describe_vpc_endpoints()["VpcEndpoints"] == []
+
+
+def test_an_enforcing_sweep_makes_the_fleet_compliant_and_a_second_changes_nothing(fleet, capsys) -> None:
+    code, report = sweep(capsys, "--accounts", f"{OWN},{SECOND},{THIRD}")
+    ours = [r for r in report["vpcs"] if r["vpc_id"] in fleet.values()]
+    assert len(ours) == 6 and all(r["compliant"] for r in ours), [r for r in ours if not r["compliant"]]
+    assert report["summary"]["mode"] == "enforce"
+    for (account, region), vpc_id in fleet.items():
+        found = ec2_in(account, region).describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+        assert len(found["VpcEndpoints"]) == 4
+    code, again = sweep(capsys, "--accounts", f"{OWN},{SECOND},{THIRD}", "--dry-run")
+    assert all(r["compliant"] for r in again["vpcs"] if r["vpc_id"] in fleet.values())
+    assert code == (0 if again["summary"]["not_compliant"] == 0 else 1)
+
+
+def refuse_third(params: dict, **_: object) -> None:
+    if THIRD in params.get("RoleArn", ""):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not trusted"}}, "AssumeRole")
+
+
+def test_an_account_whose_role_cannot_be_assumed_is_listed_and_the_rest_goes_on(fleet, capsys, monkeypatch) -> None:
+    """moto assumes any role; AWS refuses one that does not exist or does not trust the caller (injected
+    into every STS client the CLI makes)."""
+    original = boto3.session.Session.client
+
+    def client(self, service, *args, **kwargs):
+        made = original(self, service, *args, **kwargs)
+        if service == "sts":
+            made.meta.events.register("provide-client-params.sts.AssumeRole", refuse_third)
+        return made
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    code, report = sweep(capsys, "--accounts", f"{OWN},{SECOND},{THIRD}", "--dry-run")
+    assert code == 2
+    assert [(u["account"], u["region"]) for u in report["summary"]["unreachable"]] == [(THIRD, r) for r in REGIONS]
+    assert all("AccessDenied" in u["reason"] for u in report["summary"]["unreachable"])
+    assert {r["account"] for r in report["vpcs"]} == {OWN, SECOND}
+    assert main(["sweep", "--regions", ",".join(REGIONS), "--accounts", f"{OWN},{THIRD}", "--dry-run"]) == 2
+    text = capsys.readouterr().out
+    assert f"! {THIRD} us-east-1: unreachable: assume_role failed: AccessDenied" in text
+    assert "in 2 account(s) and 2 Region(s), report mode" in text
+
+
+def test_opted_out_and_excluded_vpcs_are_left_alone(fleet, capsys) -> None:
+    ignored, excluded = fleet[(OWN, "us-east-1")], fleet[(OWN, "eu-west-1")]
+    ec2_in(OWN, "us-east-1").create_tags(Resources=[ignored], Tags=[{"Key": "endpoint-guard:ignore", "Value": "true"}])
+    code, report = sweep(capsys, "--exclude-vpcs", excluded)
+    assert code == 0  # the others are made compliant (this sweep enforces); the two left alone do not count
+    rows = {r["vpc_id"]: r for r in report["vpcs"]}
+    assert rows[ignored]["skipped"] == "opted_out" and rows[excluded]["skipped"] == "excluded"
+    assert (
+        ec2_in(OWN, "us-east-1").describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [ignored]}])[
+            "VpcEndpoints"
+        ]
+        == []
+    )
+    assert main(["sweep", "--regions", ",".join(REGIONS), "--dry-run", "--markdown"]) in (0, 1)
+    markdown = capsys.readouterr().out
+    assert markdown.startswith("# endpoint-guard fleet report") and f"| {ignored} | opted_out |" in markdown
+
+
+def test_the_fleet_reads_cost_a_few_calls_per_region_and_at_most_two_per_vpc(moto, clients, calls) -> None:
+    ec2 = clients.client("ec2")
+    for n in range(12):
+        build_vpc(ec2, cidr=f"10.{100 + n}.0.0/16", azs=("us-east-1a", "us-east-1b"))
+    calls.reset()
+    rows = sweep_target(Ec2Adapter(clients), Target(None, "us-east-1"), Settings(dry_run=True, verify_dns=True))
+    n = len(rows)  # the 12 and moto's default VPC
+    per_vpc = [op for op in calls.operations if op == "DescribeVpcAttribute"]
+    fleet_wide = [op for op in calls.operations if op != "DescribeVpcAttribute"]
+    assert len(per_vpc) <= 2 * n
+    # One paginated read each (one page here): VPCs, route tables, endpoints, subnets, groups, ENIs;
+    # and the service offers, once for the account-Region.
+    assert sorted(set(fleet_wide)) == sorted(
+        {
+            "DescribeVpcs",
+            "DescribeRouteTables",
+            "DescribeVpcEndpoints",
+            "DescribeSubnets",
+            "DescribeSecurityGroups",
+            "DescribeNetworkInterfaces",
+            "DescribeVpcEndpointServices",
+        }
+    )
+    assert len(fleet_wide) <= 7
