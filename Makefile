@@ -74,7 +74,7 @@ lint: venv sam-venv $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/statelint --ignore=URI,FLOAT statemachines/*.asl.json
+	$(VENV)/bin/python tools/lint_asl.py statemachines/*.asl.json
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint
 	AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/python tools/lint_template.py
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact --quiet

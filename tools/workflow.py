@@ -14,10 +14,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from endpoint_guard.lambdas import migration as tasks
+from endpoint_guard.lambdas import sweep as sweep_tasks
 
 from tools.esm import context
 
 ASL = Path(__file__).resolve().parents[1] / "statemachines" / "migration-plan.asl.json"
+SWEEP_ASL = ASL.with_name("fleet-sweep.asl.json")
 # The template's DefinitionSubstitutions for the task functions: moto function name and the handler's
 # factory (each invoke gets a fresh handler, with clients for the moto of the moment).
 FUNCTIONS = {
@@ -25,6 +27,11 @@ FUNCTIONS = {
     "TargetFunctionArn": ("migration-target", tasks.make_target),
     "ServiceFunctionArn": ("migration-service", tasks.make_service),
     "AssembleFunctionArn": ("migration-assemble", tasks.make_assemble),
+}
+SWEEP_FUNCTIONS = {
+    "SweepPlanFunctionArn": ("sweep-plan", sweep_tasks.make_plan),
+    "SweepChunkFunctionArn": ("sweep-chunk", sweep_tasks.make_chunk),
+    "SweepReportFunctionArn": ("sweep-report", sweep_tasks.make_report),
 }
 BUCKET = "endpoint-guard-plans"
 
@@ -35,7 +42,7 @@ def invoke_in_process(
     """Stands in for moto's LambdaBackend.invoke: the real handler answers, with Lambda's error shape
     (the exception's class name as errorType) on failure."""
     name = function_name.rsplit(":", 1)[-1]
-    handler = next(make() for n, make in FUNCTIONS.values() if n == name)
+    handler = next(make() for n, make in (*FUNCTIONS.values(), *SWEEP_FUNCTIONS.values()) if n == name)
     try:
         return json.dumps(handler(json.loads(body or "{}"), context(name)))
     except Exception as err:  # noqa: BLE001 (Lambda reports any exception as a function error)
@@ -43,17 +50,20 @@ def invoke_in_process(
         return json.dumps({"errorType": type(err).__name__, "errorMessage": str(err)})
 
 
-def deploy(clients: dict[str, Any]) -> SimpleNamespace:
-    """The workflow's resources: task functions, plan bucket, topic (with a queue subscribed, to read the
-    notifications), and the state machine. ``clients``: iam, lambda, s3, sns, sqs, stepfunctions."""
-    role = clients["iam"].create_role(RoleName="migration-plan", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+def deploy(
+    clients: dict[str, Any], *, asl: Path = ASL, functions: dict[str, Any] = FUNCTIONS, name: str = "migration-plan"
+) -> SimpleNamespace:
+    """A workflow's resources: task functions, plan bucket, topic (with a queue subscribed, to read the
+    notifications), and the state machine (the migration plan's, or ``asl``/``functions`` of another).
+    ``clients``: iam, lambda, s3, sns, sqs, stepfunctions."""
+    role = clients["iam"].create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("app.py", "")
     substitutions = {"PlanBucket": BUCKET}
-    for key, (name, _) in FUNCTIONS.items():
+    for key, (name_of, _) in functions.items():
         created = clients["lambda"].create_function(
-            FunctionName=name,
+            FunctionName=name_of,
             Runtime="python3.13",
             Role=role,
             Handler="app.lambda_handler",
@@ -62,19 +72,19 @@ def deploy(clients: dict[str, Any]) -> SimpleNamespace:
         substitutions[key] = created["FunctionArn"]
     clients["s3"].create_bucket(Bucket=BUCKET)
     os.environ["ENDPOINT_GUARD_PLAN_BUCKET"] = BUCKET  # as the template sets it for the task functions
-    topic = clients["sns"].create_topic(Name="migration-plans")["TopicArn"]
+    topic = clients["sns"].create_topic(Name=f"{name}-notifications")["TopicArn"]
     substitutions["PlanTopicArn"] = topic
-    inbox = clients["sqs"].create_queue(QueueName="plan-notifications")["QueueUrl"]
+    inbox = clients["sqs"].create_queue(QueueName=f"{name}-inbox")["QueueUrl"]
     inbox_arn = clients["sqs"].get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     clients["sns"].subscribe(
         TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"}
     )
-    definition = ASL.read_text()
+    definition = asl.read_text()
     for key, value in substitutions.items():
         definition = definition.replace("${" + key + "}", value)
-    machine = clients["stepfunctions"].create_state_machine(name="migration-plan", definition=definition, roleArn=role)
+    machine = clients["stepfunctions"].create_state_machine(name=name, definition=definition, roleArn=role)
     return SimpleNamespace(machine=machine["stateMachineArn"], inbox=inbox, bucket=BUCKET, topic=topic)
 
 

@@ -150,6 +150,12 @@ class Wiring:
     budget_margin_seconds: int = 15
     # endpoint-guard's own roles (ARNs): their calls never trigger it, so its changes cause no loop.
     own_role_arns: frozenset[str] = frozenset()
+    # The scheduled sweep: the Regions of this account it covers (none: the stack's own), the VPCs it
+    # leaves alone, its mode ("report" or "enforce"), and how many chunks run at once.
+    sweep_regions: tuple[str, ...] = ()
+    sweep_exclude_vpc_ids: tuple[str, ...] = ()
+    sweep_mode: str = "report"
+    sweep_max_concurrency: int = 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Wiring:
@@ -167,4 +173,8 @@ class Wiring:
             endpoint_call_burst=_positive_int(env, "ENDPOINT_GUARD_ENDPOINT_CALL_BURST", 4),
             budget_margin_seconds=_whole_number(env, "ENDPOINT_GUARD_BUDGET_MARGIN_SECONDS", 15),
             own_role_arns=frozenset(_list(env, "ENDPOINT_GUARD_OWN_ROLE_ARNS")),
+            sweep_regions=_list(env, "ENDPOINT_GUARD_SWEEP_REGIONS"),
+            sweep_exclude_vpc_ids=_list(env, "ENDPOINT_GUARD_SWEEP_EXCLUDE_VPC_IDS"),
+            sweep_mode=_choice(env, "ENDPOINT_GUARD_SWEEP_MODE", "report", ("report", "enforce")),
+            sweep_max_concurrency=_positive_int(env, "ENDPOINT_GUARD_SWEEP_MAX_CONCURRENCY", 10),
         )

@@ -28,5 +28,11 @@ class DocumentStore(Adapter):
         body = self._call("get_object", Bucket=self.bucket, Key=key)["Body"]
         return json.loads(body.read())
 
+    def keys(self, prefix: str) -> list[str]:
+        """The keys under ``prefix``, every page."""
+        return sorted(
+            str(o["Key"]) for o in self._pages("list_objects_v2", "Contents", Bucket=self.bucket, Prefix=prefix)
+        )
+
     def delete(self, key: str) -> None:
         self._call("delete_object", Bucket=self.bucket, Key=key)

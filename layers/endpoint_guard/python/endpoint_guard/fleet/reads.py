@@ -23,17 +23,23 @@ def _by_vpc(items: Iterable[Raw]) -> dict[str, list[Raw]]:
 
 
 class FleetReads:
-    """One account-Region's EC2 state, read on first use, one paginated call per kind."""
+    """One account-Region's EC2 state (or that of ``vpc_ids`` only: a chunk of a sweep), read on first
+    use, one paginated call per kind."""
 
-    def __init__(self, ec2: Ec2Adapter) -> None:
+    def __init__(self, ec2: Ec2Adapter, vpc_ids: Iterable[str] | None = None) -> None:
         self.ec2 = ec2
+        self.only = sorted(set(vpc_ids)) if vpc_ids is not None else None
 
-    def _all(self, operation: str, key: str, **params: Any) -> dict[str, list[Raw]]:
-        return _by_vpc(self.ec2.region_wide(operation, key, **params))
+    def _scope(self, *filters: Raw) -> dict[str, Any]:
+        scoped = [*filters, *([{"Name": "vpc-id", "Values": self.only}] if self.only is not None else [])]
+        return {"Filters": scoped} if scoped else {}
+
+    def _all(self, operation: str, key: str, *filters: Raw) -> dict[str, list[Raw]]:
+        return _by_vpc(self.ec2.region_wide(operation, key, **self._scope(*filters)))
 
     @cached_property
     def vpcs(self) -> list[Raw]:
-        return sorted(self.ec2.region_wide("describe_vpcs", "Vpcs"), key=lambda v: str(v["VpcId"]))
+        return sorted(self.ec2.region_wide("describe_vpcs", "Vpcs", **self._scope()), key=lambda v: str(v["VpcId"]))
 
     @cached_property
     def route_tables(self) -> dict[str, list[Raw]]:
@@ -51,9 +57,7 @@ class FleetReads:
     def groups(self) -> dict[str, list[Raw]]:
         """The groups named as endpoint-guard's, in every VPC (the reconcile tells its own by the tag)."""
         return self._all(
-            "describe_security_groups",
-            "SecurityGroups",
-            Filters=[{"Name": "group-name", "Values": [SECURITY_GROUP_NAME]}],
+            "describe_security_groups", "SecurityGroups", {"Name": "group-name", "Values": [SECURITY_GROUP_NAME]}
         )
 
     @cached_property

@@ -13,6 +13,7 @@ from endpoint_guard.cost.estimate import Traffic, estimate, load_prices
 from endpoint_guard.errors import EndpointGuardError
 from endpoint_guard.fleet.reads import FleetReads
 from endpoint_guard.model import ignored, tags_of
+from endpoint_guard.reconcile.apply import Pacer
 from endpoint_guard.reconcile.result import ResultDocument, failures
 from endpoint_guard.reconcile.run import reconcile
 from endpoint_guard.settings import Settings
@@ -32,9 +33,12 @@ def sweep_target(
     exclude: Iterable[str] = (),
     override_gb: float | None = None,
     progress: Callable[[], None] = lambda: None,
+    vpc_ids: Iterable[str] | None = None,
+    pace: Pacer | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per VPC of the target: reconciled (or, dry, planned), opted out, excluded, or failed."""
-    fleet = FleetReads(ec2)
+    """One row per VPC of the target (or of ``vpc_ids`` in it): reconciled (or, dry, planned), opted
+    out, excluded, or failed. ``pace``: the account-Region's endpoint pace (the deployed sweep's)."""
+    fleet = FleetReads(ec2, vpc_ids)
     skipped = set(exclude)
     rows = []
     for vpc in fleet.vpcs:
@@ -49,7 +53,7 @@ def sweep_target(
             row["skipped"] = "opted_out" if ignored(vpc) else "excluded"
         else:
             try:
-                result = reconcile(vpc_id, ec2=fleet.view(vpc_id), settings=settings)
+                result = reconcile(vpc_id, ec2=fleet.view(vpc_id), settings=settings, pace=pace)
             except EndpointGuardError as err:
                 row["error"] = f"{type(err).__name__}: {err}"
             else:

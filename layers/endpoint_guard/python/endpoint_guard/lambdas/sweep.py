@@ -1,0 +1,182 @@
+"""The fleet-sweep workflow's Lambda tasks (statemachines/fleet-sweep.asl.json), thin like the migration
+tasks: ``plan`` lists each target's VPCs into chunks (a JSON file in the plan bucket, the Distributed
+Map's items), ``chunk`` sweeps one chunk with reads made once for it and writes its rows, ``report``
+assembles the fleet report (JSON and Markdown) and the notification. ``functions/sweep_*/app.py`` make the
+deployed ones. The states carry keys and counts, never the rows (a state's payload is capped at 256 KiB)."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from endpoint_guard.aws.base import Clients
+from endpoint_guard.errors import EndpointGuardError, InvalidEventError
+from endpoint_guard.lambdas.migration import _need, _store, classified
+from endpoint_guard.lambdas.observability import Handler, logger, traced
+from endpoint_guard.lambdas.runtime import Container, own_account
+from endpoint_guard.settings import Settings, Wiring
+
+TOLERATED_FAILURE_PERCENTAGE = 10
+CHUNK = 25  # VPCs per Distributed Map item: one set of fleet reads serves them all
+RUN = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+def _run(event: dict[str, Any]) -> str:
+    run = event.get("run")
+    if not isinstance(run, str) or not RUN.fullmatch(run):
+        raise InvalidEventError("run must be the sweep's name (letters, digits, _.:-)")
+    return run
+
+
+def make_plan(clients: Clients | None = None) -> Handler:
+    container = Container(clients)
+
+    @logger.inject_lambda_context(log_event=False, clear_state=True)
+    @traced
+    @classified
+    def plan_sweep(event: Any, context: Any) -> dict[str, Any]:
+        """{run?, mode?} -> {run, mode, bucket, items_key, chunks, vpcs, unreachable, ...the Map's settings}."""
+        from endpoint_guard.aws import Ec2Lookups
+        from endpoint_guard.fleet.usecase import Target
+        from endpoint_guard.model import ignored
+
+        event = event if isinstance(event, dict) else {}
+        wiring = Wiring.from_env()
+        run = event.get("run") or time.strftime("sweep-%Y%m%dT%H%M%SZ", time.gmtime())
+        _run({"run": run})
+        mode = event.get("mode") or wiring.sweep_mode
+        if mode not in ("report", "enforce"):
+            raise InvalidEventError("mode must be report or enforce")
+        store = _store(container)
+        account = own_account(context)
+        items, unreachable, vpcs = [], [], 0
+        for region in wiring.sweep_regions or (_home(container),):
+            target = Target(account, region)
+            try:
+                found = Ec2Lookups(_in_region(container, region)).all_vpcs()
+            except EndpointGuardError as err:  # a Region that cannot be read is reported, the rest goes on
+                unreachable.append({"account": account, "region": region, "reason": str(err)})
+                continue
+            ids = sorted(str(v["VpcId"]) for v in found)
+            vpcs += len(ids)
+            for start in range(0, len(ids), CHUNK):
+                items.append({"account": target.account, "region": region, "vpc_ids": ids[start : start + CHUNK]})
+            logger.info("listed", region=region, vpcs=len(ids), ignored=sum(1 for v in found if ignored(v)))
+        prefix = f"sweeps/{run}/"
+        store.put_json(prefix + "items.json", items)
+        store.put_json(prefix + "unreachable.json", unreachable)
+        return {
+            "run": run,
+            "mode": mode,
+            "bucket": store.bucket,
+            "items_key": prefix + "items.json",
+            "chunks": len(items),
+            "vpcs": vpcs,
+            "unreachable": len(unreachable),
+            "max_concurrency": wiring.sweep_max_concurrency,
+            # Chunks that may fail (after their retries) before the whole sweep fails.
+            "tolerated_failure_percentage": TOLERATED_FAILURE_PERCENTAGE,
+        }
+
+    return plan_sweep
+
+
+def _home(container: Container) -> str:
+    return str(container.clients.client("ec2").meta.region_name)
+
+
+def _in_region(container: Container, region: str) -> Clients:
+    """The container's clients in its own Region, new ones (kept for the call) in another."""
+    return container.clients if region == _home(container) else Clients(region=region)
+
+
+def make_chunk(clients: Clients | None = None) -> Handler:
+    container = Container(clients)
+
+    @logger.inject_lambda_context(log_event=False, clear_state=True)
+    @traced
+    @classified
+    def sweep_chunk(event: Any, context: Any) -> dict[str, Any]:
+        """{run, mode, item: {account, region, vpc_ids}} -> {rows_key, vpcs, compliant}."""
+        import dataclasses
+
+        from endpoint_guard.aws import Ec2Adapter, StateTable
+        from endpoint_guard.fleet.usecase import Target, sweep_target
+        from endpoint_guard.worker.pacing import Budget, Pace, Pacer, pace_key
+
+        event = _need(event, "run", "mode", "item")
+        run, item = _run(event), _need(event["item"], "region", "vpc_ids")
+        region, vpc_ids = item["region"], item["vpc_ids"]
+        if not isinstance(region, str) or not REGION.fullmatch(region):
+            raise InvalidEventError("item.region must be a Region name")
+        if not isinstance(vpc_ids, list) or not vpc_ids or len(vpc_ids) > 200:
+            raise InvalidEventError("item.vpc_ids must be 1 to 200 VPC ids")
+        from endpoint_guard.model import valid_vpc_id
+
+        vpc_ids = [valid_vpc_id(v) for v in vpc_ids]
+        settings = dataclasses.replace(Settings.from_env(), verify_dns=True, dry_run=event["mode"] != "enforce")
+        wiring = Wiring.from_env()
+        ec2 = Ec2Adapter(_in_region(container, region))
+        account = own_account(context)
+        pace = None
+        if wiring.state_table and not settings.dry_run:
+            remaining = getattr(context, "get_remaining_time_in_millis", lambda: 60_000)()
+            pace = Pacer(
+                store=StateTable(wiring.state_table, container.clients),
+                key=pace_key(account, region),
+                pace=Pace(wiring.endpoint_calls_per_second, wiring.endpoint_call_burst),
+                budget=Budget.from_remaining(time.time(), remaining, wiring.budget_margin_seconds),
+                clock=time.time,
+                sleep=time.sleep,
+            )
+        rows = sweep_target(
+            ec2,
+            Target(account, region),
+            settings,
+            exclude=wiring.sweep_exclude_vpc_ids,
+            vpc_ids=vpc_ids,
+            pace=pace,
+        )
+        key = f"sweeps/{run}/rows/{region}-{vpc_ids[0]}.json"
+        _store(container).put_json(key, rows)
+        return {"rows_key": key, "vpcs": len(rows), "compliant": sum(1 for r in rows if r.get("compliant"))}
+
+    return sweep_chunk
+
+
+def make_report(clients: Clients | None = None) -> Handler:
+    container = Container(clients)
+
+    @logger.inject_lambda_context(log_event=False, clear_state=True)
+    @traced
+    @classified
+    def report_sweep(event: Any, context: Any) -> dict[str, Any]:
+        """{run, mode, ...} -> {summary, json_key, markdown_key, message}: every chunk's rows, assembled."""
+        from endpoint_guard.cli.render import render_fleet
+        from endpoint_guard.fleet.usecase import summarise
+
+        run = _run(_need(event, "run", "mode"))
+        store = _store(container)
+        prefix = f"sweeps/{run}/"
+        rows = [row for key in store.keys(prefix + "rows/") for row in store.get_json(key)]
+        rows.sort(key=lambda r: (str(r["account"]), r["region"], r["vpc_id"]))
+        unreachable = store.get_json(prefix + "unreachable.json")
+        report: dict[str, Any] = {"summary": summarise(rows, unreachable, event["mode"] != "enforce"), "vpcs": rows}
+        store.put_json(prefix + "report.json", report)
+        store.put_text(prefix + "report.md", render_fleet(report, markdown=True), "text/markdown")
+        s = report["summary"]
+        message = (
+            f"endpoint-guard fleet sweep {run} ({s['mode']}): {s['vpcs']} VPC(s), {s['compliant']} compliant, "
+            f"{s['not_compliant']} not, {s['errors']} with errors, {len(unreachable)} target(s) unreachable. "
+            f"Report: s3://{store.bucket}/{prefix}report.md"
+        )
+        return {
+            "summary": s,
+            "json_key": prefix + "report.json",
+            "markdown_key": prefix + "report.md",
+            "message": message,
+        }
+
+    return report_sweep
