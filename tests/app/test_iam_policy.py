@@ -43,10 +43,17 @@ _NO_VALUE = object()
 
 
 def statements(cloudformation: dict, role: str, conditions: dict[str, bool]) -> list[dict]:
+    """The role's statements: its inline policies and the template's managed policies it attaches."""
+    properties = cloudformation[role]["Properties"]
+    documents = [p["PolicyDocument"] for p in properties.get("Policies", [])]
+    documents += [
+        cloudformation[arn["Ref"]]["Properties"]["PolicyDocument"]
+        for arn in properties.get("ManagedPolicyArns", [])
+        if isinstance(arn, dict) and "Ref" in arn
+    ]
     found = []
-    for policy in cloudformation[role]["Properties"].get("Policies", []):
-        document = _resolve(policy["PolicyDocument"], conditions)
-        found += [s for s in document["Statement"] if s]
+    for document in documents:
+        found += [s for s in _resolve(document, conditions)["Statement"] if s]
     return found
 
 

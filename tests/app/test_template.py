@@ -34,7 +34,7 @@ from endpoint_guard.settings import Settings
 from tests.app.conftest import sam_env
 from tests.conftest import EVENTS, REGION, REPO, CallRecorder, load_event, sample, subnet_event, with_vpc
 from tools.esm import context, create_stack, run_worker
-from tools.workflow import ASL
+from tools.workflow import ASL, SWEEP_ASL
 from tools.world import awsvpc_service, build_vpc, ecr_image, load_balanced_service, run_fargate_tasks
 
 
@@ -88,7 +88,11 @@ def test_sam_build_produces_an_artifact_that_imports_and_runs_on_its_own(sam: Pa
 
 
 def test_rules_invoke_the_intake_and_never_lose_an_event(cloudformation: dict) -> None:
-    rules = {k: v for k, v in cloudformation.items() if v["Type"] == "AWS::Events::Rule"}
+    rules = {
+        k: v
+        for k, v in cloudformation.items()
+        if v["Type"] == "AWS::Events::Rule" and not k.startswith("FleetSweepStateMachine")  # the schedule
+    }
     assert len(rules) == 7
     for rule in rules.values():
         pattern = rule["Properties"]["EventPattern"]
@@ -171,13 +175,20 @@ def _role_grants(cloudformation: dict, function: str) -> set[str]:
     """What the template's own statements grant a function (SAM adds the queue poller, the async
     destination and X-Ray writes in policies of its own)."""
     role = cloudformation[f"{function}Role"]["Properties"]
-    return _granted([p for p in role.get("Policies", []) if p["PolicyName"].endswith("RolePolicy0")])
+    managed = [
+        cloudformation[arn["Ref"]]["Properties"]["PolicyDocument"]
+        for arn in role.get("ManagedPolicyArns", [])
+        if isinstance(arn, dict) and "Ref" in arn
+    ]
+    own = [p for p in role.get("Policies", []) if re.search(r"RolePolicy\d+$", p["PolicyName"])]
+    return _granted(own + managed)
 
 
 # IAM has no action of that name: SendMessageBatch is authorized by sqs:SendMessage.
 _IAM_ACTION = {
     "sqs:SendMessageBatch": "sqs:SendMessage",
     "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "s3:ListObjectsV2": "s3:ListBucket",
 }
 _IAM_PREFIX = {"stepfunctions": "states", "elbv2": "elasticloadbalancing"}
 
@@ -431,20 +442,44 @@ def test_the_plan_steps_only_read_and_write_their_documents(cloudformation: dict
         _check(_role_grants(cloudformation, function), calls.actions, implied=implied)
 
 
-def test_the_state_machine_is_the_asl_file_with_every_substitution_wired(cloudformation: dict) -> None:
-    [machine] = [v["Properties"] for v in cloudformation.values() if v["Type"] == "AWS::StepFunctions::StateMachine"]
-    # The translator inlines DefinitionUri (as `sam package` uploads it): the deployed definition is the file.
-    joined = machine["DefinitionString"]["Fn::Join"]
-    assert json.loads(joined[0].join(joined[1])) == json.loads(ASL.read_text())
-    subs = machine["DefinitionSubstitutions"]
-    for key, function in (
-        ("DiscoverFunctionArn", "MigrationDiscoverFunction"),
-        ("TargetFunctionArn", "MigrationTargetFunction"),
-        ("ServiceFunctionArn", "MigrationServiceFunction"),
-        ("AssembleFunctionArn", "MigrationAssembleFunction"),
+def test_the_state_machines_are_the_asl_files_with_every_substitution_wired(cloudformation: dict) -> None:
+    machines = {
+        v["Properties"]["StateMachineName"]["Fn::Sub"]: v["Properties"]
+        for v in cloudformation.values()
+        if v["Type"] == "AWS::StepFunctions::StateMachine"
+    }
+    assert set(machines) == {"${AWS::StackName}-migration-plan", "${AWS::StackName}-fleet-sweep"}
+    for name, asl, functions in (
+        (
+            "${AWS::StackName}-migration-plan",
+            ASL,
+            (
+                ("DiscoverFunctionArn", "MigrationDiscoverFunction"),
+                ("TargetFunctionArn", "MigrationTargetFunction"),
+                ("ServiceFunctionArn", "MigrationServiceFunction"),
+                ("AssembleFunctionArn", "MigrationAssembleFunction"),
+            ),
+        ),
+        (
+            "${AWS::StackName}-fleet-sweep",
+            SWEEP_ASL,
+            (
+                ("SweepPlanFunctionArn", "SweepPlanFunction"),
+                ("SweepChunkFunctionArn", "SweepChunkFunction"),
+                ("SweepReportFunctionArn", "SweepReportFunction"),
+            ),
+        ),
     ):
-        assert subs[key] == {"Fn::GetAtt": [function, "Arn"]}
-    assert subs["PlanBucket"] == {"Ref": "PlanBucket"} and subs["PlanTopicArn"] == {"Ref": "PlanTopic"}
+        machine = machines[name]
+        # The translator inlines DefinitionUri (as `sam package` uploads it): the deployed definition is the file.
+        joined = machine["DefinitionString"]["Fn::Join"]
+        assert json.loads(joined[0].join(joined[1])) == json.loads(asl.read_text())
+        subs = machine["DefinitionSubstitutions"]
+        for key, function in functions:
+            assert subs[key] == {"Fn::GetAtt": [function, "Arn"]}
+        assert subs["PlanBucket"] == {"Ref": "PlanBucket"} and subs["PlanTopicArn"] == {"Ref": "PlanTopic"}
+    schedule = cloudformation["FleetSweepStateMachineScheduled"]["Properties"]
+    assert schedule["State"] == {"Fn::If": ["SweepOn", "ENABLED", "DISABLED"]}
     bucket = cloudformation["PlanBucket"]["Properties"]
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
@@ -455,7 +490,7 @@ def test_the_state_machine_is_the_asl_file_with_every_substitution_wired(cloudfo
 
 def test_every_function_logs_to_its_own_group_with_retention(cloudformation: dict) -> None:
     functions = {k: v for k, v in cloudformation.items() if v["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 6
+    assert len(functions) == 9
     for name, function in functions.items():
         group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
         assert cloudformation[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
@@ -507,3 +542,41 @@ def test_any_stack_name_fits_the_names_aws_allows(cloudformation: dict) -> None:
     for name, resource in cloudformation.items():
         if resource["Type"] == "AWS::Lambda::Function":
             assert "FunctionName" not in resource["Properties"], name
+
+
+def test_iam_grants_the_sweep_tasks_exactly_the_calls_they_make(cloudformation: dict, ec2, monkeypatch) -> None:
+    """The three fleet-sweep tasks, run in-process on moto: plan, an enforcing chunk (paced through the
+    state table), the report. The chunk shares the reconcile's managed policy with the worker; what only
+    the worker calls (releases, the drift records) is granted through it without the sweep calling it."""
+    from endpoint_guard.lambdas import sweep as sweep_tasks
+
+    sqs, dynamodb = boto3.client("sqs", region_name=REGION), boto3.client("dynamodb", region_name=REGION)
+    stack = create_stack(sqs, dynamodb)
+    for key, value in stack.env.items():
+        monkeypatch.setenv(key, value)
+    build_vpc(ec2, dns_support=False, dns_hostnames=False)
+    plan_bucket(monkeypatch)
+    clients = Clients(region=REGION)
+    calls = _AllCalls(clients)
+    planned = sweep_tasks.make_plan(clients)({"run": "r1", "mode": "enforce"}, context("sweep-plan"))
+    plan_calls = calls.actions
+    _check(_role_grants(cloudformation, "SweepPlanFunction"), plan_calls, implied=set())
+
+    calls = _AllCalls(clients)
+    items = boto3.client("s3", region_name=REGION).get_object(Bucket="plans", Key=planned["items_key"])["Body"]
+    for item in json.loads(items.read()):
+        sweep_tasks.make_chunk(clients)({"run": "r1", "mode": "enforce", "item": item}, context("sweep-chunk"))
+    worker_only = {
+        "ec2:DeleteVpcEndpoints",
+        "ec2:DeleteSecurityGroup",
+        "ec2:RevokeSecurityGroupIngress",  # a hand edit of the group, which a fresh VPC does not have
+        "route53:AssociateVPCWithHostedZone",  # implied by private DNS
+        "ec2:CreateTags",  # implied by the tagged creates
+        "ec2:ModifyVpcEndpoint",  # an endpoint with a gap; the worker's scenario has one
+        "dynamodb:GetItem",  # where a busy pace stands: a burst (test_burst.py)
+    }
+    _check(_role_grants(cloudformation, "SweepChunkFunction"), calls.actions, implied=worker_only)
+
+    calls = _AllCalls(clients)
+    sweep_tasks.make_report(clients)({"run": "r1", "mode": "enforce"}, context("sweep-report"))
+    _check(_role_grants(cloudformation, "SweepReportFunction"), calls.actions, implied=set())
