@@ -7,6 +7,9 @@
    starts the migration-plan state machine (the deployed ASL, run by moto; its Lambda tasks are the real
    handlers, in this process). The plan lands in the plan bucket.
 3. endpoint-guard report: every VPC with its compliance and what its endpoints cost against the NAT.
+4. The fleet: a second account (reached through its member role, STS on the emulator) and a second
+   Region get VPCs of their own; endpoint-guard sweep reports on both accounts and both Regions, then
+   enforces, and the fleet is compliant.
 """
 
 from __future__ import annotations
@@ -90,9 +93,57 @@ def main() -> int:
         banner("endpoint-guard report   (every VPC of the region, with the cost column)")
         report = [str(Path(sys.executable).parent / "endpoint-guard"), "report", "--endpoint-url", endpoint]
         subprocess.run([*report, "--region", REGION], env=env, check=True)
+
+        fleet(endpoint, env)
     finally:
         server.stop()
     return 0
+
+
+SECOND_ACCOUNT, SECOND_REGION = "111111111111", "eu-west-1"
+
+
+def fleet(endpoint: str, env: dict[str, str]) -> None:
+    """Part 4: two accounts, two Regions, one sweep."""
+    sts = boto3.client(
+        "sts", region_name=REGION, endpoint_url=endpoint, aws_access_key_id="demo", aws_secret_access_key="demo"
+    )
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{SECOND_ACCOUNT}:role/endpoint-guard-member", RoleSessionName="demo"
+    )["Credentials"]
+    keys = {
+        "aws_access_key_id": creds["AccessKeyId"],
+        "aws_secret_access_key": creds["SecretAccessKey"],
+        "aws_session_token": creds["SessionToken"],
+    }
+    made = []
+    for region, azs in ((REGION, ("us-east-1a", "us-east-1b")), (SECOND_REGION, ("eu-west-1a", "eu-west-1b"))):
+        ec2 = boto3.client("ec2", region_name=region, endpoint_url=endpoint, **keys)
+        made.append(f"{build_vpc(ec2, cidr='10.70.0.0/16', azs=azs).vpc_id} ({region})")
+    own = boto3.client(
+        "ec2", region_name=SECOND_REGION, endpoint_url=endpoint, aws_access_key_id="demo", aws_secret_access_key="demo"
+    )
+    made.append(f"{build_vpc(own, cidr='10.71.0.0/16', azs=('eu-west-1a',)).vpc_id} ({SECOND_REGION}, own account)")
+    banner(f"the fleet: account {SECOND_ACCOUNT} gets {', '.join(made[:2])}; and {made[2]}")
+    sweep = [
+        str(Path(sys.executable).parent / "endpoint-guard"),
+        "sweep",
+        "--endpoint-url",
+        endpoint,
+        "--region",
+        REGION,
+        "--regions",
+        f"{REGION},{SECOND_REGION}",
+        "--accounts",
+        f"123456789012,{SECOND_ACCOUNT}",
+    ]
+    banner(
+        f"endpoint-guard sweep --accounts 123456789012,{SECOND_ACCOUNT} --regions {REGION},{SECOND_REGION} --dry-run"
+    )
+    subprocess.run([*sweep, "--dry-run"], env=env, check=False)  # exit 1: not compliant yet
+    banner("endpoint-guard sweep (enforce), then the fleet report as Markdown")
+    subprocess.run(sweep, env=env, stdout=subprocess.DEVNULL, check=False)
+    subprocess.run([*sweep, "--dry-run", "--markdown"], env=env, check=False)
 
 
 def deployed_path(endpoint: str, port: int) -> None:
