@@ -270,16 +270,14 @@ def _sweep(args: argparse.Namespace) -> int:
         role_name=args.role_name or DEFAULT_ROLE_NAME,
     )
     settings = dataclasses.replace(run.settings, verify_dns=True)
-    done = [0]
-    bar = progress_bar(sys.stderr)
-
-    def progress() -> None:  # the total grows as targets are read: show what is done so far
-        done[0] += 1
-
     report = sweep(
-        targets, connect, settings, exclude=args.exclude_vpcs, override_gb=args.gb_per_month, progress=progress
+        targets,
+        connect,
+        settings,
+        exclude=args.exclude_vpcs,
+        override_gb=args.gb_per_month,
+        progress=progress_bar(sys.stderr),  # per account-Region, on a terminal
     )
-    bar(done[0], done[0])
     if args.json:
         print(json.dumps(report, indent=2))
     else:

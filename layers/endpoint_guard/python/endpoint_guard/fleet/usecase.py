@@ -32,7 +32,7 @@ def sweep_target(
     *,
     exclude: Iterable[str] = (),
     override_gb: float | None = None,
-    progress: Callable[[], None] = lambda: None,
+    progress: Callable[[int, int], None] = lambda done, total: None,
     vpc_ids: Iterable[str] | None = None,
     pace: Pacer | None = None,
 ) -> list[dict[str, Any]]:
@@ -59,7 +59,7 @@ def sweep_target(
             else:
                 row.update(_summary(result, settings, override_gb))
         rows.append(row)
-        progress()
+        progress(len(rows), len(fleet.vpcs))
     return rows
 
 
@@ -88,10 +88,11 @@ def sweep(
     *,
     exclude: Iterable[str] = (),
     override_gb: float | None = None,
-    progress: Callable[[], None] = lambda: None,
+    progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> dict[str, Any]:
     """The fleet report: ``{"summary": {...}, "vpcs": [...]}``. A target that cannot be reached (the role
-    cannot be assumed, the Region is not enabled) is listed in the summary with the reason; the rest go on."""
+    cannot be assumed, the Region is not enabled) is listed in the summary with the reason; the rest go on.
+    ``progress(done, total)`` follows each target's VPCs."""
     rows: list[dict[str, Any]] = []
     unreachable: list[dict[str, Any]] = []
     for target in targets:
