@@ -7,9 +7,12 @@ ClientToken idempotency, so the assertions here check that endpoint-guard never 
 from __future__ import annotations
 
 import pytest
+from endpoint_guard.aws import Clients, Ec2Adapter
 from endpoint_guard.errors import VpcNotFoundError
+from endpoint_guard.reconcile import reconcile
+from endpoint_guard.settings import Settings
 
-from tests.conftest import by_service, endpoints_of, statuses
+from tests.conftest import CallRecorder, by_service, endpoints_of, statuses
 from tools.world import build_vpc, run_fargate_tasks
 
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
@@ -314,3 +317,30 @@ def test_a_second_gateway_added_by_hand_is_reported_not_deleted(ec2, calls, run)
     [finding] = result["findings"]
     assert "2 s3 Gateway endpoints" in finding and extra in finding
     assert calls.mutating == []  # reported, nothing deleted, nothing changed
+
+
+def test_a_compliant_vpc_from_a_fresh_process_costs_four_ec2_calls_and_no_offer_read(ec2, run) -> None:
+    """`endpoint-guard ensure` or `check` start with no cached offers: the VPC's own endpoints name its
+    services, so DescribeVpcEndpointServices is read only when an AZ still lacks an endpoint subnet."""
+    world = build_vpc(ec2)
+    run(world.vpc_id)
+    fresh = Clients(region="us-east-1")
+    recorder = CallRecorder(fresh.client("ec2"))
+    result = reconcile(world.vpc_id, ec2=Ec2Adapter(fresh), settings=Settings())
+    assert result["compliant"] is True and result["actions"] == []
+    assert sorted(recorder.operations) == [
+        "DescribeRouteTables",
+        "DescribeSecurityGroups",
+        "DescribeSubnets",
+        "DescribeVpcEndpoints",
+    ]
+    # A private subnet in a fourth AZ: whether the services are offered there is a question for AWS.
+    # (An isolated one would not be: the private tier is where endpoints go.)
+    subnet = ec2.create_subnet(VpcId=world.vpc_id, CidrBlock="10.40.60.0/24", AvailabilityZone="us-east-1d")
+    ec2.associate_route_table(
+        RouteTableId=world.private_route_tables["us-east-1a"], SubnetId=subnet["Subnet"]["SubnetId"]
+    )
+    fresh = Clients(region="us-east-1")
+    recorder = CallRecorder(fresh.client("ec2"))
+    reconcile(world.vpc_id, ec2=Ec2Adapter(fresh), settings=Settings(dry_run=True))
+    assert "DescribeVpcEndpointServices" in recorder.operations

@@ -825,3 +825,22 @@ def test_dns_off_under_others_endpoints_is_turned_on_when_endpoint_guards_new_on
     assert kinds(plan)[0] == "enable_dns_attribute" and plan.findings == [] and plan.dns_restored is False
     created = [a for a in plan.actions if a.kind == "create_interface_endpoint"]
     assert [a.params["PrivateDnsEnabled"] for a in created] == [True, True]
+
+
+def test_the_vpcs_own_endpoints_stand_for_the_offers_only_when_they_answer_everything() -> None:
+    from endpoint_guard.reconcile.reads import offers_from_endpoints
+
+    complete = relying_world(offers={})
+    derived = offers_from_endpoints(complete, PROFILE)
+    assert derived is not None and derived["ecr.dkr"].service_name == "com.amazonaws.us-east-1.ecr.dkr"
+    assert derived["ecr.dkr"].azs == frozenset(AZS)
+    no_gateway = dataclasses.replace(complete, endpoints=tuple(e for e in complete.endpoints if e.type != "Gateway"))
+    assert offers_from_endpoints(no_gateway, PROFILE) is None
+    one_az_short = dataclasses.replace(
+        complete,
+        endpoints=tuple(
+            dataclasses.replace(e, subnet_ids=e.subnet_ids[:2]) if e.endpoint_id == "vpce-logs" else e
+            for e in complete.endpoints
+        ),
+    )
+    assert offers_from_endpoints(one_az_short, PROFILE) is None  # is logs offered in us-east-1c? AWS says

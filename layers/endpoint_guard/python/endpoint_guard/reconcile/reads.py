@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from endpoint_guard.model import TIER_ISOLATED, CheckedGroup, SecurityGroup, Snapshot
+from endpoint_guard.model import TIER_ISOLATED, CheckedGroup, SecurityGroup, ServiceOffer, Snapshot
 from endpoint_guard.profile import GATEWAY, INTERFACE, ServiceSpec
 from endpoint_guard.reconcile.actions import FACT_DNS, FACT_ENIS, FACT_SECURITY_GROUP
 from endpoint_guard.reconcile.rules import ambiguous, candidates, live, may_change
@@ -69,6 +69,30 @@ def _gateway_open(snapshot: Snapshot, service_name: str, settings: Settings) -> 
     open_tables = [rt for rt in snapshot.route_tables if rt.routes_subnets and rt.route_table_id not in covered]
     isolated_may = not settings.s3_gateway_on_isolated and bool(live(snapshot, service_name, INTERFACE))
     return any(rt.tier != TIER_ISOLATED or isolated_may for rt in open_tables)
+
+
+def offers_from_endpoints(snapshot: Snapshot, profile: Iterable[ServiceSpec]) -> dict[str, ServiceOffer] | None:
+    """The service offers, without DescribeVpcEndpointServices, when the VPC's own endpoints answer
+    every question the plan would ask of them: each service of the profile has a live endpoint (so it is
+    offered, under that name) and, for an interface service, the endpoint already covers every AZ that has
+    a subnet it could go to (so no AZ's offer needs checking). None when an offer must be read."""
+    found: dict[str, ServiceOffer] = {}
+    every_az = {s.az for s in snapshot.subnets}
+    for spec in profile:
+        suffix = f".{snapshot.region}.{spec.short}"
+        existing = sorted(
+            (e for e in snapshot.endpoints if e.live and e.type == spec.type and e.service_name.endswith(suffix)),
+            key=lambda e: (not e.managed, e.endpoint_id),
+        )
+        if not existing:
+            return None
+        covered: frozenset[str] = frozenset()
+        if spec.type == INTERFACE:
+            covered = frozenset(s.az for sid in existing[0].subnet_ids if (s := snapshot.subnet(sid)))
+            if not set(candidates(snapshot.subnets, every_az)) <= covered:
+                return None
+        found[spec.short] = ServiceOffer(spec.short, existing[0].service_name, spec.type, covered)
+    return found
 
 
 def trusted_group(

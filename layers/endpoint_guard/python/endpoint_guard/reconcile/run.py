@@ -32,7 +32,7 @@ from endpoint_guard.reconcile.actions import (
 from endpoint_guard.reconcile.apply import Applied, Pacer, apply
 from endpoint_guard.reconcile.planner import plan
 from endpoint_guard.reconcile.ports import Ec2Port
-from endpoint_guard.reconcile.reads import facts_needed, trusted_group
+from endpoint_guard.reconcile.reads import facts_needed, offers_from_endpoints, trusted_group
 from endpoint_guard.reconcile.release import plan_release
 from endpoint_guard.reconcile.result import ActionEntry, ResultDocument, action_entry, failures, result_document
 from endpoint_guard.settings import Settings
@@ -45,7 +45,8 @@ def read_snapshot(
     settings: Settings,
     checked_group: CheckedGroup | None = None,
 ) -> Snapshot:
-    """The core read (route tables, endpoints, subnets, service offers), then only the facts the decision
+    """The core read (route tables, endpoints, subnets; the service offers unless the VPC's endpoints
+    already name them, see reads.offers_from_endpoints), then only the facts the decision
     says it needs. The VPC itself is not described: every VPC has a main route table (none means the VPC
     does not exist), and the route tables' local routes name its CIDR blocks. The security group is not
     read when ``checked_group`` (an earlier read) still stands for it (reads.trusted_group)."""
@@ -65,8 +66,12 @@ def read_snapshot(
         subnets=subnets_from_api(raw_subnets, route_tables),
         route_tables=route_tables,
         endpoints=tuple(endpoint_from_api(e) for e in endpoints),
-        offers=ec2.service_offers((s.short, s.type) for s in profile),
     )
+    # A compliant VPC's own endpoints name its services: the offers are read only when they cannot.
+    offers = offers_from_endpoints(snapshot, profile)
+    if offers is None:
+        offers = ec2.service_offers((s.short, s.type) for s in profile)
+    snapshot = dataclasses.replace(snapshot, offers=offers)
     needed = facts_needed(snapshot, profile, settings)
     extra: dict[str, Any] = {}
     if FACT_DNS in needed:
