@@ -77,7 +77,7 @@ lint: venv sam-venv $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/python tools/lint_asl.py statemachines/*.asl.json
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint
 	AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/python tools/lint_template.py
-	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact --quiet
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml -f spoke/template.yaml --framework cloudformation --skip-download --compact --quiet
 
 # The cold start is measured under the Lambda runtime's Python (3.13) when this machine has one: a
 # venv with only boto3, as the runtime provides it. Without one, make bench says so and uses .venv.

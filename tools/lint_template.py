@@ -1,5 +1,5 @@
 """cfn-lint over what CloudFormation really deploys: the SAM template translated to plain CloudFormation
-(every rule), and the state machine's ASL wrapped in a plain AWS::StepFunctions::StateMachine (cfn-lint's
+(every rule), the spoke template, and the state machines' ASL wrapped in a plain AWS::StepFunctions::StateMachine (cfn-lint's
 E3601 checks ASL only there, not inside AWS::Serverless::StateMachine).
 
 Runs in the SAM CLI's virtual environment, where samtranslator and cfn-lint live.
@@ -28,29 +28,29 @@ def main() -> int:
         text=True,
         check=True,
     ).stdout
-    asl = json.loads((REPO / "statemachines/migration-plan.asl.json").read_text())
-    placeholders = sorted(set(re.findall(r"\$\{(\w+)\}", json.dumps(asl))))
-    wrapper = {
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Resources": {
-            "MigrationPlan": {
-                "Type": "AWS::StepFunctions::StateMachine",
-                "Properties": {
-                    "RoleArn": "arn:aws:iam::123456789012:role/plan",
-                    "Definition": asl,
-                    "DefinitionSubstitutions": {
-                        name: f"arn:aws:lambda:us-east-1:123456789012:function:{name}" for name in placeholders
-                    },
+    machines = {}
+    for name in ("migration-plan", "fleet-sweep"):
+        asl = json.loads((REPO / f"statemachines/{name}.asl.json").read_text())
+        placeholders = sorted(set(re.findall(r"\$\{(\w+)\}", json.dumps(asl))))
+        machines[name.replace("-", "")] = {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "RoleArn": "arn:aws:iam::123456789012:role/plan",
+                "Definition": asl,
+                "DefinitionSubstitutions": {
+                    p: f"arn:aws:lambda:us-east-1:123456789012:function:{p}" for p in placeholders
                 },
-            }
-        },
-    }
+            },
+        }
+    wrapper = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": machines}
     with tempfile.TemporaryDirectory() as folder:
         paths = [Path(folder) / "translated.json", Path(folder) / "statemachine.json"]
         paths[0].write_text(translated)
         paths[1].write_text(json.dumps(wrapper, indent=1))
         lint = Path(sys.executable).parent / "cfn-lint"
-        result = subprocess.run([str(lint), "--ignore-checks", *IGNORED, "--", *map(str, paths)])
+        # The spoke is plain CloudFormation: linted as it is.
+        spoke = str(REPO / "spoke/template.yaml")
+        result = subprocess.run([str(lint), "--ignore-checks", *IGNORED, "--", *map(str, paths), spoke])
     return result.returncode
 
 

@@ -1,0 +1,80 @@
+"""The spoke template (plain CloudFormation, deployed by a StackSet) read as a file: its member role may
+do exactly what the hub's reconcile may, with the same tag conditions, in any Region of the account; it
+trusts only the hub stack's roles in the Organization, with the external id; its rule forwards every
+call the hub's rules act on. (cfn-lint and checkov run on it in `make lint`.)"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from tests.conftest import REPO
+
+
+class TagLoader(yaml.SafeLoader):
+    """Keeps CloudFormation's short tags as {"!Tag": value}, so two templates' statements compare."""
+
+
+def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {f"!{suffix}": value}
+
+
+TagLoader.add_multi_constructor("!", _tagged)
+
+
+def load(path: str) -> dict[str, Any]:
+    return yaml.load((REPO / path).read_text(), Loader=TagLoader)
+
+
+HUB, SPOKE = load("template.yaml"), load("spoke/template.yaml")
+
+
+def test_the_member_role_may_do_exactly_what_the_hubs_reconcile_may_in_any_region() -> None:
+    hub = HUB["Resources"]["ReconcilePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    [policy] = SPOKE["Resources"]["MemberRole"]["Properties"]["Policies"]
+    member = policy["PolicyDocument"]["Statement"]
+    regionless = json.loads(json.dumps(hub).replace("${AWS::Region}", "*"))
+    assert member[: len(hub)] == regionless  # same statements, same conditions (AdoptModify, ManageDns)
+    assert member[len(hub) :] == [
+        {"Sid": "FleetReads", "Effect": "Allow", "Action": "ec2:DescribeVpcs", "Resource": "*"}
+    ]
+    assert set(SPOKE["Conditions"]) >= {"AdoptModify", "ManageDns"}
+
+
+def test_the_member_role_trusts_only_the_hubs_roles_in_the_organization_with_the_external_id() -> None:
+    [trust] = SPOKE["Resources"]["MemberRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": {"!Sub": "arn:${AWS::Partition}:iam::${HubAccountId}:root"}}
+    assert trust["Condition"]["ArnLike"] == {
+        "aws:PrincipalArn": {"!Sub": "arn:${AWS::Partition}:iam::${HubAccountId}:role/${HubStackName}-*"}
+    }
+    assert trust["Condition"]["StringEquals"] == {
+        "aws:PrincipalOrgID": {"!Ref": "OrganizationId"},
+        "sts:ExternalId": {"!Ref": "ExternalId"},
+    }
+    assert SPOKE["Parameters"]["ExternalId"]["NoEcho"] is True
+    # The role is global: one stack instance (the hub's Region) makes it, the others only forward.
+    assert SPOKE["Resources"]["MemberRole"]["Condition"] == "HomeRegion"
+
+
+def test_the_forward_rule_carries_every_call_the_hubs_rules_act_on() -> None:
+    pattern = SPOKE["Resources"]["Forward"]["Properties"]["EventPattern"]
+    hub_rules = [
+        event["Properties"]["Pattern"]
+        for resource in HUB["Resources"].values()
+        for event in (resource.get("Properties", {}).get("Events") or {}).values()
+        if event["Type"] == "EventBridgeRule"
+    ]
+    assert hub_rules
+    for rule in hub_rules:
+        assert set(rule["source"]) <= set(pattern["source"])
+        assert set(rule["detail"]["eventSource"]) <= set(pattern["detail"]["eventSource"])
+        assert set(rule["detail"]["eventName"]) <= set(pattern["detail"]["eventName"])
+    assert "errorCode" not in pattern["detail"]  # failed deletes are forwarded too; the hub's rules filter
