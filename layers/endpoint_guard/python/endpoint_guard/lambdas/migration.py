@@ -6,53 +6,17 @@ is the error the state machine's Retry and Catch match on.
 
 from __future__ import annotations
 
-import functools
 import re
-import reprlib
 from typing import Any
 
 from endpoint_guard.aws.base import Clients
 from endpoint_guard.errors import EndpointGuardError, InvalidEventError
 from endpoint_guard.lambdas.observability import Handler, logger, traced
 from endpoint_guard.lambdas.runtime import Container
+from endpoint_guard.lambdas.tasks import classified, need, plan_store
 from endpoint_guard.model import valid_vpc_id
 from endpoint_guard.profile import interface_services
 from endpoint_guard.settings import Settings
-
-
-def classified(handler: Handler) -> Handler:
-    """A task's input comes from the previous state or from a hand-started execution: whatever shape it
-    has, a task fails with one of endpoint-guard's errors (its class name is what Retry and Catch see),
-    never a bare TypeError."""
-
-    @functools.wraps(handler)
-    def task(event: Any, context: Any) -> Any:
-        try:
-            return handler(event, context)
-        except EndpointGuardError:
-            raise
-        except (TypeError, AttributeError, KeyError, ValueError, IndexError, RecursionError) as err:
-            logger.exception("malformed task input")
-            raise InvalidEventError(f"malformed task input ({type(err).__name__}: {reprlib.repr(str(err))})") from err
-
-    return task
-
-
-def _need(event: Any, *keys: str) -> dict[str, Any]:
-    if not isinstance(event, dict) or any(k not in event for k in keys):
-        raise InvalidEventError(f"expected an object with {', '.join(keys)}")
-    return event
-
-
-def _store(container: Container) -> Any:
-    from endpoint_guard.aws import DocumentStore
-    from endpoint_guard.errors import ConfigurationError
-    from endpoint_guard.settings import Wiring
-
-    bucket = Wiring.from_env().plan_bucket
-    if not bucket:
-        raise ConfigurationError("ENDPOINT_GUARD_PLAN_BUCKET is not set: the workflow keeps its documents there")
-    return DocumentStore(bucket, container.clients)
 
 
 def _key(event: dict[str, Any], name: str) -> str:
@@ -74,10 +38,10 @@ def make_discover(clients: Clients | None = None) -> Handler:
         from endpoint_guard.aws import Services
         from endpoint_guard.migration.inventory import discover
 
-        vpc_id = valid_vpc_id(_need(event, "vpc_id")["vpc_id"])
+        vpc_id = valid_vpc_id(need(event, "vpc_id")["vpc_id"])
         logger.append_keys(vpc_id=vpc_id)
         settings = Settings.from_env()
-        store = _store(container)
+        store = plan_store(container)
         inventory = discover(
             vpc_id,
             Services(container.clients),
@@ -114,9 +78,9 @@ def make_target(clients: Clients | None = None) -> Handler:
         """{inventory_key, prefix} -> {target_key}"""
         from endpoint_guard.migration.target import plan_target
 
-        _need(event, "inventory_key", "prefix")
-        store = _store(container)
-        inventory = _need(store.get_json(_key(event, "inventory_key")), "vpc_id", "cidrs", "subnets")
+        need(event, "inventory_key", "prefix")
+        store = plan_store(container)
+        inventory = need(store.get_json(_key(event, "inventory_key")), "vpc_id", "cidrs", "subnets")
         logger.append_keys(vpc_id=inventory["vpc_id"])
         target = plan_target(inventory, interface_services(Settings.from_env().extra_services))
         return {"target_key": store.put_json(f"{_key(event, 'prefix')}/target.json", target)}
@@ -134,11 +98,11 @@ def make_service(clients: Clients | None = None) -> Handler:
         """{service_key, target_key} -> {steps_key}: one service's cutover steps (one Map iteration)"""
         from endpoint_guard.migration.services import service_steps
 
-        _need(event, "service_key", "target_key")
-        store = _store(container)
+        need(event, "service_key", "target_key")
+        store = plan_store(container)
         service_key = _key(event, "service_key")
         steps = service_steps(
-            _need(store.get_json(service_key), "cluster", "service"), store.get_json(_key(event, "target_key"))
+            need(store.get_json(service_key), "cluster", "service"), store.get_json(_key(event, "target_key"))
         )
         return {"steps_key": store.put_json(service_key.replace("/services/", "/steps/"), steps)}
 
@@ -158,12 +122,12 @@ def make_assemble(clients: Clients | None = None) -> Handler:
         from endpoint_guard.cost.estimate import load_prices
         from endpoint_guard.migration import assemble, render_markdown, summary
 
-        _need(event, "inventory_key", "target_key", "services")
+        need(event, "inventory_key", "target_key", "services")
         if not isinstance(event["services"], list):
             raise InvalidEventError("services must be a list of {steps_key}")
-        store = _store(container)
+        store = plan_store(container)
         inventory, target = store.get_json(_key(event, "inventory_key")), store.get_json(_key(event, "target_key"))
-        services = [store.get_json(_key(_need(s, "steps_key"), "steps_key")) for s in event["services"]]
+        services = [store.get_json(_key(need(s, "steps_key"), "steps_key")) for s in event["services"]]
         plan = assemble(inventory, target, services, load_prices(Settings.from_env().prices_file))
         prefix = f"plans/{plan['source_vpc_id']}/{_name(event)}"
         markdown_key, json_key = f"{prefix}/plan.md", f"{prefix}/plan.json"

@@ -12,9 +12,9 @@ from typing import Any
 
 from endpoint_guard.aws.base import Clients
 from endpoint_guard.errors import EndpointGuardError, InvalidEventError
-from endpoint_guard.lambdas.migration import _need, _store, classified
 from endpoint_guard.lambdas.observability import Handler, logger, traced
 from endpoint_guard.lambdas.runtime import Container, own_account
+from endpoint_guard.lambdas.tasks import classified, need, plan_store
 from endpoint_guard.settings import Settings, Wiring
 
 TOLERATED_FAILURE_PERCENTAGE = 10
@@ -49,7 +49,7 @@ def make_plan(clients: Clients | None = None) -> Handler:
         mode = event.get("mode") or wiring.sweep_mode
         if mode not in ("report", "enforce"):
             raise InvalidEventError("mode must be report or enforce")
-        store = _store(container)
+        store = plan_store(container)
         account = own_account(context)
         items, unreachable, vpcs = [], [], 0
         for region in wiring.sweep_regions or (_home(container),):
@@ -106,8 +106,8 @@ def make_chunk(clients: Clients | None = None) -> Handler:
         from endpoint_guard.fleet.usecase import Target, sweep_target
         from endpoint_guard.worker.pacing import Budget, Pace, Pacer, pace_key
 
-        event = _need(event, "run", "mode", "item")
-        run, item = _run(event), _need(event["item"], "region", "vpc_ids")
+        event = need(event, "run", "mode", "item")
+        run, item = _run(event), need(event["item"], "region", "vpc_ids")
         region, vpc_ids = item["region"], item["vpc_ids"]
         if not isinstance(region, str) or not REGION.fullmatch(region):
             raise InvalidEventError("item.region must be a Region name")
@@ -140,7 +140,7 @@ def make_chunk(clients: Clients | None = None) -> Handler:
             pace=pace,
         )
         key = f"sweeps/{run}/rows/{region}-{vpc_ids[0]}.json"
-        _store(container).put_json(key, rows)
+        plan_store(container).put_json(key, rows)
         return {"rows_key": key, "vpcs": len(rows), "compliant": sum(1 for r in rows if r.get("compliant"))}
 
     return sweep_chunk
@@ -157,8 +157,8 @@ def make_report(clients: Clients | None = None) -> Handler:
         from endpoint_guard.cli.render import render_fleet
         from endpoint_guard.fleet.usecase import summarise
 
-        run = _run(_need(event, "run", "mode"))
-        store = _store(container)
+        run = _run(need(event, "run", "mode"))
+        store = plan_store(container)
         prefix = f"sweeps/{run}/"
         rows = [row for key in store.keys(prefix + "rows/") for row in store.get_json(key)]
         rows.sort(key=lambda r: (str(r["account"]), r["region"], r["vpc_id"]))
