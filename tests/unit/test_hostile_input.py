@@ -249,3 +249,33 @@ def test_the_migration_tasks_answer_or_classify_any_input(task: str, event: Any)
 def test_the_migration_tasks_answer_or_classify_any_stored_document(task: str, key: str, data: st.DataObject) -> None:
     documents = {**DOCUMENTS, key: data.draw(mutated([DOCUMENTS[key]]) | JSON)}
     run_task(task, TASK_EVENTS[task], documents)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        None,
+        [],
+        {"run": "r"},
+        {"run": "../../etc", "mode": "report", "item": {"region": "us-east-1", "vpc_ids": ["vpc-0123456789abcdef0"]}},
+        {"run": "r", "mode": "report", "item": {"region": "moon-1", "vpc_ids": ["vpc-0123456789abcdef0"]}},
+        {"run": "r", "mode": "report", "item": {"region": "us-east-1", "vpc_ids": []}},
+        {"run": "r", "mode": "report", "item": {"region": "us-east-1", "vpc_ids": ["vpc-0123456789abcdef0"] * 201}},
+        {"run": "r", "mode": "report", "item": {"region": "us-east-1", "vpc_ids": ["subnet-0123456789abcdef0"]}},
+        {"run": "r", "mode": "report", "item": {"region": ["us-east-1"], "vpc_ids": "vpc-0123456789abcdef0"}},
+    ],
+)
+def test_a_sweep_chunk_refuses_a_malformed_item_before_any_aws_call(event: Any) -> None:
+    from endpoint_guard.lambdas import sweep as sweep_tasks
+
+    handler = sweep_tasks.make_chunk(InMemory(Bucket({})))  # type: ignore[arg-type]  # S3 only: EC2 would fail
+    _, err = outcome_of(handler, event, context("sweep-chunk"))
+    assert isinstance(err, InvalidEventError), err
+
+
+@pytest.mark.parametrize("event", [None, {"mode": "report"}, {"run": "a b", "mode": "report"}, {"run": "r"}])
+def test_a_sweep_report_refuses_a_malformed_request(event: Any) -> None:
+    from endpoint_guard.lambdas import sweep as sweep_tasks
+
+    _, err = outcome_of(sweep_tasks.make_report(InMemory(Bucket({}))), event, context("sweep-report"))  # type: ignore[arg-type]
+    assert isinstance(err, InvalidEventError), err
