@@ -149,3 +149,22 @@ def test_the_fleet_reads_cost_a_few_calls_per_region_and_at_most_two_per_vpc(mot
         }
     )
     assert len(fleet_wide) <= 7
+
+
+def test_the_external_id_the_member_role_requires_is_passed(fleet, capsys, monkeypatch) -> None:
+    asked: list[dict] = []
+    original = boto3.session.Session.client
+
+    def client(self, service, *args, **kwargs):
+        made = original(self, service, *args, **kwargs)
+        if service == "sts":
+            made.meta.events.register("provide-client-params.sts.AssumeRole", lambda params, **_: asked.append(params))
+        return made
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    monkeypatch.setenv("ENDPOINT_GUARD_FLEET_EXTERNAL_ID", "from-the-environment-0001")
+    sweep(capsys, "--accounts", SECOND, "--dry-run")
+    assert {p["ExternalId"] for p in asked} == {"from-the-environment-0001"}
+    asked.clear()
+    sweep(capsys, "--accounts", SECOND, "--dry-run", "--external-id", "on-the-command-line-02")
+    assert {p["ExternalId"] for p in asked} == {"on-the-command-line-02"}

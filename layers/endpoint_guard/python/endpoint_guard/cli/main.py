@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -94,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.add_argument("--accounts", type=_words, help="comma-separated account ids (default: your own)")
     accounts.add_argument("--organization", action="store_true", help="every active account of the Organization")
     sweep.add_argument("--role-name", default=None, help="the member role to assume in other accounts")
+    sweep.add_argument(
+        "--external-id",
+        default=os.environ.get("ENDPOINT_GUARD_FLEET_EXTERNAL_ID"),
+        help="the external id the member role requires (default: $ENDPOINT_GUARD_FLEET_EXTERNAL_ID)",
+    )
     sweep.add_argument("--exclude-vpcs", type=_words, default=[], help="comma-separated VPC ids to leave alone")
     sweep.add_argument("--dry-run", action="store_true", help="report only: change nothing")
     sweep.add_argument("--markdown", action="store_true", help="the fleet report as Markdown")
@@ -268,6 +274,7 @@ def _sweep(args: argparse.Namespace) -> int:
         profile=args.profile,
         session=args.session,
         role_name=args.role_name or DEFAULT_ROLE_NAME,
+        external_id=args.external_id,
     )
     settings = dataclasses.replace(run.settings, verify_dns=True)
     report = sweep(

@@ -14,7 +14,7 @@ DEFAULT_ROLE_NAME = "endpoint-guard-member"
 
 
 def connector(
-    *, endpoint_url: str | None, profile: str | None, session: Any, role_name: str
+    *, endpoint_url: str | None, profile: str | None, session: Any, role_name: str, external_id: str | None = None
 ) -> Callable[[Target], Ec2Adapter]:
     """``connect(target)``: the target's EC2 adapter. Raises AwsCallError when the role cannot be assumed."""
     import boto3
@@ -42,6 +42,7 @@ def connector(
             credentials = sts.assume_role(
                 RoleArn=f"arn:{partition}:iam::{target.account}:role/{role_name}",
                 RoleSessionName="endpoint-guard-sweep",
+                **({"ExternalId": external_id} if external_id else {}),
             )["Credentials"]
         except (ClientError, BotoCoreError) as err:
             raise aws_error("assume_role", err) from err
