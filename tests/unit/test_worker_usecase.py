@@ -67,6 +67,11 @@ class Marks:
     def record_resources(self, vpc_id, resource_ids, expires_at) -> None:
         self.recorded.append((vpc_id, sorted(resource_ids)))
 
+    releases: list[tuple] = field(default_factory=list)
+
+    def record_release(self, vpc_id, at_s, expires_at) -> None:
+        self.releases.append((vpc_id, at_s))
+
 
 @dataclass
 class Letters:
@@ -432,3 +437,38 @@ def test_a_compliant_reconcile_records_nothing() -> None:
     done, _ = worker(Reconciles(result() | {"actions": [], "endpoints": []}), marks=marks)
     done.handle(delivery())
     assert marks.recorded == []
+
+
+def test_after_a_release_the_vpcs_other_work_stands_aside_for_the_quiet_time() -> None:
+    """A release means its owner is tearing the VPC down: a reconcile now would put back what the
+    owner's next delete needs gone."""
+
+    def release(vpc_id, what, pace):
+        return {"vpc_id": vpc_id, "subnet_id": what, "released": True, "actions": [{"description": "x"}]}
+
+    marks, clock = Marks(), [NOW]
+    reconciles = Reconciles(result())
+    made = Worker(
+        reconcile=reconciles,
+        observer=Recorded(),
+        rules=WorkerRules(release_quiet_seconds=600),
+        marks=marks,
+        release=release,
+        clock=lambda: clock[0],
+    )
+    released = WorkItem(VPC, "e1", "DeleteSubnet", release="subnet-0123456789abcdef0")
+    made.handle(Delivery(released.to_message(), "m1", int(NOW * 1000), 1))
+    assert marks.releases == [(VPC, int(NOW))]
+    drift = WorkItem(VPC, "e2", "DeleteSubnet", drift="DeleteSubnet by x")
+    skipped = made.handle(Delivery(drift.to_message(), "m2", int(NOW * 1000) + 1, 1))
+    assert skipped["kind"] == Skip.STANDING_ASIDE and reconciles.calls == []
+    clock[0] = NOW + 601
+    marks.known[VPC] = Mark(released_at=int(NOW))  # as the table has it, for a later batch
+    later = Worker(
+        reconcile=reconciles,
+        observer=Recorded(),
+        rules=WorkerRules(release_quiet_seconds=600),
+        marks=marks,
+        clock=lambda: clock[0],
+    )
+    assert later.handle(Delivery(drift.to_message(), "m3", int(NOW * 1000) + 2, 1))["compliant"] is True

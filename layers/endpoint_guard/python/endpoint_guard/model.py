@@ -135,6 +135,7 @@ class Mark:
     reconciled_from: int | None = None  # epoch milliseconds
     group: CheckedGroup | None = None
     failures: int = 0  # reconciles of the VPC that failed since its last success
+    released_at: int | None = None  # epoch seconds: endpoint-guard stood aside for its owner's delete
 
     def group_to_trust(self, now: int, recheck_seconds: int) -> CheckedGroup | None:
         """The group's last read, while it is younger than ``recheck_seconds``: an older one (or 0 to

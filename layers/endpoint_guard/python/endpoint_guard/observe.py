@@ -25,6 +25,7 @@ class Skip:
     COVERED = "covered"
     NO_EFFECT = "no_effect"  # a handled call that changed nothing endpoint-guard depends on
     OPTED_OUT = "opted_out"  # the VPC is tagged endpoint-guard:ignore = true
+    STANDING_ASIDE = "standing_aside"  # endpoint-guard released the VPC's resources for its owner's delete
     OWN_CALL = "own_call"  # made by endpoint-guard's own roles: never a trigger (no loops)
 
 

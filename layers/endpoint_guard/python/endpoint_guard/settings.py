@@ -148,6 +148,8 @@ class Wiring:
     endpoint_call_burst: int = 4
     # Seconds of the function timeout kept for finishing the VPC at hand and the batch's bookkeeping.
     budget_margin_seconds: int = 15
+    # After releasing a VPC's resources for its owner's delete, how long its other work is skipped.
+    release_quiet_seconds: int = 3600
     # endpoint-guard's own roles (ARNs): their calls never trigger it, so its changes cause no loop.
     own_role_arns: frozenset[str] = frozenset()
     # The scheduled sweep: the Regions of this account it covers (none: the stack's own), the VPCs it
@@ -172,6 +174,7 @@ class Wiring:
             endpoint_calls_per_second=_rate(env, "ENDPOINT_GUARD_ENDPOINT_CALLS_PER_SECOND", 0.28),
             endpoint_call_burst=_positive_int(env, "ENDPOINT_GUARD_ENDPOINT_CALL_BURST", 4),
             budget_margin_seconds=_whole_number(env, "ENDPOINT_GUARD_BUDGET_MARGIN_SECONDS", 15),
+            release_quiet_seconds=_whole_number(env, "ENDPOINT_GUARD_RELEASE_QUIET_SECONDS", 3600),
             own_role_arns=frozenset(_list(env, "ENDPOINT_GUARD_OWN_ROLE_ARNS")),
             sweep_regions=_list(env, "ENDPOINT_GUARD_SWEEP_REGIONS"),
             sweep_exclude_vpc_ids=_list(env, "ENDPOINT_GUARD_SWEEP_EXCLUDE_VPC_IDS"),

@@ -121,7 +121,21 @@ class StateTable(Adapter):
                 str(item["group_id"]), tuple(str(item["group_cidrs"]).split()), int(item["group_checked_at"])
             )
         reconciled_from = int(item["reconciled_from"]) if "reconciled_from" in item else None
-        return Mark(reconciled_from, group, int(item.get("failures", 0)))
+        released_at = int(item["released_at"]) if "released_at" in item else None
+        return Mark(reconciled_from, group, int(item.get("failures", 0)), released_at)
+
+    def record_release(self, vpc_id: str, at_s: int, expires_at: int) -> None:
+        """Endpoint-guard released its resources in the VPC for its owner's delete (see Worker)."""
+        from boto3.dynamodb.types import TypeSerializer
+
+        serializer = TypeSerializer()
+        self._call(
+            "update_item",
+            TableName=self.table_name,
+            Key=self._key(vpc_id),
+            UpdateExpression="SET released_at = :t, expiration = :e",
+            ExpressionAttributeValues={":t": serializer.serialize(at_s), ":e": serializer.serialize(expires_at)},
+        )
 
     def mark_reconciled(self, vpc_id: str, started_ms: int, expires_at: int, group: CheckedGroup | None = None) -> None:
         """Record that a reconcile which started at ``started_ms`` succeeded, and what it read of the

@@ -198,6 +198,7 @@ def build_worker(
             group_recheck_seconds=wiring.group_recheck_seconds,
             watermark_seconds=wiring.watermark_seconds,
             dry_run=settings.dry_run,
+            release_quiet_seconds=wiring.release_quiet_seconds,
         ),
         marks=state,
         dead_letters=QueueAdapter(wiring.dead_letter_queue_url, clients) if wiring.dead_letter_queue_url else None,

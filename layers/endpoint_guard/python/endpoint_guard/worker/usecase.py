@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -53,6 +54,7 @@ class MarkStore(Protocol):
     def dns_restored_at(self, vpc_id: str) -> int | None: ...
     def record_dns_restore(self, vpc_id: str, at_ms: int) -> None: ...
     def record_resources(self, vpc_id: str, resource_ids: Iterable[str], expires_at: int) -> None: ...
+    def record_release(self, vpc_id: str, at_s: int, expires_at: int) -> None: ...
 
 
 class DeadLetters(Protocol):
@@ -88,6 +90,9 @@ class WorkerRules:
     vpc_seconds: float = 10.0
     # The endpoint calls a fresh VPC needs (the default profile's four endpoints).
     endpoint_calls_per_vpc: int = 4
+    # After a release for its owner's delete (a teardown is under way), the VPC's other work is skipped
+    # for this long: a reconcile would put back what the owner's next attempt needs gone.
+    release_quiet_seconds: int = 3600
 
 
 class Worker:
@@ -175,6 +180,15 @@ class Worker:
             return self.observer.skipped(
                 Skip.COVERED, "a later reconcile of this VPC already covered this event", vpc_id=item.vpc_id
             )
+        if not item.release and mark.released_at is not None:
+            since = int(self.clock()) - mark.released_at
+            if since < self.rules.release_quiet_seconds:
+                return self.observer.skipped(
+                    Skip.STANDING_ASIDE,
+                    f"endpoint-guard released its resources here {since} s ago for the owner's delete; it stands "
+                    f"aside for {self.rules.release_quiet_seconds} s",
+                    vpc_id=item.vpc_id,
+                )
         if self._out_of_time is None and not self._time_for_a_vpc():
             self._out_of_time = OutOfTimeError("too little of the invocation left to start a VPC", 1.0)
         if self._out_of_time is not None:
@@ -249,6 +263,14 @@ class Worker:
             )
         assert item.release is not None
         done = self.release(item.vpc_id, item.release, self.pacer)
+        if done["actions"] and self.marks is not None and not self.rules.dry_run:
+            now = int(self.clock())
+            try:
+                self.marks.record_release(item.vpc_id, now, now + self.rules.watermark_seconds)
+                self._known[item.vpc_id] = dataclasses.replace(self._mark(item.vpc_id), released_at=now)
+            except EndpointGuardError as err:  # released all the same; only the quiet time is lost
+                self.observer.failed("could not record the release", err)
+                self.observer.count("BookkeepingFailures")
         self.observer.count("Releases", 1 if done["actions"] else 0)
         self.observer.info("released", subnet_id=done["subnet_id"], actions=[a["description"] for a in done["actions"]])
         return {"vpc_id": item.vpc_id, "released": done["released"], "actions": len(done["actions"])}
