@@ -44,6 +44,16 @@ def owner_deletes_vpc(ec2, vpc_id: str) -> None:
     ec2.delete_vpc(VpcId=vpc_id)
 
 
+def their_endpoint(ec2, world) -> str:
+    """An ssm endpoint the VPC's owner made (no ManagedBy tag) in the first private subnet."""
+    return ec2.create_vpc_endpoint(
+        VpcId=world.vpc_id,
+        ServiceName="com.amazonaws.us-east-1.ssm",
+        VpcEndpointType="Interface",
+        SubnetIds=[world.private_subnets["us-east-1a"]],
+    )["VpcEndpoint"]["VpcEndpointId"]
+
+
 def hostnames(ec2, vpc_id: str) -> bool:
     return ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"]
 
@@ -126,12 +136,7 @@ def test_a_subnet_shared_with_other_azs_leaves_the_endpoints_and_nothing_else_is
     ec2, sqs, stack, intake, ensure_endpoints
 ) -> None:
     world = build_vpc(ec2)
-    theirs = ec2.create_vpc_endpoint(
-        VpcId=world.vpc_id,
-        ServiceName="com.amazonaws.us-east-1.ssm",
-        VpcEndpointType="Interface",
-        SubnetIds=[world.private_subnets["us-east-1a"]],
-    )["VpcEndpoint"]["VpcEndpointId"]
+    theirs = their_endpoint(ec2, world)
     intake({"vpc_id": world.vpc_id}, INTAKE)
     run_worker(sqs, stack.work, ensure_endpoints)
     leaving = world.private_subnets["us-east-1a"]
@@ -155,12 +160,7 @@ def test_release_can_be_turned_off(ec2, sqs, stack, intake, ensure_endpoints, mo
 
 def test_release_by_hand_removes_only_what_endpoint_guard_made(ec2, capsys) -> None:
     world = build_vpc(ec2)
-    theirs = ec2.create_vpc_endpoint(
-        VpcId=world.vpc_id,
-        ServiceName="com.amazonaws.us-east-1.ssm",
-        VpcEndpointType="Interface",
-        SubnetIds=[world.private_subnets["us-east-1a"]],
-    )["VpcEndpoint"]["VpcEndpointId"]
+    theirs = their_endpoint(ec2, world)
     assert main(["ensure", world.vpc_id, "--region", REGION]) == 0
     assert len(endpoints_of(ec2, world.vpc_id)) == 5
     assert "us-east-1c (private tier)" in capsys.readouterr().out

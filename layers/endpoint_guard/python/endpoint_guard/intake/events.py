@@ -147,6 +147,7 @@ def _modify_vpc_attribute(detail: dict[str, Any]) -> Targets:
 
 
 DEPENDENCY_VIOLATION = ("DependencyViolation", "Client.DependencyViolation")
+BLOCKABLE_DELETES = {("ec2.amazonaws.com", "DeleteSubnet"), ("ec2.amazonaws.com", "DeleteVpc")}
 
 
 def _blocked_delete(name: str, detail: dict[str, Any]) -> Targets | None:
@@ -331,20 +332,11 @@ def _from_cloudtrail(detail: dict[str, Any], event_id: Any, envelope_account: An
     account = _account(detail, envelope_account)
     if not source or not name:
         raise InvalidEventError(f"CloudTrail detail without eventSource/eventName strings; expected {EXPECTED}")
-    if source == "ec2.amazonaws.com" and name in ("DeleteSubnet", "DeleteVpc"):
-        blocked = _blocked_delete(name, detail)
-        if blocked is not None:
-            for vpc_id in blocked.vpc_ids:
-                valid_vpc_id(vpc_id)
-            return Trigger(
-                event_id,
-                name,
-                vpc_ids=blocked.vpc_ids,
-                subnet_ids=blocked.subnet_ids,
-                account=account,
-                release=blocked.release,
-            )
-    if detail.get("errorCode"):
+    # A delete that endpoint-guard's resources blocked is the one failed call it acts on.
+    blocked = _blocked_delete(name, detail) if (source, name) in BLOCKABLE_DELETES else None
+    if blocked is not None:
+        targets = blocked
+    elif detail.get("errorCode"):
         return Trigger(
             event_id,
             name,
@@ -352,8 +344,7 @@ def _from_cloudtrail(detail: dict[str, Any], event_id: Any, envelope_account: An
             skip_reason=f"failed call: {source} {name} returned {_show(detail['errorCode'])}",
             skip_kind=Skip.FAILED_CALL,
         )
-    handler = HANDLERS.get((source, name))
-    if handler is None:
+    elif (handler := HANDLERS.get((source, name))) is None:
         return Trigger(
             event_id,
             name,
@@ -361,7 +352,8 @@ def _from_cloudtrail(detail: dict[str, Any], event_id: Any, envelope_account: An
             skip_reason=f"not a call endpoint-guard acts on: {source} {name}",
             skip_kind=Skip.NOT_HANDLED,
         )
-    targets = handler(detail)
+    else:
+        targets = handler(detail)
     for vpc_id in targets.vpc_ids:
         valid_vpc_id(vpc_id)
     return Trigger(
@@ -375,6 +367,7 @@ def _from_cloudtrail(detail: dict[str, Any], event_id: Any, envelope_account: An
         skip_reason=targets.skip_reason,
         skip_kind=targets.skip_kind,
         dns_off_by=targets.dns_off_by,
+        release=targets.release,
         endpoint_ids=targets.endpoint_ids,
         group_ids=targets.group_ids,
         drift=f"{name} by {actor(detail) or 'an unknown caller'}" if targets.drift or targets.dns_off_by else None,

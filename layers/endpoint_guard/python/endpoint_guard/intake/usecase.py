@@ -14,7 +14,7 @@ from endpoint_guard.intake.events import Trigger
 from endpoint_guard.intake.resolve import Records, resolve
 from endpoint_guard.observe import Observer, Skip
 from endpoint_guard.settings import Settings
-from endpoint_guard.worker.messages import RELEASE_VPC, WorkItem
+from endpoint_guard.worker.messages import WorkItem, released_subnet
 
 if TYPE_CHECKING:  # pragma: no cover  (the reconcile is imported only where it runs)
     from endpoint_guard.reconcile.result import ResultDocument
@@ -129,7 +129,7 @@ def handle(
             release(
                 i.vpc_id,
                 ec2=aws.ec2,
-                subnet_id=None if i.release == RELEASE_VPC else i.release,
+                subnet_id=released_subnet(i.release),
                 dry_run=settings.dry_run,
             )
             for i in releases

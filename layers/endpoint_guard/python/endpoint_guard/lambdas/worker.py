@@ -144,7 +144,7 @@ def build_worker(
     from endpoint_guard.reconcile.result import reconcile_failed
     from endpoint_guard.reconcile.run import reconcile_observed
     from endpoint_guard.reconcile.run import release as run_release
-    from endpoint_guard.worker.messages import RELEASE_VPC
+    from endpoint_guard.worker.messages import released_subnet
     from endpoint_guard.worker.pacing import Budget, Pace, Pacer, pace_key
     from endpoint_guard.worker.usecase import Worker, WorkerRules
 
@@ -175,7 +175,7 @@ def build_worker(
         return result
 
     def release(vpc_id: str, what: str, pace: Any) -> Any:
-        done = run_release(vpc_id, ec2=ec2, subnet_id=None if what == RELEASE_VPC else what, pace=pace)
+        done = run_release(vpc_id, ec2=ec2, subnet_id=released_subnet(what), pace=pace)
         failed = [
             f"{a['target']}: {a['description']}: {a.get('error', '')}"
             for a in done["actions"]

@@ -24,6 +24,11 @@ MESSAGE_VERSION = 1
 RELEASE_VPC = "vpc"
 
 
+def released_subnet(release: str | None) -> str | None:
+    """The subnet a release takes endpoint-guard's endpoints out of; None when it releases the VPC."""
+    return None if release in (None, RELEASE_VPC) else release
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
