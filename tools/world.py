@@ -281,3 +281,25 @@ def ecr_image(ecr: Any, repository: str, tag: str, size_bytes: int) -> str:
     ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
     region = ecr.meta.region_name
     return f"123456789012.dkr.ecr.{region}.amazonaws.com/{repository}:{tag}"
+
+
+OWN_ACCOUNT = "123456789012"  # moto's default account: the caller's own
+
+
+def member_client(service: str, account: str, region: str) -> Any:
+    """A client in ``account`` as a hub reaches it: through its member role (moto keeps a backend per
+    account and honours the assumed role's account); the own account directly."""
+    import boto3
+
+    if account == OWN_ACCOUNT:
+        return boto3.client(service, region_name=region)
+    credentials = boto3.client("sts", region_name=region).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/endpoint-guard-member", RoleSessionName="endpoint-guard-world"
+    )["Credentials"]
+    return boto3.client(
+        service,
+        region_name=region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )

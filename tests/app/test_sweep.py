@@ -14,34 +14,18 @@ from endpoint_guard.cli import main
 from endpoint_guard.fleet import Target, sweep_target
 from endpoint_guard.settings import Settings
 
-from tools.world import build_vpc
+from tools.world import build_vpc, member_client
 
 OWN, SECOND, THIRD = "123456789012", "111111111111", "222222222222"
 REGIONS = ("us-east-1", "eu-west-1")
 AZS = {"us-east-1": ("us-east-1a", "us-east-1b"), "eu-west-1": ("eu-west-1a", "eu-west-1b")}
 
 
-def ec2_in(account: str, region: str):
-    """An EC2 client in ``account`` (through the member role, as the sweep reaches it)."""
-    if account == OWN:
-        return boto3.client("ec2", region_name=region)
-    credentials = boto3.client("sts", region_name=region).assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/endpoint-guard-member", RoleSessionName="test"
-    )["Credentials"]
-    return boto3.client(
-        "ec2",
-        region_name=region,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
-
-
 @pytest.fixture
 def fleet(moto: None) -> dict[tuple[str, str], str]:
     """One VPC of the usual shape per account and Region (moto adds each one's default VPC)."""
     return {
-        (account, region): build_vpc(ec2_in(account, region), azs=AZS[region]).vpc_id
+        (account, region): build_vpc(member_client("ec2", account, region), azs=AZS[region]).vpc_id
         for account in (OWN, SECOND, THIRD)
         for region in REGIONS
     }
@@ -63,7 +47,7 @@ def test_a_report_sweep_covers_every_account_and_region_and_changes_nothing(flee
     summary = report["summary"]
     assert (summary["accounts"], summary["regions"], summary["mode"]) == (3, 2, "report")
     assert summary["vpcs"] == len(report["vpcs"]) >= 6 and summary["unreachable"] == []
-    assert ec2_in(SECOND, "eu-west-1").describe_vpc_endpoints()["VpcEndpoints"] == []
+    assert member_client("ec2", SECOND, "eu-west-1").describe_vpc_endpoints()["VpcEndpoints"] == []
 
 
 def test_an_enforcing_sweep_makes_the_fleet_compliant_and_a_second_changes_nothing(fleet, capsys) -> None:
@@ -72,7 +56,9 @@ def test_an_enforcing_sweep_makes_the_fleet_compliant_and_a_second_changes_nothi
     assert len(ours) == 6 and all(r["compliant"] for r in ours), [r for r in ours if not r["compliant"]]
     assert report["summary"]["mode"] == "enforce"
     for (account, region), vpc_id in fleet.items():
-        found = ec2_in(account, region).describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+        found = member_client("ec2", account, region).describe_vpc_endpoints(
+            Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]
+        )
         assert len(found["VpcEndpoints"]) == 4
     code, again = sweep(capsys, "--accounts", f"{OWN},{SECOND},{THIRD}", "--dry-run")
     assert all(r["compliant"] for r in again["vpcs"] if r["vpc_id"] in fleet.values())
@@ -109,15 +95,17 @@ def test_an_account_whose_role_cannot_be_assumed_is_listed_and_the_rest_goes_on(
 
 def test_opted_out_and_excluded_vpcs_are_left_alone(fleet, capsys) -> None:
     ignored, excluded = fleet[(OWN, "us-east-1")], fleet[(OWN, "eu-west-1")]
-    ec2_in(OWN, "us-east-1").create_tags(Resources=[ignored], Tags=[{"Key": "endpoint-guard:ignore", "Value": "true"}])
+    member_client("ec2", OWN, "us-east-1").create_tags(
+        Resources=[ignored], Tags=[{"Key": "endpoint-guard:ignore", "Value": "true"}]
+    )
     code, report = sweep(capsys, "--exclude-vpcs", excluded)
     assert code == 0  # the others are made compliant (this sweep enforces); the two left alone do not count
     rows = {r["vpc_id"]: r for r in report["vpcs"]}
     assert rows[ignored]["skipped"] == "opted_out" and rows[excluded]["skipped"] == "excluded"
     assert (
-        ec2_in(OWN, "us-east-1").describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [ignored]}])[
-            "VpcEndpoints"
-        ]
+        member_client("ec2", OWN, "us-east-1").describe_vpc_endpoints(
+            Filters=[{"Name": "vpc-id", "Values": [ignored]}]
+        )["VpcEndpoints"]
         == []
     )
     assert main(["sweep", "--regions", ",".join(REGIONS), "--dry-run", "--markdown"]) in (0, 1)

@@ -18,7 +18,7 @@ from moto import mock_aws
 
 from tests.conftest import EVENTS, REGION, SAMPLE_ROUTE_TABLE, SAMPLE_VPC
 from tools import workflow as workflow_tools
-from tools.world import build_vpc, load_balanced_service, run_fargate_tasks
+from tools.world import build_vpc, load_balanced_service, member_client, run_fargate_tasks
 
 BUCKET = workflow_tools.BUCKET
 
@@ -198,3 +198,24 @@ def test_a_very_large_vpc_is_planned_with_every_state_payload_small(workflow) ->
     ]
     assert sum(sizes) > 256 * 1024  # what the states carried before: more than a state may hold
     assert 0 < _largest_state_payload(workflow, arn) < 64 * 1024
+
+
+def test_a_hub_plans_the_move_of_a_member_accounts_vpc(workflow, monkeypatch) -> None:
+    """The worker of a hub starts the workflow with the member's account and Region: the discovery reads
+    that VPC through the member role."""
+    member, region = "111111111111", "eu-west-1"
+    monkeypatch.setenv("ENDPOINT_GUARD_FLEET_MODE", "hub")
+    monkeypatch.setenv("ENDPOINT_GUARD_FLEET_EXTERNAL_ID", "hub-external-id-0123456789")
+    world = build_vpc(member_client("ec2", member, region), azs=("eu-west-1a", "eu-west-1b"))
+    document = {**deferred_input(world, world.private_route_tables["eu-west-1a"]), "region": region}
+    result = run(workflow, {**document, "account": member}, "member-plan")
+    assert result["status"] == "SUCCEEDED", result
+    plan = json.loads(
+        workflow.s3.get_object(Bucket=BUCKET, Key=f"plans/{world.vpc_id}/member-plan/plan.json")["Body"].read()
+    )
+    assert plan["source_vpc_id"] == world.vpc_id
+    # Without the hub, another account's VPC is refused with a classified error (no guessing).
+    monkeypatch.setenv("ENDPOINT_GUARD_FLEET_MODE", "single")
+    refused = run(workflow, {**document, "account": member}, "member-plan-single")
+    assert refused["status"] == "FAILED"
+    assert "ConfigurationError" in notifications(workflow)[-1]

@@ -3,10 +3,11 @@ in-process reconcile. The lookups are a fake here; test_resolve_moto.py runs the
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
-from endpoint_guard.errors import AwsCallError, ReconcileFailedError
+from endpoint_guard.errors import AwsCallError, InvalidEventError, ReconcileFailedError
 from endpoint_guard.intake import Trigger, accept, enqueue, reconcile_now
 from endpoint_guard.observe import Recorded, Skip
 from endpoint_guard.worker import WorkItem
@@ -112,7 +113,8 @@ def test_enqueue_sends_one_message_per_vpc_grouped_by_vpc() -> None:
 def test_reconcile_now_gives_every_vpc_its_turn_then_raises_the_failures() -> None:
     done: list[str] = []
 
-    def reconcile(vpc_id: str):
+    def reconcile(item: WorkItem):
+        vpc_id = item.vpc_id
         done.append(vpc_id)
         return {"vpc_id": vpc_id}, (["ecr.api: create: InternalError"] if vpc_id == VPC_A else [])
 
@@ -152,3 +154,40 @@ def test_drift_finds_a_deleted_resources_vpc_in_the_records_and_own_calls_never_
     ]
     assert [s["kind"] for s in accepted.skipped] == [Skip.GONE, Skip.OWN_CALL]
     assert records.asked == [("vpce-gone",), ("vpce-unknown",)]  # only when the live lookups find nothing
+
+
+def test_a_hub_admits_only_its_enrolled_accounts_and_regions() -> None:
+    from endpoint_guard.intake import Hub
+
+    hub = Hub(
+        home_account="123456789012",
+        home_region="us-east-1",
+        accounts=frozenset({"111111111111"}),
+        regions=frozenset({"us-east-1", "eu-west-1"}),
+        member_role="endpoint-guard-member",
+        reach=lambda account, region: pytest.fail("a refusal reaches nothing"),
+    )
+    assert hub.refusal("111111111111", "eu-west-1") is None
+    assert hub.refusal("123456789012", "us-east-1") is None  # its own account is always its own
+    assert hub.refusal(None, None) is None  # a hand-made request: the hub's own account-Region
+    assert "222222222222 is not enrolled" in (hub.refusal("222222222222", "us-east-1") or "")
+    assert "Region ap-south-1 is not enrolled" in (hub.refusal("111111111111", "ap-south-1") or "")
+    assert "not an account id" in (hub.refusal("../../etc", "us-east-1") or "")
+    assert "without its account and Region" in (hub.refusal("111111111111", None) or "")
+    anyone = Hub("123456789012", "us-east-1", frozenset(), frozenset({"us-east-1"}), "m", lambda a, r: None)
+    assert anyone.refusal("999999999999", "us-east-1") is None  # no list: every account the bus admits
+    assert hub.own_call("arn:aws:iam::111111111111:role/endpoint-guard-member")
+    assert not hub.own_call("arn:aws:iam::111111111111:role/endpoint-guard-member-forward")
+    assert not hub.own_call(None)
+
+
+def test_a_members_work_item_keeps_its_account_and_region_in_its_message_group_and_key() -> None:
+    item = WorkItem(VPC_A, "e1", "CreateVpc", account="111111111111", region="eu-west-1")
+    assert WorkItem.from_message(item.to_message()) == item
+    assert item.group_id == f"111111111111/eu-west-1/{VPC_A}" and item.key == item.group_id
+    assert WorkItem(VPC_A, "e1").group_id == VPC_A  # a single-account stack's keys are unchanged
+    assert item.deduplication_id("n") != WorkItem(VPC_A, "e1", "CreateVpc").deduplication_id("n")
+    for account, region in (("1111", "eu-west-1"), ("111111111111", None), ("111111111111", "../x")):
+        body = json.dumps({**json.loads(item.to_message()), "account": account, "region": region})
+        with pytest.raises(InvalidEventError, match="account"):
+            WorkItem.from_message(body)

@@ -12,7 +12,7 @@ from endpoint_guard.model import CheckedGroup, DnsDrift, Mark
 from endpoint_guard.observe import Recorded, Skip
 from endpoint_guard.worker import Delivery, Worker, WorkerRules, WorkItem
 from endpoint_guard.worker.pacing import Budget, Pace, Pacer
-from endpoint_guard.worker.usecase import HandedBackError
+from endpoint_guard.worker.usecase import HandedBackError, Place
 
 VPC = "vpc-0123456789abcdef0"
 NOW = 1_700_000_000.0
@@ -472,3 +472,43 @@ def test_after_a_release_the_vpcs_other_work_stands_aside_for_the_quiet_time() -
         clock=lambda: clock[0],
     )
     assert later.handle(Delivery(drift.to_message(), "m3", int(NOW * 1000) + 2, 1))["compliant"] is True
+
+
+def test_a_hubs_members_are_worked_in_their_own_place_and_the_same_vpc_id_elsewhere_is_another_vpc() -> None:
+    """A hub's items name an account and Region: each account-Region has its own reconcile and state view
+    (asked for once per batch); the worker's own items stay at home with the single-account keys."""
+    home_marks, member_marks = Marks(), Marks()
+    home, member = Reconciles(result()), Reconciles(result(), result())
+    asked: list[tuple[str, str]] = []
+
+    def places(account: str, region: str) -> Place:
+        asked.append((account, region))
+        return Place(member, member_marks)
+
+    done = Worker(
+        reconcile=home,
+        observer=Recorded(),
+        rules=WorkerRules(),
+        marks=home_marks,
+        clock=lambda: NOW,
+        places=places,
+    )
+    for item in (
+        WorkItem(VPC, "e1", "CreateVpc"),
+        WorkItem(VPC, "e2", "CreateVpc", account="111111111111", region="eu-west-1"),
+        WorkItem(VPC, "e3", "CreateVpc", account="111111111111", region="eu-west-1"),
+    ):
+        sent = delivery(body=item.to_message())
+        done.handle(Delivery(sent.body, item.event_id or "", int(NOW * 1000) + 1, 1, item.group_id))
+    assert len(home.calls) == 1 and len(member.calls) == 2  # not covered by the home VPC's reconcile
+    assert [w[0] for w in home_marks.written] == [VPC] and [w[0] for w in member_marks.written] == [VPC, VPC]
+    assert asked == [("111111111111", "eu-west-1")]
+
+
+def test_a_members_item_without_a_hub_is_dead_lettered_as_a_configuration_error() -> None:
+    letters = Letters()
+    done, _ = worker(Reconciles(), letters=letters, marks=Marks())
+    item = WorkItem(VPC, "e1", "CreateVpc", account="111111111111", region="eu-west-1")
+    parked = done.handle(delivery(body=item.to_message()))
+    assert parked["error_kind"] == "configuration" and "FleetMode" in parked["error"]
+    assert len(letters.sent) == 1

@@ -27,6 +27,7 @@ class Skip:
     OPTED_OUT = "opted_out"  # the VPC is tagged endpoint-guard:ignore = true
     STANDING_ASIDE = "standing_aside"  # endpoint-guard released the VPC's resources for its owner's delete
     OWN_CALL = "own_call"  # made by endpoint-guard's own roles: never a trigger (no loops)
+    NOT_ENROLLED = "not_enrolled"  # a hub got an event from an account or Region it does not manage
 
 
 class Observer(Protocol):

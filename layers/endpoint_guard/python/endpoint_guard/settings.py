@@ -59,6 +59,9 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     return parse_flag(name, environ.get(name), default)
 
 
+FLEET_SINGLE, FLEET_HUB = "single", "hub"
+
+
 def _choice(environ: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
     value = environ.get(name, default).strip().lower() or default
     if value not in allowed:
@@ -68,6 +71,14 @@ def _choice(environ: Mapping[str, str], name: str, default: str, allowed: tuple[
 
 def _list(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in environ.get(name, "").split(",") if item.strip())
+
+
+def _accounts(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    accounts = _list(environ, name)
+    wrong = [a for a in accounts if not (a.isdigit() and len(a) == 12)]
+    if wrong:
+        raise ConfigurationError(f"{name} holds {', '.join(wrong)}: expected 12-digit account ids")
+    return accounts
 
 
 def _gb(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -158,6 +169,18 @@ class Wiring:
     sweep_exclude_vpc_ids: tuple[str, ...] = ()
     sweep_mode: str = "report"
     sweep_max_concurrency: int = 10
+    # "single": this account, events from its default bus. "hub": the enrolled member accounts (and
+    # this one), events forwarded by the spokes to the fleet bus, reached through the member role.
+    fleet_mode: str = FLEET_SINGLE
+    # The enrolled accounts (none: every account of the Organization); the enrolled Regions are the
+    # sweep's (none: the stack's own).
+    fleet_accounts: tuple[str, ...] = ()
+    fleet_role_name: str = "endpoint-guard-member"
+    fleet_external_id: str | None = None
+
+    @property
+    def hub(self) -> bool:
+        return self.fleet_mode == FLEET_HUB
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Wiring:
@@ -180,4 +203,8 @@ class Wiring:
             sweep_exclude_vpc_ids=_list(env, "ENDPOINT_GUARD_SWEEP_EXCLUDE_VPC_IDS"),
             sweep_mode=_choice(env, "ENDPOINT_GUARD_SWEEP_MODE", "report", ("report", "enforce")),
             sweep_max_concurrency=_positive_int(env, "ENDPOINT_GUARD_SWEEP_MAX_CONCURRENCY", 10),
+            fleet_mode=_choice(env, "ENDPOINT_GUARD_FLEET_MODE", FLEET_SINGLE, (FLEET_SINGLE, FLEET_HUB)),
+            fleet_accounts=_accounts(env, "ENDPOINT_GUARD_FLEET_ACCOUNTS"),
+            fleet_role_name=env.get("ENDPOINT_GUARD_FLEET_ROLE_NAME") or "endpoint-guard-member",
+            fleet_external_id=env.get("ENDPOINT_GUARD_FLEET_EXTERNAL_ID") or None,
         )

@@ -77,12 +77,23 @@ class Clients:
             profile=env.get("AWS_PROFILE") or None,
         )
 
+    def in_region(self, region: str) -> Clients:
+        """The same credentials and endpoint in ``region`` (this object when it is already there)."""
+        if region == self._region:
+            return self
+        return Clients(region=region, endpoint_url=self.endpoint_url, profile=self.profile, session=self._session)
+
+    @property
+    def session(self) -> boto3.session.Session:
+        """The boto3 session these clients are made from."""
+        return self._session or _shared_session(self.profile)
+
     def client(self, service: str) -> Any:
         if service not in self._clients:
             from botocore.exceptions import NoRegionError, ProfileNotFound
 
             try:
-                session: Any = self._session or _shared_session(self.profile)
+                session: Any = self.session
                 self._clients[service] = session.client(
                     service, region_name=self._region, config=client_config(), endpoint_url=self.endpoint_url
                 )

@@ -100,12 +100,19 @@ class StateTable(Adapter):
     def __init__(self, table_name: str, clients: Clients | None = None, *, client: Any = None) -> None:
         super().__init__(clients, client=client)
         self.table_name = table_name
+        self.scope = ""  # a hub's view of one member account-Region: "<account>/<region>/"
 
-    @staticmethod
-    def _key(vpc_id: str, kind: str = "vpc") -> dict[str, Any]:
+    def within(self, scope: str) -> StateTable:
+        """The same table as one member account-Region sees it: its VPCs' and resources' items are
+        ``vpc#<account>/<region>/<id>`` (a hub keeps account-Regions apart; the pace keys are global)."""
+        view = StateTable(self.table_name, self._clients, client=self._client)
+        view.scope = scope
+        return view
+
+    def _key(self, vpc_id: str, kind: str = "vpc") -> dict[str, Any]:
         from boto3.dynamodb.types import TypeSerializer
 
-        return {"id": TypeSerializer().serialize(f"{kind}#{vpc_id}")}
+        return {"id": TypeSerializer().serialize(f"{kind}#{self.scope}{vpc_id}")}
 
     def mark(self, vpc_id: str) -> Mark:
         """The VPC's mark; an empty one when there is none (never reconciled, or expired)."""
@@ -203,7 +210,7 @@ class StateTable(Adapter):
                 "PutRequest": {
                     "Item": {
                         k: serializer.serialize(v)
-                        for k, v in {"id": f"res#{rid}", "vpc_id": vpc_id, "expiration": expires_at}.items()
+                        for k, v in {"id": f"res#{self.scope}{rid}", "vpc_id": vpc_id, "expiration": expires_at}.items()
                     }
                 }
             }
@@ -220,7 +227,7 @@ class StateTable(Adapter):
         """The VPCs recorded for these resources (see record_resources); unknown ids are skipped."""
         from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-        keys = [{"id": TypeSerializer().serialize(f"res#{rid}")} for rid in sorted(set(resource_ids))]
+        keys = [{"id": TypeSerializer().serialize(f"res#{self.scope}{rid}")} for rid in sorted(set(resource_ids))]
         found: set[str] = set()
         for batch in chunks(keys, 100):
             request: dict[str, Any] = {self.table_name: {"Keys": batch, "ProjectionExpression": "vpc_id"}}

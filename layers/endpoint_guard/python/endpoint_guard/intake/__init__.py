@@ -2,6 +2,6 @@
 the queue or an in-process reconcile (``usecase``)."""
 
 from endpoint_guard.intake.events import Trigger, parse_event
-from endpoint_guard.intake.usecase import Accepted, accept, enqueue, handle, reconcile_now
+from endpoint_guard.intake.usecase import Accepted, Hub, accept, enqueue, handle, reconcile_now
 
-__all__ = ["Accepted", "Trigger", "accept", "enqueue", "handle", "parse_event", "reconcile_now"]
+__all__ = ["Accepted", "Hub", "Trigger", "accept", "enqueue", "handle", "parse_event", "reconcile_now"]

@@ -50,6 +50,7 @@ class Trigger:
     group_ids: tuple[str, ...] = ()  # security groups the call touched (only endpoint-guard's count)
     drift: str | None = None  # the call may have broken what endpoint-guard built: "<call> by <who>"
     caller: str | None = None  # the role (session issuer) or user that made the call
+    region: str | None = None  # the Region the call was made in (a hub's events come from many)
 
 
 @dataclass(frozen=True)
@@ -326,10 +327,13 @@ def _account(detail: dict[str, Any], envelope_account: Any) -> str | None:
     )
 
 
-def _from_cloudtrail(detail: dict[str, Any], event_id: Any, envelope_account: Any = None) -> Trigger:
+def _from_cloudtrail(
+    detail: dict[str, Any], event_id: Any, envelope_account: Any = None, envelope_region: Any = None
+) -> Trigger:
     source, name = _text(detail.get("eventSource")), _text(detail.get("eventName"))
     event_id = _text(detail.get("eventID")) or _text(event_id)
     account = _account(detail, envelope_account)
+    region = _text(envelope_region) or _text(detail.get("awsRegion"))
     if not source or not name:
         raise InvalidEventError(f"CloudTrail detail without eventSource/eventName strings; expected {EXPECTED}")
     # A delete that endpoint-guard's resources blocked is the one failed call it acts on.
@@ -341,6 +345,7 @@ def _from_cloudtrail(detail: dict[str, Any], event_id: Any, envelope_account: An
             event_id,
             name,
             account=account,
+            region=region,
             skip_reason=f"failed call: {source} {name} returned {_show(detail['errorCode'])}",
             skip_kind=Skip.FAILED_CALL,
         )
@@ -349,6 +354,7 @@ def _from_cloudtrail(detail: dict[str, Any], event_id: Any, envelope_account: An
             event_id,
             name,
             account=account,
+            region=region,
             skip_reason=f"not a call endpoint-guard acts on: {source} {name}",
             skip_kind=Skip.NOT_HANDLED,
         )
@@ -364,6 +370,7 @@ def _from_cloudtrail(detail: dict[str, Any], event_id: Any, envelope_account: An
         route_table_ids=targets.route_table_ids,
         clusters=targets.clusters,
         account=account,
+        region=region,
         skip_reason=targets.skip_reason,
         skip_kind=targets.skip_kind,
         dns_off_by=targets.dns_off_by,
@@ -395,7 +402,7 @@ def _from_envelope(event: dict[str, Any]) -> Trigger:
             skip_reason=f"not a CloudTrail API call event: {envelope.detail_type}",
             skip_kind=Skip.NOT_CLOUDTRAIL,
         )
-    return _from_cloudtrail(envelope.detail, event_id, event.get("account"))
+    return _from_cloudtrail(envelope.detail, event_id, event.get("account"), event.get("region"))
 
 
 MAX_NAME = 2048  # an ECS cluster name or ARN is far shorter

@@ -25,6 +25,9 @@ class Records(Protocol):
 
     def vpcs_of_resources(self, resource_ids: Iterable[str]) -> tuple[str, ...]: ...
 
+    def within(self, scope: str) -> Records:
+        """The records of one member account-Region (a hub's)."""
+
 
 def resolve(
     trigger: Trigger,

@@ -24,6 +24,43 @@ class FifoQueue(Protocol):
     def send_fifo(self, messages: Iterable[tuple[str, str, str]]) -> None: ...
 
 
+@dataclass(frozen=True)
+class Hub:
+    """A hub's intake: the account-Regions it manages and how it reaches a member's. Events come from
+    the spokes' forward rules (the fleet bus admits the Organization); the hub's own account-Region is
+    reached directly, and its work keeps the single-account keys."""
+
+    home_account: str | None
+    home_region: str
+    accounts: frozenset[str]  # the enrolled accounts; empty: every account the fleet bus admits
+    regions: frozenset[str]  # the enrolled Regions
+    member_role: str  # the member role's name: its calls are endpoint-guard's own
+    reach: Callable[[str, str], Services]
+
+    def refusal(self, account: str | None, region: str | None) -> str | None:
+        """Why an event from this account-Region is not the hub's to handle; None when it is."""
+        if account is None or region is None:
+            return (
+                None
+                if self.is_home(account, region)
+                else f"an event without its account and Region ({account}, {region})"
+            )
+        if not (account.isdigit() and len(account) == 12):
+            return f"account {account!r} is not an account id"
+        if self.accounts and account not in self.accounts and account != self.home_account:
+            return f"account {account} is not enrolled (FleetAccounts: {', '.join(sorted(self.accounts))})"
+        if region not in self.regions:
+            return f"Region {region} is not enrolled (the hub covers {', '.join(sorted(self.regions))})"
+        return None
+
+    def is_home(self, account: str | None, region: str | None) -> bool:
+        return account in (None, self.home_account) and region in (None, self.home_region)
+
+    def own_call(self, caller: str | None) -> bool:
+        """A call made through the member role, in any account: the hub's own change."""
+        return bool(caller and caller.endswith(f":role/{self.member_role}"))
+
+
 @dataclass
 class Accepted:
     items: list[WorkItem] = field(default_factory=list)
@@ -38,15 +75,38 @@ def accept(
     observer: Observer,
     own_roles: frozenset[str] = frozenset(),
     records: Records | None = None,
+    hub: Hub | None = None,
 ) -> Accepted:
     """The VPCs the triggers concern, and the skips with their reasons. Raises when a lookup fails.
     ``own_roles``: endpoint-guard's roles, whose calls never trigger it; ``records``: the VPCs of the
-    resources it manages, for events about deleted ones."""
+    resources it manages, for events about deleted ones; ``hub``: the fleet a hub manages (its events
+    come from many account-Regions, each resolved in its own)."""
     accepted = Accepted()
     for trigger in triggers:
         observer.about(event_id=trigger.event_id)
+        where: tuple[str | None, str | None] = (None, None)
+        services, recorded, owner = aws, records, own_account
+        if hub is not None:
+            refusal = hub.refusal(trigger.account, trigger.region)
+            if refusal is None and hub.own_call(trigger.caller):
+                refusal = "own"
+            if refusal is not None:
+                kind = Skip.OWN_CALL if refusal == "own" else Skip.NOT_ENROLLED
+                reason = (
+                    f"endpoint-guard's own call ({trigger.caller}): nothing drifted" if refusal == "own" else refusal
+                )
+                accepted.skipped.append(
+                    observer.skipped(kind, reason, event_id=trigger.event_id, event_name=trigger.event_name)
+                )
+                continue
+            owner = None  # enrolment stands for the account check
+            if not hub.is_home(trigger.account, trigger.region):
+                assert trigger.account and trigger.region
+                where = (trigger.account, trigger.region)
+                services = hub.reach(trigger.account, trigger.region)
+                recorded = records.within(f"{trigger.account}/{trigger.region}/") if records is not None else None
         try:
-            found = resolve(trigger, aws, own_account, own_roles, records)
+            found = resolve(trigger, services, owner, own_roles, recorded)
         except EndpointGuardError as err:
             observer.failed("could not resolve the event's VPC", err)
             raise
@@ -58,7 +118,9 @@ def accept(
             )
             continue
         accepted.items += [
-            WorkItem(vpc_id, trigger.event_id, trigger.event_name, trigger.dns_off_by, trigger.release, trigger.drift)
+            WorkItem(
+                vpc_id, trigger.event_id, trigger.event_name, trigger.dns_off_by, trigger.release, trigger.drift, *where
+            )
             for vpc_id in found.vpc_ids
         ]
     return accepted
@@ -80,7 +142,7 @@ def enqueue(items: list[WorkItem], queue: FifoQueue, observer: Observer) -> list
 
 def reconcile_now(
     items: list[WorkItem],
-    reconcile: Callable[[str], tuple[ResultDocument, list[str]]],
+    reconcile: Callable[[WorkItem], tuple[ResultDocument, list[str]]],
     observer: Observer,
 ) -> list[ResultDocument]:
     """Reconcile each VPC once, here and now (no queue). Raises ReconcileFailedError when any action
@@ -88,9 +150,9 @@ def reconcile_now(
     results: list[ResultDocument] = []
     problems: list[str] = []
     try:
-        for vpc_id in dict.fromkeys(item.vpc_id for item in items):
-            result, failed = reconcile(vpc_id)
-            problems += [f"{vpc_id} {line}" for line in failed]
+        for item in {item.key: item for item in items}.values():  # each VPC once, in order
+            result, failed = reconcile(item)
+            problems += [f"{item.vpc_id} {line}" for line in failed]
             results.append(result)
         if problems:
             raise ReconcileFailedError(",".join(r["vpc_id"] for r in results), problems)
@@ -110,11 +172,12 @@ def handle(
     queue: FifoQueue | None = None,
     own_roles: frozenset[str] = frozenset(),
     records: Records | None = None,
+    hub: Hub | None = None,
 ) -> dict[str, Any]:
     """The whole intake: accept, then queue the work (deployed) or, without a queue, reconcile it here
     (the CLI's ``invoke`` and ``ensure``)."""
     accepted = accept(
-        triggers, aws=aws, own_account=own_account, observer=observer, own_roles=own_roles, records=records
+        triggers, aws=aws, own_account=own_account, observer=observer, own_roles=own_roles, records=records, hub=hub
     )
     if queue is not None:
         return {"queued": enqueue(accepted.items, queue, observer), "skipped": accepted.skipped}
@@ -123,12 +186,16 @@ def handle(
     from endpoint_guard.reconcile.run import reconcile_observed, release
 
     output: dict[str, Any] = {"skipped": accepted.skipped}
+
+    def ec2_of(item: WorkItem) -> Any:
+        return hub.reach(item.account, item.region).ec2 if hub and item.account and item.region else aws.ec2
+
     releases = [i for i in accepted.items if i.release]
     if releases and settings.release_on_dependency_violation:
         output["released"] = [
             release(
                 i.vpc_id,
-                ec2=aws.ec2,
+                ec2=ec2_of(i),
                 subnet_id=released_subnet(i.release),
                 dry_run=settings.dry_run,
             )
@@ -141,11 +208,11 @@ def handle(
         ]
     # A hand-run answering a DNS-off event turns the attributes back on: it has no memory of an earlier
     # restore (the worker has, in the state table) and a person asked for it.
-    drift = {i.vpc_id: DnsDrift(i.dns_off_by) for i in accepted.items if i.dns_off_by}
+    drift = {i.key: DnsDrift(i.dns_off_by) for i in accepted.items if i.dns_off_by}
     output["results"] = reconcile_now(
         [i for i in accepted.items if not i.release],
-        lambda vpc_id: reconcile_observed(
-            vpc_id, ec2=aws.ec2, settings=settings, observer=observer, dns_drift=drift.get(vpc_id)
+        lambda item: reconcile_observed(
+            item.vpc_id, ec2=ec2_of(item), settings=settings, observer=observer, dns_drift=drift.get(item.key)
         ),
         observer,
     )

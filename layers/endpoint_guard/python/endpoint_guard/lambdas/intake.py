@@ -79,6 +79,35 @@ def run_intake(
         queue=queue,
         own_roles=wiring.own_role_arns,
         records=StateTable(wiring.state_table, clients) if wiring.state_table else None,
+        hub=hub_of(clients, wiring, account),
+    )
+
+
+def hub_of(clients: Clients, wiring: Wiring, account: str | None) -> Any:
+    """A hub's intake scope (None in a single-account stack): the enrolled accounts and Regions, and
+    each member account-Region reached through its member role."""
+    if not wiring.hub:
+        return None
+    from endpoint_guard.aws import Services
+    from endpoint_guard.intake.usecase import Hub
+    from endpoint_guard.lambdas.runtime import member_access
+
+    access = member_access(clients, wiring, account)
+    home = str(clients.client("sts").meta.region_name)
+    reached: dict[tuple[str, str], Services] = {}
+
+    def reach(member: str, region: str) -> Services:
+        if (member, region) not in reached:
+            reached[(member, region)] = Services(access.clients(member, region))
+        return reached[(member, region)]
+
+    return Hub(
+        home_account=account,
+        home_region=home,
+        accounts=frozenset(wiring.fleet_accounts),
+        regions=frozenset(wiring.sweep_regions or (home,)),
+        member_role=wiring.fleet_role_name,
+        reach=reach,
     )
 
 

@@ -16,7 +16,7 @@ from endpoint_guard.lambdas.runtime import Container
 from endpoint_guard.lambdas.tasks import classified, need, plan_store
 from endpoint_guard.model import valid_vpc_id
 from endpoint_guard.profile import interface_services
-from endpoint_guard.settings import Settings
+from endpoint_guard.settings import Settings, Wiring
 
 
 def _key(event: dict[str, Any], name: str) -> str:
@@ -42,9 +42,10 @@ def make_discover(clients: Clients | None = None) -> Handler:
         logger.append_keys(vpc_id=vpc_id)
         settings = Settings.from_env()
         store = plan_store(container)
+        account, region = _place(event.get("where") if isinstance(event.get("where"), dict) else event)
         inventory = discover(
             vpc_id,
-            Services(container.clients),
+            Services(container.at(Wiring.from_env(), context, account, region)),
             event.get("deferred_route_tables") or [],
             default_gb=settings.default_gb_per_month,
         )
@@ -61,6 +62,18 @@ def make_discover(clients: Clients | None = None) -> Handler:
         }
 
     return discover_vpc
+
+
+def _place(event: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The VPC's account and Region, when the execution's input names them (a hub's member VPC)."""
+    from endpoint_guard.worker.messages import ACCOUNT, REGION
+
+    account, region = event.get("account"), event.get("region")
+    if account is not None and not (isinstance(account, str) and ACCOUNT.fullmatch(account)):
+        raise InvalidEventError("account must be a 12-digit account id")
+    if region is not None and not (isinstance(region, str) and REGION.fullmatch(region)):
+        raise InvalidEventError("region must be a Region name")
+    return account, region
 
 
 def _name(event: dict[str, Any]) -> str:

@@ -16,11 +16,11 @@ from endpoint_guard.lambdas.observability import Handler, logger, traced
 from endpoint_guard.lambdas.runtime import Container, own_account
 from endpoint_guard.lambdas.tasks import classified, need, plan_store
 from endpoint_guard.settings import Settings, Wiring
+from endpoint_guard.worker.messages import ACCOUNT, REGION
 
 TOLERATED_FAILURE_PERCENTAGE = 10
 CHUNK = 25  # VPCs per Distributed Map item: one set of fleet reads serves them all
 RUN = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
 def _run(event: dict[str, Any]) -> str:
@@ -39,7 +39,6 @@ def make_plan(clients: Clients | None = None) -> Handler:
     def plan_sweep(event: Any, context: Any) -> dict[str, Any]:
         """{run?, mode?} -> {run, mode, bucket, items_key, chunks, vpcs, unreachable, ...the Map's settings}."""
         from endpoint_guard.aws import Ec2Lookups
-        from endpoint_guard.fleet.usecase import Target
         from endpoint_guard.model import ignored
 
         event = event if isinstance(event, dict) else {}
@@ -50,20 +49,21 @@ def make_plan(clients: Clients | None = None) -> Handler:
         if mode not in ("report", "enforce"):
             raise InvalidEventError("mode must be report or enforce")
         store = plan_store(container)
-        account = own_account(context)
         items, unreachable, vpcs = [], [], 0
-        for region in wiring.sweep_regions or (_home(container),):
-            target = Target(account, region)
+        for target in targets(container, wiring, context):
+            account, region = target.account, target.region
             try:
-                found = Ec2Lookups(_in_region(container, region)).all_vpcs()
-            except EndpointGuardError as err:  # a Region that cannot be read is reported, the rest goes on
+                found = Ec2Lookups(container.at(wiring, context, account, region)).all_vpcs()
+            except EndpointGuardError as err:  # a target that cannot be read is reported, the rest goes on
                 unreachable.append({"account": account, "region": region, "reason": str(err)})
                 continue
             ids = sorted(str(v["VpcId"]) for v in found)
             vpcs += len(ids)
             for start in range(0, len(ids), CHUNK):
                 items.append({"account": target.account, "region": region, "vpc_ids": ids[start : start + CHUNK]})
-            logger.info("listed", region=region, vpcs=len(ids), ignored=sum(1 for v in found if ignored(v)))
+            logger.info(
+                "listed", account=account, region=region, vpcs=len(ids), ignored=sum(1 for v in found if ignored(v))
+            )
         prefix = f"sweeps/{run}/"
         store.put_json(prefix + "items.json", items)
         store.put_json(prefix + "unreachable.json", unreachable)
@@ -83,13 +83,21 @@ def make_plan(clients: Clients | None = None) -> Handler:
     return plan_sweep
 
 
-def _home(container: Container) -> str:
-    return str(container.clients.client("ec2").meta.region_name)
+def targets(container: Container, wiring: Wiring, context: Any) -> list[Any]:
+    """What the sweep covers: a single-account stack's own account in the sweep's Regions (none: its
+    own); a hub's enrolled accounts (none named: the Organization's active accounts) and its own, in
+    each of those Regions."""
+    from endpoint_guard.fleet.usecase import Target
 
+    own = own_account(context)
+    regions = wiring.sweep_regions or (str(container.clients.client("ec2").meta.region_name),)
+    accounts: list[str | None] = [own]
+    if wiring.hub:
+        from endpoint_guard.fleet.connect import organization_accounts
 
-def _in_region(container: Container, region: str) -> Clients:
-    """The container's clients in its own Region, new ones (kept for the call) in another."""
-    return container.clients if region == _home(container) else Clients(region=region)
+        members = wiring.fleet_accounts or tuple(organization_accounts(container.clients))
+        accounts += [a for a in members if a != own]
+    return [Target(account, region) for account in accounts for region in regions]
 
 
 def make_chunk(clients: Clients | None = None) -> Handler:
@@ -118,8 +126,11 @@ def make_chunk(clients: Clients | None = None) -> Handler:
         vpc_ids = [valid_vpc_id(v) for v in vpc_ids]
         settings = dataclasses.replace(Settings.from_env(), verify_dns=True, dry_run=event["mode"] != "enforce")
         wiring = Wiring.from_env()
-        ec2 = Ec2Adapter(_in_region(container, region))
-        account = own_account(context)
+        account = item.get("account")
+        if account is not None and not (isinstance(account, str) and ACCOUNT.fullmatch(account)):
+            raise InvalidEventError("item.account must be a 12-digit account id")
+        ec2 = Ec2Adapter(container.at(wiring, context, account, region))
+        account = account or own_account(context)
         pace = None
         if wiring.state_table and not settings.dry_run:
             remaining = getattr(context, "get_remaining_time_in_millis", lambda: 60_000)()
@@ -139,7 +150,7 @@ def make_chunk(clients: Clients | None = None) -> Handler:
             vpc_ids=vpc_ids,
             pace=pace,
         )
-        key = f"sweeps/{run}/rows/{region}-{vpc_ids[0]}.json"
+        key = f"sweeps/{run}/rows/{account or 'self'}-{region}-{vpc_ids[0]}.json"
         plan_store(container).put_json(key, rows)
         return {"rows_key": key, "vpcs": len(rows), "compliant": sum(1 for r in rows if r.get("compliant"))}
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from endpoint_guard.aws.base import Clients
 from endpoint_guard.errors import EndpointGuardError, InvalidEventError
 from endpoint_guard.lambdas.observability import Handler, LambdaObserver, logger, metrics, traced
-from endpoint_guard.lambdas.runtime import Container, own_account
+from endpoint_guard.lambdas.runtime import Container, member_access, own_account
 from endpoint_guard.settings import Settings, Wiring
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -146,52 +146,72 @@ def build_worker(
     from endpoint_guard.reconcile.run import release as run_release
     from endpoint_guard.worker.messages import released_subnet
     from endpoint_guard.worker.pacing import Budget, Pace, Pacer, pace_key
-    from endpoint_guard.worker.usecase import Worker, WorkerRules
+    from endpoint_guard.worker.usecase import Place, Worker, WorkerRules
 
-    ec2 = Ec2Adapter(clients)
     state = StateTable(wiring.state_table, clients) if wiring.state_table else None
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     budget = Budget.from_remaining(
         clock(), remaining() if callable(remaining) else DEFAULT_REMAINING_MS, wiring.budget_margin_seconds
     )
-    pacer = None
-    if state is not None:
-        pacer = Pacer(
-            store=state,
-            key=pace_key(own_account(context), ec2.region),
-            pace=Pace(wiring.endpoint_calls_per_second, wiring.endpoint_call_burst),
-            budget=budget,
-            clock=clock,
-            sleep=sleep,
-        )
+    home_account = own_account(context)
 
-    def reconcile(vpc_id: str, trusted: Any, pace: Any, dns: Any = None) -> Any:
-        result, _ = reconcile_observed(
-            vpc_id, ec2=ec2, settings=settings, observer=observer, checked_group=trusted, pace=pace, dns_drift=dns
-        )
-        failed = reconcile_failed(result)
-        if failed is not None:
-            raise failed
-        return result
+    def place(ec2: Callable[[], Ec2Adapter], account: str | None, region: str | None, scope: str = "") -> Place:
+        """An account-Region's collaborators. ``ec2`` is called on first use: a member role is assumed
+        only when a VPC of that account is worked on."""
+        marks = state.within(scope) if state is not None and scope else state
+        pacer = None
+        if state is not None:
+            pacer = Pacer(
+                store=state,
+                key=pace_key(account, region or ec2().region),
+                pace=Pace(wiring.endpoint_calls_per_second, wiring.endpoint_call_burst),
+                budget=budget,
+                clock=clock,
+                sleep=sleep,
+            )
 
-    def release(vpc_id: str, what: str, pace: Any) -> Any:
-        done = run_release(vpc_id, ec2=ec2, subnet_id=released_subnet(what), pace=pace)
-        failed = [
-            f"{a['target']}: {a['description']}: {a.get('error', '')}"
-            for a in done["actions"]
-            if a["status"] == "failed"
-        ]
-        if failed:
-            codes = tuple(dict.fromkeys(a["error_code"] for a in done["actions"] if "error_code" in a))
-            retryable = all(a.get("retryable", True) for a in done["actions"] if a["status"] == "failed")
-            raise ReconcileFailedError(vpc_id, failed, codes=codes, retryable=retryable, result=dict(done))
-        return done
+        def reconcile(vpc_id: str, trusted: Any, pace: Any, dns: Any = None) -> Any:
+            result, _ = reconcile_observed(
+                vpc_id, ec2=ec2(), settings=settings, observer=observer, checked_group=trusted, pace=pace, dns_drift=dns
+            )
+            failed = reconcile_failed(result)
+            if failed is not None:
+                raise failed
+            return result
+
+        def release(vpc_id: str, what: str, pace: Any) -> Any:
+            done = run_release(vpc_id, ec2=ec2(), subnet_id=released_subnet(what), pace=pace)
+            failed = [
+                f"{a['target']}: {a['description']}: {a.get('error', '')}"
+                for a in done["actions"]
+                if a["status"] == "failed"
+            ]
+            if failed:
+                codes = tuple(dict.fromkeys(a["error_code"] for a in done["actions"] if "error_code" in a))
+                retryable = all(a.get("retryable", True) for a in done["actions"] if a["status"] == "failed")
+                raise ReconcileFailedError(vpc_id, failed, codes=codes, retryable=retryable, result=dict(done))
+            return done
+
+        releases = settings.release_on_dependency_violation and not settings.dry_run
+        return Place(reconcile, marks, pacer, release if releases else None)
+
+    own_ec2 = Ec2Adapter(clients)
+    home = place(lambda: own_ec2, home_account, None)
+    places = None
+    if wiring.hub:
+        access = member_access(clients, wiring, home_account)
+
+        def places(account: str, region: str) -> Place:
+            if access.is_own(account, region) and region == own_ec2.region:
+                return home
+            ec2 = functools.cache(lambda: Ec2Adapter(access.clients(account, region)))
+            return place(ec2, account, region, f"{account}/{region}/")
 
     start = None
     if wiring.migration_state_machine_arn:
         start = functools.partial(StepFunctionsAdapter(clients).start_once, wiring.migration_state_machine_arn)
     return Worker(
-        reconcile=reconcile,
+        reconcile=home.reconcile,
         observer=observer,
         rules=WorkerRules(
             max_attempts=wiring.max_attempts,
@@ -200,11 +220,12 @@ def build_worker(
             dry_run=settings.dry_run,
             release_quiet_seconds=wiring.release_quiet_seconds,
         ),
-        marks=state,
+        marks=home.marks,
         dead_letters=QueueAdapter(wiring.dead_letter_queue_url, clients) if wiring.dead_letter_queue_url else None,
         start_migration=start,
         clock=clock,
         budget=budget,
-        pacer=pacer,
-        release=release if settings.release_on_dependency_violation and not settings.dry_run else None,
+        pacer=home.pacer,
+        release=home.release,
+        places=places,
     )

@@ -1,7 +1,7 @@
 """The hop between the intake (events -> VPCs) and the reconcile worker: one queue message per VPC.
 
 Pure: the message format, the FIFO group and deduplication ids, and the rule that collapses bursts.
-The queue is SQS FIFO with the VPC id as message group, so SQS never hands two messages of one VPC to
+The queue is SQS FIFO with the VPC (in a hub: account/Region/VPC) as message group, so SQS never hands two messages of one VPC to
 two workers at once: one VPC is never reconciled twice concurrently, and different VPCs run in parallel.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import reprlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 MESSAGE_VERSION = 1
 # A DeleteVpc failed with DependencyViolation: release the whole VPC (a subnet id releases that subnet).
 RELEASE_VPC = "vpc"
+ACCOUNT = re.compile(r"[0-9]{12}")
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
 
 
 def released_subnet(release: str | None) -> str | None:
@@ -47,6 +50,19 @@ class WorkItem:
     # The call may have broken what endpoint-guard built ("<call> by <who>"): the reconcile reads
     # everything again (no trusted group) and names the drift it repairs.
     drift: str | None = None
+    # A hub's work: the member account and Region the VPC is in (None: the worker's own account-Region).
+    account: str | None = None
+    region: str | None = None
+
+    @property
+    def scope(self) -> str:
+        """The prefix that keeps a hub's VPCs of different account-Regions apart in the state table and
+        the queue's message groups ("" in a single-account stack: the keys are as they always were)."""
+        return f"{self.account}/{self.region}/" if self.account and self.region else ""
+
+    @property
+    def key(self) -> str:
+        return self.scope + self.vpc_id
 
     @property
     def special(self) -> bool:
@@ -62,7 +78,17 @@ class WorkItem:
             "event_name": self.event_name,
         }
         body.update(
-            {k: v for k, v in (("dns_off_by", self.dns_off_by), ("release", self.release), ("drift", self.drift)) if v}
+            {
+                k: v
+                for k, v in (
+                    ("dns_off_by", self.dns_off_by),
+                    ("release", self.release),
+                    ("drift", self.drift),
+                    ("account", self.account),
+                    ("region", self.region),
+                )
+                if v
+            }
         )
         return json.dumps(body, sort_keys=True)
 
@@ -88,6 +114,17 @@ class WorkItem:
             isinstance(release, str) and (release == RELEASE_VPC or release.startswith("subnet-"))
         ):
             raise InvalidEventError(f"queue message with an unknown release: {reprlib.repr(release)}")
+        account, region = data.get("account"), data.get("region")
+        if (account, region) != (None, None) and not (
+            isinstance(account, str)
+            and ACCOUNT.fullmatch(account)
+            and isinstance(region, str)
+            and REGION.fullmatch(region)
+        ):
+            raise InvalidEventError(
+                f"queue message with account {reprlib.repr(account)} and region {reprlib.repr(region)}: "
+                "expected a 12-digit account id and a Region name, or neither"
+            )
         return cls(
             valid_vpc_id(data["vpc_id"]),
             event_id if isinstance(event_id, str) else None,
@@ -95,17 +132,19 @@ class WorkItem:
             _text(data.get("dns_off_by")),
             release,
             _text(data.get("drift")),
+            account,
+            region,
         )
 
     @property
     def group_id(self) -> str:
         """The FIFO message group: everything about one VPC is processed in order, one at a time."""
-        return self.vpc_id
+        return self.key
 
     def deduplication_id(self, nonce: str) -> str:
         """Same event, same VPC: same id, so SQS drops a resend within its 5-minute window. Requests
         without an event id (a hand-run) are never duplicates of each other: ``nonce`` makes them unique."""
-        key = f"{self.event_id}|{self.vpc_id}" if self.event_id else f"request|{self.vpc_id}|{nonce}"
+        key = f"{self.event_id}|{self.key}" if self.event_id else f"request|{self.key}|{nonce}"
         return hashlib.sha256(key.encode()).hexdigest()
 
 

@@ -57,6 +57,17 @@ class MarkStore(Protocol):
     def record_release(self, vpc_id: str, at_s: int, expires_at: int) -> None: ...
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a VPC's work is done: its account-Region's reconcile and release, the state table's view of
+    it, and its pace. A single-account worker has one; a hub's has one per member account-Region."""
+
+    reconcile: Reconciler
+    marks: MarkStore | None = None
+    pacer: Pacer | None = None
+    release: Releaser | None = None
+
+
 class DeadLetters(Protocol):
     def send(self, body: str, attributes: dict[str, str]) -> None: ...
 
@@ -111,19 +122,50 @@ class Worker:
         budget: Budget | None = None,
         pacer: Pacer | None = None,
         release: Releaser | None = None,
+        places: Callable[[str, str], Place] | None = None,
     ) -> None:
-        self.reconcile, self.observer, self.rules, self.release = reconcile, observer, rules, release
-        self.marks, self.dead_letters, self.start_migration, self.clock = marks, dead_letters, start_migration, clock
-        self.budget, self.pacer = budget, pacer
+        """``reconcile``, ``marks``, ``pacer`` and ``release`` are the worker's own account-Region's;
+        ``places(account, region)`` gives a hub's member account-Regions' (kept for the batch)."""
+        self.observer, self.rules, self.dead_letters, self.start_migration = (
+            observer,
+            rules,
+            dead_letters,
+            start_migration,
+        )
+        self.clock, self.budget = clock, budget
+        self.home = Place(reconcile, marks, pacer, release)
+        self._places = places
+        self._visited: dict[str, Place] = {}
         self._known: dict[str, Mark] = {}
         # Message groups handed back, with how long to wait before they are worth another try.
         self.handed_back: dict[str, float] = {}
         self._out_of_time: OutOfTimeError | None = None
 
-    def _mark(self, vpc_id: str) -> Mark:
-        if vpc_id not in self._known:
-            self._known[vpc_id] = self.marks.mark(vpc_id) if self.marks else Mark()
-        return self._known[vpc_id]
+    def place(self, item: WorkItem) -> Place:
+        """The item's account-Region. Raises ConfigurationError for a member's item without a hub."""
+        if not item.scope:
+            return self.home
+        if self._places is None:
+            from endpoint_guard.errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"work for account {item.account} in {item.region}, but this worker is not a hub's (FleetMode)"
+            )
+        if item.scope not in self._visited:
+            assert item.account and item.region
+            self._visited[item.scope] = self._places(item.account, item.region)
+        return self._visited[item.scope]
+
+    def _marks_of(self, item: WorkItem | None) -> MarkStore | None:
+        """The item's state-table view for its bookkeeping; None where it has no place."""
+        if item is None or (item.scope and self._places is None):
+            return None
+        return self.place(item).marks
+
+    def _mark(self, item: WorkItem, place: Place) -> Mark:
+        if item.key not in self._known:
+            self._known[item.key] = place.marks.mark(item.vpc_id) if place.marks else Mark()
+        return self._known[item.key]
 
     def handle(self, delivery: Delivery) -> dict[str, Any]:
         """The message's outcome; raises to have SQS deliver it again."""
@@ -146,14 +188,14 @@ class Worker:
                 raise  # a batch item failure: SQS redelivers it after the visibility timeout
             return self._dead_letter(delivery, item, err, attempt)
 
-    def _time_for_a_vpc(self) -> bool:
+    def _time_for_a_vpc(self, place: Place) -> bool:
         """Whether a fresh VPC could be finished: its reads and calls, and its endpoint calls' slots as
         far as this worker last saw the pace."""
         if self.budget is None:
             return True
         if not self.budget.allows(self.clock(), self.rules.vpc_seconds):
             return False
-        return self.pacer is None or self.pacer.can_start(self.rules.endpoint_calls_per_vpc)
+        return place.pacer is None or place.pacer.can_start(self.rules.endpoint_calls_per_vpc)
 
     def _hand_back(self, delivery: Delivery, item: WorkItem, err: OutOfTimeError) -> dict[str, Any]:
         group = delivery.group_id or item.group_id
@@ -166,16 +208,18 @@ class Worker:
         """This failure's attempt number: the VPC's failed reconciles since its last success, as the
         state table counts them (hand-backs and cut-short deliveries do not count). Without a table, or
         when it cannot count, the delivery's receive count stands in."""
-        if self.marks is None:
+        marks = self._marks_of(item)
+        if marks is None:
             return delivery.receive_count
         try:
-            return self.marks.record_failure(item.vpc_id, int(self.clock()) + self.rules.watermark_seconds)
+            return marks.record_failure(item.vpc_id, int(self.clock()) + self.rules.watermark_seconds)
         except EndpointGuardError as err:
             self.observer.failed("could not count the failed attempt", err)
             return delivery.receive_count
 
     def _reconcile(self, item: WorkItem, delivery: Delivery) -> dict[str, Any]:
-        mark = self._mark(item.vpc_id)
+        place = self.place(item)
+        mark = self._mark(item, place)
         if not item.special and covered(delivery.sent_ms, mark.reconciled_from):  # settled even when out of time
             return self.observer.skipped(
                 Skip.COVERED, "a later reconcile of this VPC already covered this event", vpc_id=item.vpc_id
@@ -189,36 +233,36 @@ class Worker:
                     f"aside for {self.rules.release_quiet_seconds} s",
                     vpc_id=item.vpc_id,
                 )
-        if self._out_of_time is None and not self._time_for_a_vpc():
+        if self._out_of_time is None and not self._time_for_a_vpc(place):
             self._out_of_time = OutOfTimeError("too little of the invocation left to start a VPC", 1.0)
         if self._out_of_time is not None:
             raise self._out_of_time
         if item.release:
-            return self._release(item)
+            return self._release(item, place)
         started_ms = int(self.clock() * 1000)
         # After a call that may have broken the group, its last read is not trusted: it is read again.
         trusted = None if item.drift else mark.group_to_trust(started_ms // 1000, self.rules.group_recheck_seconds)
         drift = None
         if item.dns_off_by:
-            drift = DnsDrift(item.dns_off_by, self.marks.dns_restored_at(item.vpc_id) if self.marks else None)
-        result = self.reconcile(item.vpc_id, trusted, self.pacer, drift)
-        if result.get("dns_restored") and self.marks and not result["dry_run"]:
-            self._remember_dns_restore(item.vpc_id, started_ms)
+            drift = DnsDrift(item.dns_off_by, place.marks.dns_restored_at(item.vpc_id) if place.marks else None)
+        result = place.reconcile(item.vpc_id, trusted, place.pacer, drift)
+        if result.get("dns_restored") and place.marks and not result["dry_run"]:
+            self._remember_dns_restore(place.marks, item.vpc_id, started_ms)
         changed = not result["dry_run"] and any(a["status"] == "done" for a in result.get("actions", []))
         if item.drift:
             result["drift"] = item.drift
             self.observer.count("DriftRepaired", 1 if changed else 0)
             self.observer.info("drift", drift=item.drift, repaired=changed)
-        if changed and self.marks:
-            self._remember_resources(result, started_ms)
+        if changed and place.marks:
+            self._remember_resources(place.marks, result, started_ms)
         if result["deferred_route_tables"] and self.start_migration and not result["dry_run"]:
-            result["migration_execution_arn"] = self._plan_migration(result)
-        if self.marks and not self.rules.dry_run:
+            result["migration_execution_arn"] = self._plan_migration(result, item)
+        if place.marks and not self.rules.dry_run:
             group = checked_group(result, started_ms // 1000)
-            self._known[item.vpc_id] = Mark(started_ms, group or mark.group)
+            self._known[item.key] = Mark(started_ms, group or mark.group)
             try:
                 expires = started_ms // 1000 + self.rules.watermark_seconds
-                self.marks.mark_reconciled(item.vpc_id, started_ms, expires, group)
+                place.marks.mark_reconciled(item.vpc_id, started_ms, expires, group)
             except EndpointGuardError as err:
                 # The VPC is done; only the record of it is missing (the next event reconciles it again).
                 self.observer.failed("could not record the reconcile", err)
@@ -229,10 +273,9 @@ class Worker:
             "migration_execution_arn": result["migration_execution_arn"],
         }
 
-    def _remember_dns_restore(self, vpc_id: str, started_ms: int) -> None:
-        assert self.marks is not None
+    def _remember_dns_restore(self, marks: MarkStore, vpc_id: str, started_ms: int) -> None:
         try:
-            self.marks.record_dns_restore(vpc_id, started_ms)
+            marks.record_dns_restore(vpc_id, started_ms)
         except EndpointGuardError as err:  # the restore is done; without the record a second one may follow
             self.observer.failed("could not record the DNS restore", err)
             self.observer.count("BookkeepingFailures")
@@ -240,34 +283,33 @@ class Worker:
     # How long the ids of what endpoint-guard made are kept (they find the VPC of a deleted one).
     RESOURCE_RECORD_DAYS = 400
 
-    def _remember_resources(self, result: ResultDocument, started_ms: int) -> None:
+    def _remember_resources(self, marks: MarkStore, result: ResultDocument, started_ms: int) -> None:
         """After a reconcile that changed something: which VPC endpoint-guard's endpoints, group, and the
         subnets and route tables they use are in (a later event about one, once deleted, finds it)."""
-        assert self.marks is not None
         ids = {result["security_group_id"]} if result["security_group_id"] else set()
         for e in result["endpoints"]:
             if e["managed"] and e["endpoint_id"]:
                 ids.update([e["endpoint_id"], *e.get("subnet_ids", []), *e.get("route_table_ids", [])])
         try:
-            self.marks.record_resources(result["vpc_id"], ids, started_ms // 1000 + self.RESOURCE_RECORD_DAYS * 86400)
+            marks.record_resources(result["vpc_id"], ids, started_ms // 1000 + self.RESOURCE_RECORD_DAYS * 86400)
         except EndpointGuardError as err:  # the reconcile is done; only the lookup aid is missing
             self.observer.failed("could not record the managed resources", err)
             self.observer.count("BookkeepingFailures")
 
-    def _release(self, item: WorkItem) -> dict[str, Any]:
+    def _release(self, item: WorkItem, place: Place) -> dict[str, Any]:
         """A delete of the owner's failed on endpoint-guard's resources: take them out of the way (the
         owner's next attempt succeeds). Not a reconcile: the VPC's mark is left as it was."""
-        if self.release is None:
+        if place.release is None:
             return self.observer.skipped(
                 Skip.NO_EFFECT, "releasing on DependencyViolation is turned off", vpc_id=item.vpc_id
             )
         assert item.release is not None
-        done = self.release(item.vpc_id, item.release, self.pacer)
-        if done["actions"] and self.marks is not None and not self.rules.dry_run:
+        done = place.release(item.vpc_id, item.release, place.pacer)
+        if done["actions"] and place.marks is not None and not self.rules.dry_run:
             now = int(self.clock())
             try:
-                self.marks.record_release(item.vpc_id, now, now + self.rules.watermark_seconds)
-                self._known[item.vpc_id] = dataclasses.replace(self._mark(item.vpc_id), released_at=now)
+                place.marks.record_release(item.vpc_id, now, now + self.rules.watermark_seconds)
+                self._known[item.key] = dataclasses.replace(self._mark(item, place), released_at=now)
             except EndpointGuardError as err:  # released all the same; only the quiet time is lost
                 self.observer.failed("could not record the release", err)
                 self.observer.count("BookkeepingFailures")
@@ -275,21 +317,21 @@ class Worker:
         self.observer.info("released", subnet_id=done["subnet_id"], actions=[a["description"] for a in done["actions"]])
         return {"vpc_id": item.vpc_id, "released": done["released"], "actions": len(done["actions"])}
 
-    def _plan_migration(self, result: ResultDocument) -> str:
+    def _plan_migration(self, result: ResultDocument, item: WorkItem) -> str:
         """The S3 gateway was deferred because workloads would be disrupted: start the workflow that plans
         the move to a new VPC, once per VPC and deferred state (the execution name says which)."""
         from endpoint_guard.migration.document import execution_name  # the planner is rarely needed here
 
         assert self.start_migration is not None
         name = execution_name(result["vpc_id"], [dict(t) for t in result["deferred_route_tables"]])
-        arn, started = self.start_migration(
-            name,
-            {
-                "vpc_id": result["vpc_id"],
-                "region": result["region"],
-                "deferred_route_tables": result["deferred_route_tables"],
-            },
-        )
+        document: dict[str, Any] = {
+            "vpc_id": result["vpc_id"],
+            "region": result["region"],
+            "deferred_route_tables": result["deferred_route_tables"],
+        }
+        if item.account:  # a member's VPC: the workflow's tasks reach it through the member role
+            document["account"] = item.account
+        arn, started = self.start_migration(name, document)
         self.observer.count("MigrationPlansStarted", 1 if started else 0)
         self.observer.info("migration plan", execution_arn=arn, started=started)
         return arn
@@ -303,9 +345,10 @@ class Worker:
             raise err
         reason = dead_letter_record(delivery, item, err, attempt)
         self.dead_letters.send(dead_letter_body(reason), {"ErrorKind": err.kind, "ErrorMessage": str(err)})
-        if item is not None and attempt is not None and self.marks is not None:
+        marks = self._marks_of(item) if attempt is not None else None
+        if item is not None and marks is not None:
             try:  # a later event for the VPC starts with a fresh count of attempts
-                self.marks.forget_failures(item.vpc_id)
+                marks.forget_failures(item.vpc_id)
             except EndpointGuardError as failure:
                 self.observer.failed("could not reset the count of failed attempts", failure)
         self.observer.count("DeadLettered")
