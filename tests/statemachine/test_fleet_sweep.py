@@ -16,7 +16,7 @@ from moto import mock_aws
 
 from tests.conftest import REGION
 from tools import workflow as workflow_tools
-from tools.world import build_vpc
+from tools.world import OWN_ACCOUNT, build_vpc, member_client
 
 
 @pytest.fixture
@@ -78,3 +78,24 @@ def test_the_distributed_map_is_configured_as_the_fleet_needs() -> None:
     assert map_state["ToleratedFailurePercentagePath"] == "$.tolerated_failure_percentage"
     assert 0 < workflow_tools.sweep_tasks.TOLERATED_FAILURE_PERCENTAGE < 50
     assert map_state["ResultWriter"]["Resource"] == "arn:aws:states:::s3:putObject"
+
+
+def test_a_hubs_sweep_covers_its_enrolled_accounts_through_their_member_role(sweep, monkeypatch) -> None:
+    """FleetMode hub: the plan lists the hub's own account and each enrolled account (FleetAccounts) in
+    each Region; each chunk reaches its account through the member role, with the external id."""
+    member, region = "111111111111", "eu-west-1"
+    monkeypatch.setenv("ENDPOINT_GUARD_FLEET_MODE", "hub")
+    monkeypatch.setenv("ENDPOINT_GUARD_FLEET_ACCOUNTS", member)
+    monkeypatch.setenv("ENDPOINT_GUARD_SWEEP_REGIONS", f"{REGION},{region}")
+    monkeypatch.setenv("ENDPOINT_GUARD_FLEET_EXTERNAL_ID", "hub-external-id-0123456789")
+    own = build_vpc(sweep.ec2, cidr="10.70.0.0/16", azs=("us-east-1a",)).vpc_id
+    theirs = build_vpc(member_client("ec2", member, region), cidr="10.71.0.0/16", azs=("eu-west-1a",)).vpc_id
+    assert run(sweep, {"run": "hub-1", "mode": "enforce"})["status"] == "SUCCEEDED"
+    document = report(sweep, "hub-1")
+    rows = {(r["account"], r["region"], r["vpc_id"]): r for r in document["vpcs"]}
+    assert rows[(OWN_ACCOUNT, REGION, own)]["compliant"] and rows[(member, region, theirs)]["compliant"]
+    assert {(a, r) for a, r, _ in rows} == {(a, r) for a in (OWN_ACCOUNT, member) for r in (REGION, region)}
+    made = member_client("ec2", member, region).describe_vpc_endpoints(
+        Filters=[{"Name": "vpc-id", "Values": [theirs]}]
+    )["VpcEndpoints"]
+    assert len(made) == 4

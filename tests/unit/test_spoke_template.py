@@ -43,14 +43,61 @@ def test_the_member_role_may_do_exactly_what_the_hubs_reconcile_may_in_any_regio
     member = policy["PolicyDocument"]["Statement"]
     regionless = json.loads(json.dumps(hub).replace("${AWS::Region}", "*"))
     assert member[: len(hub)] == regionless  # same statements, same conditions (AdoptModify, ManageDns)
-    assert member[len(hub) :] == [
-        {"Sid": "FleetReads", "Effect": "Allow", "Action": "ec2:DescribeVpcs", "Resource": "*"}
-    ]
+    assert member[len(hub)] == {"Sid": "FleetReads", "Effect": "Allow", "Action": "ec2:DescribeVpcs", "Resource": "*"}
+    # and, after them, only the reads of the hub's intake and migration plan (the next test)
+    assert [s["Sid"] for s in member[len(hub) + 1 :]] == ["FindTheVpc", "ReadTheSourceVpc"]
     assert set(SPOKE["Conditions"]) >= {"AdoptModify", "ManageDns"}
 
 
+def _statement(function: str, sid: str) -> dict[str, Any]:
+    for policy in HUB["Resources"][function]["Properties"]["Policies"]:
+        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+            if statement.get("Sid") == sid:
+                return dict(statement)
+    raise AssertionError(f"{function} has no statement {sid}")
+
+
+def test_the_member_role_may_make_the_reads_of_the_hubs_intake_and_migration_plan() -> None:
+    """In a hub, the intake resolves a member's event and the migration plan reads a member's VPC
+    through the member role: the role allows exactly their reads."""
+    [policy] = SPOKE["Resources"]["MemberRole"]["Properties"]["Policies"]
+    member = {s.get("Sid"): s for s in policy["PolicyDocument"]["Statement"]}
+    assert member["FindTheVpc"] == _statement("IntakeFunction", "FindTheVpc")
+    assert member["ReadTheSourceVpc"] == _statement("MigrationDiscoverFunction", "ReadTheSourceVpc")
+
+
+def test_a_hub_reaches_its_members_through_their_role_and_listens_on_the_organizations_bus() -> None:
+    resources = HUB["Resources"]
+    assert resources["FleetBus"]["Condition"] == "IsHub"
+    policy = resources["FleetBusPolicy"]["Properties"]["Statement"]
+    assert policy["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": {"!Ref": "OrganizationId"}}}
+    [assume, _] = resources["FleetAccessPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert assume["Resource"] == {"!Sub": "arn:${AWS::Partition}:iam::*:role/${FleetRoleName}"}
+    rules = [
+        event["Properties"]
+        for resource in resources.values()
+        for event in (resource.get("Properties", {}).get("Events") or {}).values()
+        if event["Type"] == "EventBridgeRule"
+    ]
+    assert rules and all(r["EventBusName"] == {"!If": ["IsHub", {"!Ref": "FleetBus"}, "default"]} for r in rules)
+    # Every function that reaches a member account has the hub's access (and nothing else gets it).
+    hub_access = {"!If": ["IsHub", {"!Ref": "FleetAccessPolicy"}, {"!Ref": "AWS::NoValue"}]}
+    with_access = {
+        name for name, r in resources.items() if hub_access in (r.get("Properties", {}).get("Policies") or [])
+    }
+    assert with_access == {
+        "IntakeFunction",
+        "EnsureEndpointsFunction",
+        "SweepPlanFunction",
+        "SweepChunkFunction",
+        "MigrationDiscoverFunction",
+    }
+    assert SPOKE["Parameters"]["HubEventBusName"]["Default"] == HUB["Parameters"]["FleetEventBusName"]["Default"]
+    assert SPOKE["Parameters"]["MemberRoleName"]["Default"] == HUB["Parameters"]["FleetRoleName"]["Default"]
+
+
 def test_the_member_role_trusts_only_the_hubs_roles_in_the_organization_with_the_external_id() -> None:
-    [trust] = SPOKE["Resources"]["MemberRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    [trust, operators] = SPOKE["Resources"]["MemberRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"AWS": {"!Sub": "arn:${AWS::Partition}:iam::${HubAccountId}:root"}}
     assert trust["Condition"]["ArnLike"] == {
         "aws:PrincipalArn": {"!Sub": "arn:${AWS::Partition}:iam::${HubAccountId}:role/${HubStackName}-*"}
@@ -60,6 +107,11 @@ def test_the_member_role_trusts_only_the_hubs_roles_in_the_organization_with_the
         "sts:ExternalId": {"!Ref": "ExternalId"},
     }
     assert SPOKE["Parameters"]["ExternalId"]["NoEcho"] is True
+    # Operators' roles (for a CLI sweep from the hub account), only when named, on the same conditions.
+    condition, named, absent = operators["!If"]
+    assert condition == "HasOperators" and absent == {"!Ref": "AWS::NoValue"}
+    assert named["Principal"] == {"AWS": {"!Ref": "OperatorRoleArns"}}
+    assert named["Condition"] == {"StringEquals": trust["Condition"]["StringEquals"]}
     # The role is global: one stack instance (the hub's Region) makes it, the others only forward.
     assert SPOKE["Resources"]["MemberRole"]["Condition"] == "HomeRegion"
 
