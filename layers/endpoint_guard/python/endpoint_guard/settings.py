@@ -169,6 +169,10 @@ class Wiring:
     sweep_exclude_vpc_ids: tuple[str, ...] = ()
     sweep_mode: str = "report"
     sweep_max_concurrency: int = 10
+    # The sweep's share of EC2's describe bucket per account-Region (100 calls, refilled at 20 a second),
+    # shared by all its chunks there: calls a second, and at most this many at once.
+    sweep_describe_calls_per_second: float = 18.0
+    sweep_describe_burst: int = 90
     # "single": this account, events from its default bus. "hub": the enrolled member accounts (and
     # this one), events forwarded by the spokes to the fleet bus, reached through the member role.
     fleet_mode: str = FLEET_SINGLE
@@ -203,6 +207,8 @@ class Wiring:
             sweep_exclude_vpc_ids=_list(env, "ENDPOINT_GUARD_SWEEP_EXCLUDE_VPC_IDS"),
             sweep_mode=_choice(env, "ENDPOINT_GUARD_SWEEP_MODE", "report", ("report", "enforce")),
             sweep_max_concurrency=_positive_int(env, "ENDPOINT_GUARD_SWEEP_MAX_CONCURRENCY", 10),
+            sweep_describe_calls_per_second=_rate(env, "ENDPOINT_GUARD_SWEEP_DESCRIBE_CALLS_PER_SECOND", 18.0),
+            sweep_describe_burst=_positive_int(env, "ENDPOINT_GUARD_SWEEP_DESCRIBE_BURST", 90),
             fleet_mode=_choice(env, "ENDPOINT_GUARD_FLEET_MODE", FLEET_SINGLE, (FLEET_SINGLE, FLEET_HUB)),
             fleet_accounts=_accounts(env, "ENDPOINT_GUARD_FLEET_ACCOUNTS"),
             fleet_role_name=env.get("ENDPOINT_GUARD_FLEET_ROLE_NAME") or "endpoint-guard-member",

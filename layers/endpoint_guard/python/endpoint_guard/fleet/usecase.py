@@ -122,3 +122,37 @@ def summarise(rows: list[dict[str, Any]], unreachable: list[dict[str, Any]], dry
         "endpoints_monthly_usd": round(sum(c["endpoints_monthly_usd"] for c in costs), 2),
         "nat_processing_avoided_monthly_usd": round(sum(c["nat_processing_avoided_monthly_usd"] for c in costs), 2),
     }
+
+
+# What a chunk's fleet reads cost: two describes a VPC (its DNS attributes) and about six for the chunk
+# (VPCs, subnets, route tables, endpoints, security groups, network interfaces; one page each here).
+CHUNK_READS = 6
+
+
+def chunk_describes(vpcs: int) -> int:
+    return 2 * vpcs + CHUNK_READS
+
+
+def schedule(items: list[dict[str, Any]], describes_per_second: float, burst: int) -> list[dict[str, Any]]:
+    """The order a Distributed Map should start the chunks in (it starts items in order as its slots
+    free up): earliest deadline first. A target (account-Region) cannot be read faster than its
+    describe pace, so the sweep lasts at least as long as its busiest target needs,
+    L = max((describes - burst) / rate); the j-th of a target's c chunks, which together need T, must
+    start by L - (c - j) * T / c for its target to finish in time. So the big targets' chunks go out
+    early and spread over L (keeping their pace busy), and the small targets fill the slots in between,
+    by their deadlines. Ties go to the bigger target. Pure."""
+    by_target: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    for item in items:
+        by_target.setdefault((item.get("account"), item.get("region")), []).append(item)
+    needed = {
+        target: max(0.0, sum(chunk_describes(len(c["vpc_ids"])) for c in chunks) - burst) / describes_per_second
+        for target, chunks in by_target.items()
+    }
+    longest = max(needed.values(), default=0.0)
+    keyed = [
+        (longest - (len(chunks) - n) * needed[target] / len(chunks), -needed[target], n, chunk)
+        for target, chunks in by_target.items()
+        for n, chunk in enumerate(chunks)
+    ]
+    keyed.sort(key=lambda k: (k[0], k[1], k[2]))
+    return [k[3] for k in keyed]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from endpoint_guard.aws.base import Clients
@@ -39,6 +40,7 @@ def make_plan(clients: Clients | None = None) -> Handler:
     def plan_sweep(event: Any, context: Any) -> dict[str, Any]:
         """{run?, mode?} -> {run, mode, bucket, items_key, chunks, vpcs, unreachable, ...the Map's settings}."""
         from endpoint_guard.aws import Ec2Lookups
+        from endpoint_guard.fleet.usecase import schedule
         from endpoint_guard.model import ignored
 
         event = event if isinstance(event, dict) else {}
@@ -65,6 +67,7 @@ def make_plan(clients: Clients | None = None) -> Handler:
                 "listed", account=account, region=region, vpcs=len(ids), ignored=sum(1 for v in found if ignored(v))
             )
         prefix = f"sweeps/{run}/"
+        items = schedule(items, wiring.sweep_describe_calls_per_second, wiring.sweep_describe_burst)
         store.put_json(prefix + "items.json", items)
         store.put_json(prefix + "unreachable.json", unreachable)
         return {
@@ -100,7 +103,13 @@ def targets(container: Container, wiring: Wiring, context: Any) -> list[Any]:
     return [Target(account, region) for account in accounts for region in regions]
 
 
-def make_chunk(clients: Clients | None = None) -> Handler:
+def make_chunk(
+    clients: Clients | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Handler:
+    """``clock`` and ``sleep``: the task's time (a simulated sweep passes its own)."""
     container = Container(clients)
 
     @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -111,7 +120,7 @@ def make_chunk(clients: Clients | None = None) -> Handler:
         import dataclasses
 
         from endpoint_guard.aws import Ec2Adapter, StateTable
-        from endpoint_guard.fleet.usecase import Target, sweep_target
+        from endpoint_guard.fleet.usecase import Target, chunk_describes, sweep_target
         from endpoint_guard.worker.pacing import Budget, Pace, Pacer, pace_key
 
         event = need(event, "run", "mode", "item")
@@ -131,25 +140,41 @@ def make_chunk(clients: Clients | None = None) -> Handler:
             raise InvalidEventError("item.account must be a 12-digit account id")
         ec2 = Ec2Adapter(container.at(wiring, context, account, region))
         account = account or own_account(context)
-        pace = None
-        if wiring.state_table and not settings.dry_run:
+        pace, paced = None, None
+        if wiring.state_table:
             remaining = getattr(context, "get_remaining_time_in_millis", lambda: 60_000)()
-            pace = Pacer(
-                store=StateTable(wiring.state_table, container.clients),
-                key=pace_key(account, region),
-                pace=Pace(wiring.endpoint_calls_per_second, wiring.endpoint_call_burst),
-                budget=Budget.from_remaining(time.time(), remaining, wiring.budget_margin_seconds),
-                clock=time.time,
-                sleep=time.sleep,
+            budget = Budget.from_remaining(clock(), remaining, wiring.budget_margin_seconds)
+            state = StateTable(wiring.state_table, container.clients)
+
+            def pacer(bucket: str, rate: float, burst: int) -> Pacer:
+                key = pace_key(account, region, bucket)
+                return Pacer(store=state, key=key, pace=Pace(rate, burst), budget=budget, clock=clock, sleep=sleep)
+
+            # Every chunk of the account-Region shares the sweep's describe pace: its reads are reserved in
+            # one write, then each describe waits for its slot.
+            describes = pacer("ec2-describes", wiring.sweep_describe_calls_per_second, wiring.sweep_describe_burst)
+            describes.reserve(chunk_describes(len(vpc_ids)))
+
+            def paced(model: Any, **_: Any) -> None:
+                if model.name.startswith("Describe"):
+                    describes()
+
+            # The container keeps its clients between invocations: this invocation's hook goes with it.
+            ec2.client.meta.events.register("before-call.ec2", paced)
+            if not settings.dry_run:
+                pace = pacer("ec2-endpoints", wiring.endpoint_calls_per_second, wiring.endpoint_call_burst)
+        try:
+            rows = sweep_target(
+                ec2,
+                Target(account, region),
+                settings,
+                exclude=wiring.sweep_exclude_vpc_ids,
+                vpc_ids=vpc_ids,
+                pace=pace,
             )
-        rows = sweep_target(
-            ec2,
-            Target(account, region),
-            settings,
-            exclude=wiring.sweep_exclude_vpc_ids,
-            vpc_ids=vpc_ids,
-            pace=pace,
-        )
+        finally:
+            if paced is not None:
+                ec2.client.meta.events.unregister("before-call.ec2", paced)
         key = f"sweeps/{run}/rows/{account or 'self'}-{region}-{vpc_ids[0]}.json"
         plan_store(container).put_json(key, rows)
         return {"rows_key": key, "vpcs": len(rows), "compliant": sum(1 for r in rows if r.get("compliant"))}

@@ -124,6 +124,7 @@ class Pacer:
         )
 
 
-def pace_key(account: str | None, region: str) -> str:
-    """The state-table key of an account-Region's endpoint pace."""
-    return f"pace#ec2-endpoints#{account or 'self'}#{region}"
+def pace_key(account: str | None, region: str, bucket: str = "ec2-endpoints") -> str:
+    """The state-table key of an account-Region's pace for one of EC2's buckets (the endpoint calls', or
+    the sweep's share of the describes', ``ec2-describes``)."""
+    return f"pace#{bucket}#{account or 'self'}#{region}"
