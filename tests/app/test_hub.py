@@ -167,3 +167,21 @@ def test_a_member_role_that_cannot_be_assumed_dead_letters_with_the_reason(
     [parked] = receive(sqs, stack.dead)
     assert "assume_role" in parked["Body"] and "AccessDenied" in parked["Body"]
     assert receive(sqs, stack.work) == []
+
+
+def test_a_delivery_is_deduplicated_per_account_and_region(hub, sqs, stack, intake) -> None:
+    """A second delivery of one event gets the first one's answer; the same event id from another
+    account-Region is another event (the idempotency key holds the account and Region)."""
+    _, first = member_vpc(MEMBER, "us-east-1")
+    event = forwarded(load_event("create-vpc.json"), MEMBER, "us-east-1")
+    event["detail"]["responseElements"]["vpc"]["vpcId"] = first.vpc_id
+    assert len(intake(event, INTAKE)["queued"]) == 1
+    assert intake(copy.deepcopy(event), INTAKE)["queued"] == intake(event, INTAKE)["queued"]
+    _, second = member_vpc(MEMBER, "eu-west-1")
+    elsewhere = copy.deepcopy(event)
+    elsewhere["region"] = elsewhere["detail"]["awsRegion"] = "eu-west-1"
+    elsewhere["detail"]["responseElements"]["vpc"]["vpcId"] = second.vpc_id
+    assert [q["vpc_id"] for q in intake(elsewhere, INTAKE)["queued"]] == [second.vpc_id]
+    assert sorted(WorkItem.from_message(m["Body"]).key for m in receive(sqs, stack.work)) == sorted(
+        [f"{MEMBER}/us-east-1/{first.vpc_id}", f"{MEMBER}/eu-west-1/{second.vpc_id}"]
+    )

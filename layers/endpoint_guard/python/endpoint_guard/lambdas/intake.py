@@ -114,9 +114,9 @@ def hub_of(clients: Clients, wiring: Wiring, account: str | None) -> Any:
 def _idempotent(
     function: Callable[..., dict[str, Any]], wiring: Wiring, clients: Clients, context: Any, observer: LambdaObserver
 ) -> Callable[..., dict[str, Any]]:
-    """Powertools Idempotency on the CloudTrail event id: EventBridge delivers at least once, and a
-    second delivery gets the first one's answer. Inputs without an event id (hand-made requests) are
-    never deduplicated."""
+    """Powertools Idempotency on the CloudTrail event id (with its account and Region): EventBridge
+    delivers at least once, and a second delivery gets the first one's answer. Inputs without an event
+    id (hand-made requests) are never deduplicated."""
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
@@ -128,7 +128,11 @@ def _idempotent(
         return response
 
     config = IdempotencyConfig(
-        event_key_jmespath="detail.eventID || eventID || id",
+        # The account and Region with the event id: a hub takes events from many account-Regions.
+        event_key_jmespath=(
+            "[account || detail.recipientAccountId || recipientAccountId, region || detail.awsRegion || awsRegion,"
+            " detail.eventID || eventID || id]"
+        ),
         expires_after_seconds=wiring.idempotency_seconds,
         response_hook=duplicate,  # type: ignore[arg-type]  # Powertools types the hook narrowly
     )
