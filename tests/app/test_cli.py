@@ -176,7 +176,8 @@ def test_ensure_then_check_exit_0_and_the_cost_says_whether_it_pays(ec2, capsys)
     assert main(["check", world.vpc_id, "--gb-per-month", "40"]) == 0
     out = capsys.readouterr().out
     assert "traffic 40.0 GB/month from command-line" in out
-    assert "endpoints do NOT pay off at 40 GB/month" in out and "break-even is 1,877 GB/month" in out
+    assert "the interface endpoints do not pay here" in out and "breaks even at 1,357 GB/month" in out
+    assert "s3              free" in out and "logs            does not pay" in out
 
 
 def test_ensure_dry_run_changes_nothing(ec2, capsys) -> None:

@@ -8,6 +8,7 @@ from endpoint_guard.cost.estimate import (
     choose_traffic,
     estimate,
     load_prices,
+    tiered,
     traffic_from_images,
     traffic_from_nat_bytes,
 )
@@ -18,30 +19,108 @@ from tests.conftest import REQUIRED_COST_FIELDS as REQUIRED
 PRICES = load_prices()
 
 
-def test_three_endpoints_in_three_azs_at_low_traffic_do_not_pay_off() -> None:
-    cost = estimate(3, 3, Traffic(50, "default"), "us-east-1", PRICES)
+PROFILE = ["ecr.dkr", "ecr.api", "logs"]  # the default profile's interface endpoints (and the S3 gateway)
+
+
+def by_service(cost: dict) -> dict[str, dict]:
+    return {s["service"]: s for s in cost["services"]}
+
+
+# Hand calculations, us-east-1, 3 AZs: each interface endpoint costs 3 x 730 h x $0.01 = $21.90 a month
+# before data. A pull's bytes: 99% layers (S3 gateway, free), 1% registry (ecr.dkr 0.9%, ecr.api 0.1%);
+# logs by default 10% of the pull traffic. NAT processing $0.045/GB; interface data $0.01/GB (first PB).
+# The whole profile breaks even where 65.70 + 0.01 x (0.01 + 0.1) T = 0.045 x 1.1 T: T = 65.70 / 0.0484.
+
+
+def test_at_50_gb_the_gateway_is_free_and_the_interface_endpoints_do_not_pay() -> None:
+    cost = estimate(PROFILE, 3, Traffic(50, "default"), "us-east-1", PRICES)
     assert set(cost) >= REQUIRED
-    assert cost["endpoints_monthly_usd"] == pytest.approx(3 * 3 * 730 * 0.01 + 50 * 0.01)  # 66.2
-    assert cost["nat_processing_avoided_monthly_usd"] == pytest.approx(50 * 0.045)
-    assert cost["break_even_gb_per_month"] == pytest.approx(65.7 / 0.035, abs=0.1)  # ~1877 GB
-    assert cost["pays_off"] is False and "do NOT pay off" in cost["verdict"] and "1,877" in cost["verdict"]
+    s = by_service(cost)
+    assert list(s) == ["ecr.dkr", "ecr.api", "logs", "s3"]
+    assert s["s3"] == {
+        "service": "s3",
+        "verdict": "free",
+        "monthly_usd": 0.0,
+        "break_even_gb_per_month": None,
+        "traffic_gb_per_month": 49.5,  # 99% of 50 GB
+        "traffic_source": "default: image layers, 99% of a pull",
+        "nat_processing_avoided_monthly_usd": pytest.approx(49.5 * 0.045, abs=0.005),  # 2.23
+    }
+    assert s["ecr.dkr"]["traffic_gb_per_month"] == pytest.approx(0.5, abs=0.05)  # 0.45 GB
+    assert s["logs"]["traffic_gb_per_month"] == 5.0
+    assert s["logs"]["monthly_usd"] == pytest.approx(21.90 + 5 * 0.01)  # 21.95
+    assert s["logs"]["nat_processing_avoided_monthly_usd"] == pytest.approx(5 * 0.045, abs=0.005)
+    assert all(s[n]["verdict"] == "does_not_pay" for n in PROFILE)
+    assert s["ecr.api"]["break_even_gb_per_month"] == pytest.approx(21.90 / 0.035, abs=0.1)  # 625.7 GB
+    assert cost["endpoints_monthly_usd"] == pytest.approx(65.755, abs=0.006)  # 65.70 + 5.5 GB x $0.01
+    assert cost["nat_processing_avoided_monthly_usd"] == pytest.approx(55 * 0.045, abs=0.01)  # 2.48
+    assert cost["break_even_gb_per_month"] == pytest.approx(65.70 / 0.0484, abs=0.1)  # 1,357 GB, not 1,877
+    assert cost["pays_off"] is False
+    assert cost["verdict"].startswith("add the S3 gateway (free")
+    assert "the interface endpoints do not pay here" in cost["verdict"] and "1,357 GB" in cost["verdict"]
 
 
-def test_above_break_even_they_pay_off() -> None:
-    cost = estimate(3, 3, Traffic(5000, "nat-gateway-metrics"), "us-east-1", PRICES)
-    assert cost["pays_off"] is True and cost["net_monthly_usd"] > 0
-    assert cost["traffic_source"] == "nat-gateway-metrics"
+def test_at_500_gb_still_not_but_the_gateway_carries_nearly_all_of_the_saving() -> None:
+    cost = estimate(PROFILE, 3, Traffic(500, "nat-gateway-metrics"), "us-east-1", PRICES)
+    s = by_service(cost)
+    assert s["s3"]["nat_processing_avoided_monthly_usd"] == pytest.approx(495 * 0.045, abs=0.005)  # 22.28
+    assert cost["nat_processing_avoided_monthly_usd"] == pytest.approx(550 * 0.045, abs=0.01)  # 24.75
+    assert cost["endpoints_monthly_usd"] == pytest.approx(65.70 + 55 * 0.01, abs=0.01)  # 66.25
+    assert cost["pays_off"] is False and cost["traffic_source"] == "nat-gateway-metrics"
+    assert s["logs"]["traffic_source"] == "default: 10% of the image-pull traffic"
+
+
+def test_at_5000_gb_the_profile_pays_though_no_interface_endpoint_does_on_its_own() -> None:
+    cost = estimate(PROFILE, 3, Traffic(5000, "default"), "us-east-1", PRICES)
+    s = by_service(cost)
+    assert cost["nat_processing_avoided_monthly_usd"] == pytest.approx(5500 * 0.045, abs=0.01)  # 247.50
+    assert cost["endpoints_monthly_usd"] == pytest.approx(65.70 + 550 * 0.01, abs=0.01)  # 71.20
+    assert cost["net_monthly_usd"] == pytest.approx(247.50 - 71.20, abs=0.02)
+    assert cost["pays_off"] is True
+    # logs: 500 GB avoid $22.50 of NAT but cost $21.90 + $5.00
+    assert s["logs"]["verdict"] == "does_not_pay" and s["logs"]["monthly_usd"] == pytest.approx(26.90)
+    assert "the interface endpoints do not pay here" in cost["verdict"]
+
+
+def test_interface_endpoints_pay_at_high_log_traffic_and_are_required_without_another_path_out() -> None:
+    cost = estimate(PROFILE, 3, Traffic(5000, "default"), "us-east-1", PRICES, logs=Traffic(2000, "awslogs"))
+    assert by_service(cost)["logs"]["verdict"] == "pays"  # 2,000 GB: $90 avoided for $41.90
+    # measured logs are a constant: 65.70 + 0.01 (0.01 T + 2000) = 0.045 (T + 2000): T = 0 (pays at once)
+    assert cost["break_even_gb_per_month"] == 0.0
+    isolated = estimate(PROFILE, 2, Traffic(10, "default"), "us-east-1", PRICES, isolated=True)
+    assert {s["verdict"] for s in isolated["services"]} == {"required", "free"}
+    assert isolated["pays_off"] is True and "required" in isolated["verdict"]
+
+
+def test_uncovered_azs_add_cross_az_transfer_each_way() -> None:
+    covered = by_service(estimate(PROFILE, 2, Traffic(1000, "default"), "us-east-1", PRICES))["logs"]
+    half = by_service(estimate(PROFILE, 2, Traffic(1000, "default"), "us-east-1", PRICES, uncovered_share=0.5))["logs"]
+    assert half["monthly_usd"] - covered["monthly_usd"] == pytest.approx(100 * 0.5 * 2 * 0.01)  # $1.00
+    assert half["break_even_gb_per_month"] == pytest.approx(2 * 730 * 0.01 / (0.045 - 0.01 - 0.01), abs=0.1)
+
+
+def test_interface_data_processing_is_tiered() -> None:
+    tiers = PRICES["regions"]["us-east-1"]["endpoint_gb_tiers"]
+    assert tiered(500, tiers, 0.01) == pytest.approx(5.0)
+    assert tiered(1_500_000, tiers, 0.01) == pytest.approx(1_000_000 * 0.01 + 500_000 * 0.006)
+    assert tiered(6_000_000, tiers, 0.01) == pytest.approx(10_000 + 4_000_000 * 0.006 + 1_000_000 * 0.004)
+    assert tiered(100, None, 0.02) == pytest.approx(2.0)
 
 
 def test_one_endpoint_az_breaks_even_near_two_hundred_gb() -> None:
     # The figure public threads quote for a single endpoint-AZ.
-    assert estimate(1, 1, Traffic(0, "default"), "us-east-1", PRICES)["break_even_gb_per_month"] == pytest.approx(
-        208.6, abs=0.1
-    )
+    cost = estimate(["ecr.dkr"], 1, Traffic(0, "default"), "us-east-1", PRICES, gateway=False)
+    assert cost["services"][0]["break_even_gb_per_month"] == pytest.approx(208.6, abs=0.1)
+
+
+def test_every_region_has_prices_with_its_date_and_tiers() -> None:
+    for region, prices in PRICES["regions"].items():
+        assert {"endpoint_hour", "endpoint_gb", "nat_gb", "endpoint_gb_tiers", "as_of"} <= set(prices), region
+        assert prices["endpoint_gb_tiers"][0][1] == prices["endpoint_gb"]
 
 
 def test_unknown_region_uses_us_east_1_prices_and_says_so() -> None:
-    cost = estimate(3, 2, Traffic(10, "default"), "xx-nowhere-1", PRICES)
+    cost = estimate(PROFILE, 2, Traffic(10, "default"), "xx-nowhere-1", PRICES)
     assert "us-east-1 prices used" in cost["prices_note"]
 
 
@@ -58,7 +137,7 @@ def test_prices_can_be_overridden_by_a_file(tmp_path) -> None:
             }
         )
     )
-    cost = estimate(1, 1, Traffic(100, "default"), "us-east-1", load_prices(str(path)))
+    cost = estimate(["ecr.dkr"], 1, Traffic(100, "default"), "us-east-1", load_prices(str(path)), gateway=False)
     assert cost["prices_as_of"] == "2030-01" and cost["endpoints_monthly_usd"] == pytest.approx(3.65)
     path.write_text("{}")
     with pytest.raises(ConfigurationError, match="prices file"):

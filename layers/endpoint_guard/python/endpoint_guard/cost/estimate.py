@@ -1,10 +1,12 @@
 """Do the endpoints pay for themselves? Pure arithmetic over prices (data, with their date and source)
 and a traffic figure whose source is always named.
 
-The interface endpoints cost per AZ-hour whether used or not, plus per GB; the S3 gateway is free. What
-they save is the NAT gateway's per-GB processing of the traffic they take over. The estimate counts all
-of the traffic as processed by interface endpoints: image layers really go through the free S3 gateway,
-so the real endpoint cost is lower and the verdict errs on the side of "does not pay off".
+The interface endpoints cost per AZ-hour whether used or not, plus per GB (tiered per Region); the S3
+gateway is free. What each saves is the NAT gateway's per-GB processing of the traffic it takes over.
+The traffic is split by path: image layers (nearly all of a pull's bytes) through the free S3 gateway,
+the registry's manifests and tokens through ecr.dkr and ecr.api, and the awslogs traffic through logs.
+Each service gets a verdict: the gateway is "free", an interface endpoint "required" (the workloads have
+no other path out), "pays" or "does_not_pay".
 """
 
 from __future__ import annotations
@@ -55,44 +57,168 @@ def region_prices(table: dict[str, Any], region: str | None) -> tuple[dict[str, 
     return table["regions"][DEFAULT_REGION_PRICES], f"no prices for {region}; {DEFAULT_REGION_PRICES} prices used"
 
 
+# An image pull's bytes by path. Layers (nearly all of the bytes) come from S3 through presigned URLs: the
+# S3 gateway carries them for free. The registry's share (manifests, tokens) goes through ecr.dkr (the
+# registry API) and ecr.api (the token). Logs are measured apart; without a measure they are taken as a
+# share of the pull traffic. Estimates, named as such in each figure's source.
+LAYER_SHARE = 0.99
+REGISTRY_SPLIT = {"ecr.dkr": 0.9, "ecr.api": 0.1}
+DEFAULT_LOGS_SHARE = 0.1
+GATEWAY = "s3"
+VERDICTS = ("free", "required", "pays", "does_not_pay")
+
+
+def tiered(gb: float, tiers: list[list[Any]] | None, flat: float) -> float:
+    """The charge for ``gb`` through tiers ``[[up_to_gb or None, usd_per_gb], ...]`` (the Region's interface
+    endpoint data processing; without tiers, ``flat`` per GB)."""
+    if not tiers:
+        return gb * flat
+    charge, below = 0.0, 0.0
+    for upto, price in tiers:
+        portion = max(0.0, min(gb, upto if upto is not None else gb) - below)
+        charge += portion * float(price)
+        if upto is None or gb <= upto:
+            break
+        below = float(upto)
+    return charge
+
+
+def service_traffic(services: list[str], pull: Traffic, logs: Traffic | None) -> dict[str, tuple[float, str]]:
+    """Each service's GB a month and where the figure came from."""
+    logs_gb = logs.gb_per_month if logs is not None else pull.gb_per_month * DEFAULT_LOGS_SHARE
+    logs_from = (
+        f"{logs.source}" + (f" ({logs.detail})" if logs.detail else "")
+        if logs is not None
+        else f"default: {DEFAULT_LOGS_SHARE:.0%} of the image-pull traffic"
+    )
+    split: dict[str, tuple[float, str]] = {}
+    for name in services:
+        if name == GATEWAY:
+            split[name] = (pull.gb_per_month * LAYER_SHARE, f"{pull.source}: image layers, {LAYER_SHARE:.0%} of a pull")
+        elif name in REGISTRY_SPLIT:
+            share = (1 - LAYER_SHARE) * REGISTRY_SPLIT[name]
+            split[name] = (pull.gb_per_month * share, f"{pull.source}: registry calls, {share:.1%} of a pull")
+        elif name == "logs":
+            split[name] = (logs_gb, logs_from)
+        else:
+            split[name] = (0.0, "not estimated (no image-pull or log traffic)")
+    return split
+
+
 def estimate(
-    interface_endpoints: int, azs: int, traffic: Traffic, region: str | None, table: dict[str, Any]
+    interfaces: list[str],
+    azs: int,
+    traffic: Traffic,
+    region: str | None,
+    table: dict[str, Any],
+    *,
+    logs: Traffic | None = None,
+    gateway: bool = True,
+    isolated: bool = False,
+    uncovered_share: float = 0.0,
 ) -> dict[str, Any]:
-    """The cost object of a VPC: what its interface endpoints cost a month, what they save on NAT
-    processing, the break-even traffic, and the verdict."""
+    """The cost object of a VPC: per service (``services``) and in total, what the endpoints cost a month
+    and the NAT processing they remove, with break-even traffic and verdicts. ``interfaces``: the
+    interface services, in ``azs`` AZs; ``traffic``: the image-pull traffic; ``logs``: the awslogs traffic
+    (None: a default share); ``isolated``: the workloads have no other path out (no NAT), so the interface
+    endpoints are required; ``uncovered_share``: the share of the traffic from AZs without an endpoint
+    subnet (it crosses AZs, charged each way). Pure."""
     prices, note = region_prices(table, region)
     hours = table.get("hours_per_month", 730)
-    fixed = interface_endpoints * azs * hours * prices["endpoint_hour"]
-    endpoints = fixed + traffic.gb_per_month * prices["endpoint_gb"]
-    avoided = traffic.gb_per_month * prices["nat_gb"]
-    saving_per_gb = prices["nat_gb"] - prices["endpoint_gb"]
-    break_even = fixed / saving_per_gb if saving_per_gb > 0 else None
-    pays_off = avoided > endpoints
-    if interface_endpoints == 0 or azs == 0:
-        verdict = "no interface endpoints to pay for"
-    elif pays_off:
-        verdict = f"endpoints pay off: they save ${avoided - endpoints:,.2f} a month at {traffic.gb_per_month:,.0f} GB"
-    else:
-        verdict = (
-            f"endpoints do NOT pay off at {traffic.gb_per_month:,.0f} GB/month: they cost ${endpoints - avoided:,.2f} "
-            f"a month more than the NAT processing they avoid; break-even is {break_even:,.0f} GB/month"
-        )
+    nat, first = prices["nat_gb"], prices["endpoint_gb"]
+    cross = 2 * uncovered_share * table.get("cross_az_gb", 0.01)
+    names = [*interfaces, *([GATEWAY] if gateway else [])]
+    split = service_traffic(names, traffic, logs)
+    interface_gb = sum(split[n][0] for n in interfaces)
+    data = tiered(interface_gb, prices.get("endpoint_gb_tiers"), first)
+    fixed_each = azs * hours * prices["endpoint_hour"]
+    rows, spent, removed = [], 0.0, 0.0
+    for name in names:
+        gb, source = split[name]
+        row: dict[str, Any] = {"service": name, "traffic_gb_per_month": round(gb, 1), "traffic_source": source}
+        avoided = gb * nat
+        removed += avoided
+        if name == GATEWAY:
+            row.update(verdict="free", monthly_usd=0.0, break_even_gb_per_month=None)
+        else:
+            monthly = fixed_each + (data * gb / interface_gb if interface_gb else 0.0) + gb * cross
+            margin = nat - first - cross
+            spent += monthly
+            row.update(
+                monthly_usd=round(monthly, 2),
+                break_even_gb_per_month=round(fixed_each / margin, 1) if margin > 0 and azs else None,
+                verdict="required" if isolated else ("pays" if avoided > monthly else "does_not_pay"),
+            )
+        row["nat_processing_avoided_monthly_usd"] = round(avoided, 2)
+        rows.append(row)
+    endpoints, avoided_total = spent, removed
+    fixed = fixed_each * len(interfaces)
+    break_even = _profile_break_even(fixed, nat, first + cross, len(interfaces), logs, split)
     return {
-        "interface_endpoints": interface_endpoints,
+        "interface_endpoints": len(interfaces),
         "availability_zones": azs,
         "endpoints_monthly_usd": round(endpoints, 2),
-        "nat_processing_avoided_monthly_usd": round(avoided, 2),
-        "net_monthly_usd": round(avoided - endpoints, 2),
-        "break_even_gb_per_month": round(break_even, 1) if break_even is not None else None,
+        "nat_processing_avoided_monthly_usd": round(avoided_total, 2),
+        "net_monthly_usd": round(avoided_total - endpoints, 2),
+        "break_even_gb_per_month": break_even,
         "traffic_gb_per_month": round(traffic.gb_per_month, 1),
         "traffic_source": traffic.source,
         "traffic_detail": traffic.detail,
-        "pays_off": pays_off,
-        "verdict": verdict,
-        "prices_as_of": table["as_of"],
-        "prices_source": table.get("source", ""),
+        "pays_off": isolated or avoided_total > endpoints,
+        "verdict": _verdict(rows, traffic, isolated, break_even),
+        "services": rows,
+        "prices_as_of": prices.get("as_of", table["as_of"]),
+        "prices_source": prices.get("source", table.get("source", "")),
         "prices_note": note,
     }
+
+
+def _profile_break_even(
+    fixed: float, nat: float, per_gb: float, interfaces: int, logs: Traffic | None, split: dict[str, Any]
+) -> float | None:
+    """The image-pull traffic a month at which the whole profile's avoided NAT processing equals its
+    cost: F + k(rT + L) = nat(T + L), with the registry share r, logs L (a share of T, or measured)."""
+    if not interfaces:
+        return None
+    r = 1 - LAYER_SHARE if any(n in REGISTRY_SPLIT for n in split) else 0.0
+    if logs is None:
+        share = DEFAULT_LOGS_SHARE if "logs" in split else 0.0
+        denominator = nat * (1 + share) - per_gb * (r + share)
+        return round(fixed / denominator, 1) if denominator > 0 else None
+    constant = split["logs"][0] if "logs" in split else 0.0
+    denominator = nat - per_gb * r
+    return round(max(0.0, (fixed + (per_gb - nat) * constant) / denominator), 1) if denominator > 0 else None
+
+
+def _verdict(rows: list[dict[str, Any]], traffic: Traffic, isolated: bool, break_even: float | None) -> str:
+    """The sentence that matters: the gateway is free and carries most of the saving; whether the
+    interface endpoints pay here."""
+    gateway = next((r for r in rows if r["service"] == GATEWAY), None)
+    interfaces = [r for r in rows if r["service"] != GATEWAY]
+    cost = sum(r["monthly_usd"] for r in interfaces)
+    saved = sum(r["nat_processing_avoided_monthly_usd"] for r in interfaces)
+    parts = []
+    if gateway is not None:
+        parts.append(
+            f"add the S3 gateway (free: it removes ${gateway['nat_processing_avoided_monthly_usd']:,.2f} a month "
+            f"of NAT processing at {traffic.gb_per_month:,.0f} GB of image pulls)"
+        )
+    if not interfaces:
+        pass
+    elif isolated:
+        parts.append(
+            f"the interface endpoints are required: the workloads have no other path out (${cost:,.2f} a month)"
+        )
+    elif all(r["verdict"] == "pays" for r in interfaces):
+        parts.append(f"the interface endpoints pay here: ${cost:,.2f} a month, ${saved:,.2f} of NAT processing avoided")
+    else:
+        paying = [r["service"] for r in interfaces if r["verdict"] == "pays"]
+        parts.append(
+            f"the interface endpoints do not pay here: ${cost:,.2f} a month for ${saved:,.2f} of NAT processing"
+            + (f" (only {', '.join(paying)} pays)" if paying else "")
+            + (f"; the whole profile breaks even at {break_even:,.0f} GB/month of image pulls" if break_even else "")
+        )
+    return "; ".join(parts) if parts else "no endpoints to pay for"
 
 
 def traffic_from_nat_bytes(total_bytes: float, days: int) -> float:
@@ -127,14 +253,40 @@ def choose_traffic(
 
 
 def describe(cost: dict[str, Any]) -> str:
-    """The cost object for a human, in four lines."""
+    """The cost object for a human: the totals, the traffic, a line per service, the verdict."""
     lines = [
         f"cost: endpoints ${cost['endpoints_monthly_usd']:,.2f}/month ({cost['interface_endpoints']} interface "
         f"endpoint(s) x {cost['availability_zones']} AZ(s)), NAT processing avoided "
         f"${cost['nat_processing_avoided_monthly_usd']:,.2f}/month",
         f"  traffic {cost['traffic_gb_per_month']:,.1f} GB/month from {cost['traffic_source']}"
         + (f" ({cost['traffic_detail']})" if cost.get("traffic_detail") else ""),
+        *(
+            f"  {r['service']:<15} {r['verdict'].replace('_', ' '):<13} ${r['monthly_usd']:>9,.2f}/month, "
+            f"avoids ${r['nat_processing_avoided_monthly_usd']:,.2f} ({r['traffic_gb_per_month']:,.1f} GB)"
+            + (f", break-even {r['break_even_gb_per_month']:,.0f} GB" if r.get("break_even_gb_per_month") else "")
+            for r in cost.get("services", [])
+        ),
         f"  {cost['verdict']}",
         f"  prices as of {cost['prices_as_of']}" + (f"; {cost['prices_note']}" if cost.get("prices_note") else ""),
     ]
     return "\n".join(lines)
+
+
+def of_result(result: Any, traffic: Traffic, table: dict[str, Any], *, logs: Traffic | None = None) -> dict[str, Any]:
+    """The cost object of a reconciled (or planned) VPC: its interface endpoints in the AZs they span,
+    the S3 gateway when the profile has it, and "required" when the endpoints sit in an isolated tier
+    (endpoint-guard puts them there only when the VPC has no private tier: no other path out)."""
+    interfaces = [e for e in result["endpoints"] if e["type"] == "Interface"]
+    azs = {az for e in interfaces for az in e.get("availability_zones") or []}
+    tiers = result.get("subnet_tiers") or {}
+    placed = {tiers.get(s) for e in interfaces for s in e.get("subnet_ids") or []} - {None}
+    return estimate(
+        [e["service"] for e in interfaces],
+        len(azs),
+        traffic,
+        result["region"],
+        table,
+        logs=logs,
+        gateway=any(e["type"] == "Gateway" for e in result["endpoints"]),
+        isolated=placed == {"isolated"},
+    )

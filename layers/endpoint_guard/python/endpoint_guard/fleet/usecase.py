@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from endpoint_guard.aws import Ec2Adapter
-from endpoint_guard.cost.estimate import Traffic, estimate, load_prices
+from endpoint_guard.cost.estimate import Traffic, load_prices, of_result
 from endpoint_guard.errors import EndpointGuardError
 from endpoint_guard.fleet.reads import FleetReads
 from endpoint_guard.model import ignored, tags_of
@@ -64,8 +64,6 @@ def sweep_target(
 
 
 def _summary(result: ResultDocument, settings: Settings, override_gb: float | None) -> dict[str, Any]:
-    interfaces = [e for e in result["endpoints"] if e["type"] == "Interface"]
-    azs = {az for e in interfaces for az in e.get("availability_zones") or []}
     traffic = (
         Traffic(override_gb, "command-line")
         if override_gb is not None
@@ -77,7 +75,7 @@ def _summary(result: ResultDocument, settings: Settings, override_gb: float | No
         "endpoints": {e["service"]: e["status"] for e in result["endpoints"]},
         "deferred_route_tables": [t["route_table_id"] for t in result["deferred_route_tables"]],
         "failed_actions": failures(result),
-        "cost": estimate(len(interfaces), len(azs), traffic, result["region"], load_prices(settings.prices_file)),
+        "cost": of_result(result, traffic, load_prices(settings.prices_file)),
     }
 
 

@@ -144,9 +144,10 @@ def _target_cost(inventory: In, target: In, prices: In) -> Doc:
     traffic = Traffic(
         float(measured.get("gb_per_month", 0.0)), measured.get("source", "default"), measured.get("detail", "")
     )
-    interfaces = sum(1 for e in target["endpoints"] if e["type"] == "Interface")
+    interfaces = [e["service"] for e in target["endpoints"] if e["type"] == "Interface"]
     azs = len({s["az"] for s in target["subnets"]})
-    return estimate(interfaces, azs, traffic, inventory.get("region"), dict(prices))
+    gateway = any(e["type"] == "Gateway" for e in target["endpoints"])
+    return estimate(interfaces, azs, traffic, inventory.get("region"), dict(prices), gateway=gateway)
 
 
 def plan(inventory: In, interface_services: list[str], prices: In | None = None) -> PlanDocument:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from endpoint_guard.aws import Services
-from endpoint_guard.cost.estimate import estimate, load_prices
+from endpoint_guard.cost.estimate import load_prices, of_result
 from endpoint_guard.cost.traffic import measure
 from endpoint_guard.migration.inventory import service_summary, services_by_vpc
 from endpoint_guard.model import eni_from_api, ignored, tags_of
@@ -31,9 +31,7 @@ def vpc_cost(
     aws: Services,
     override_gb: float | None = None,
 ) -> dict[str, Any]:
-    """The cost object of a reconciled (or dry-run) VPC: its interface endpoints in the AZs they span."""
-    interfaces = [e for e in result["endpoints"] if e["type"] == "Interface"]
-    azs = {az for e in interfaces for az in e.get("availability_zones") or []}
+    """The cost object of a reconciled (or dry-run) VPC (``cost.estimate.of_result``), at its measured traffic."""
     traffic = measure(
         nat_gateway_ids=nat_ids,
         services=services,
@@ -43,7 +41,7 @@ def vpc_cost(
         override_gb=override_gb,
         default_gb=settings.default_gb_per_month,
     )
-    return estimate(len(interfaces), len(azs), traffic, result["region"], load_prices(settings.prices_file))
+    return of_result(result, traffic, load_prices(settings.prices_file))
 
 
 def running_tasks(aws: Services, vpc_id: str) -> int:
