@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     _traffic(plan)
     report = sub.add_parser("report", help="every VPC of the region: compliance, deferred route tables, tasks, cost")
     _traffic(report)
+    _html(report)
     release = sub.add_parser(
         "release",
         help="remove what endpoint-guard created in a VPC (its tagged endpoints and security group, nothing else)",
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--dry-run", action="store_true", help="report only: change nothing")
     sweep.add_argument("--markdown", action="store_true", help="the fleet report as Markdown")
     _traffic(sweep)
+    _html(sweep)
     for command in (invoke, check, ensure, plan, report, release, sweep):
         _common(command)
     dlq.add_commands(sub, _common)
@@ -248,12 +250,26 @@ def _plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _html(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--html", metavar="FILE", help="also write the cost picture: one self-contained page, a bar chart per VPC"
+    )
+
+
+def _write_html(path: str | None, rows: list[dict[str, Any]], title: str) -> None:
+    if path:
+        from endpoint_guard.cost.html import render_html
+
+        Path(path).write_text(render_html(rows, title), encoding="utf-8")
+
+
 def _report(args: argparse.Namespace) -> int:
     run = _Run(args)
     from endpoint_guard.survey import report
 
     rows = report(run.settings, run.aws, args.gb_per_month, progress_bar(sys.stderr))
     print(json.dumps(rows, indent=2) if args.json else render_report(rows))
+    _write_html(args.html, rows, "endpoint-guard cost report")
     return EXIT_OK
 
 
@@ -289,6 +305,7 @@ def _sweep(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
     else:
         print(render_fleet(report, markdown=args.markdown))
+    _write_html(args.html, report["vpcs"], "endpoint-guard fleet cost report")
     summary = report["summary"]
     if summary["unreachable"] or summary["errors"]:
         return EXIT_ERROR

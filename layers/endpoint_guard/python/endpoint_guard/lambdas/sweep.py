@@ -191,6 +191,7 @@ def make_report(clients: Clients | None = None) -> Handler:
     def report_sweep(event: Any, context: Any) -> dict[str, Any]:
         """{run, mode, ...} -> {summary, json_key, markdown_key, message}: every chunk's rows, assembled."""
         from endpoint_guard.cli.render import render_fleet
+        from endpoint_guard.cost.html import render_html
         from endpoint_guard.fleet.usecase import summarise
 
         run = _run(need(event, "run", "mode"))
@@ -202,6 +203,7 @@ def make_report(clients: Clients | None = None) -> Handler:
         report: dict[str, Any] = {"summary": summarise(rows, unreachable, event["mode"] != "enforce"), "vpcs": rows}
         store.put_json(prefix + "report.json", report)
         store.put_text(prefix + "report.md", render_fleet(report, markdown=True), "text/markdown")
+        store.put_text(prefix + "report.html", render_html(rows, f"endpoint-guard fleet sweep {run}"), "text/html")
         s = report["summary"]
         message = (
             f"endpoint-guard fleet sweep {run} ({s['mode']}): {s['vpcs']} VPC(s), {s['compliant']} compliant, "
