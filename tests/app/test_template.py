@@ -360,7 +360,7 @@ def _check(granted: set[str], called: set[str], implied: set[str]) -> None:
 
 def test_iam_grants_the_intake_exactly_the_calls_it_makes(cloudformation: dict, ec2, ecs, used) -> None:
     called = _exercise_the_intake(ec2, ecs)
-    # The scenario covers every lookup the intake has (ECS's cluster_arns, services, task_definition_images
+    # The scenario covers every lookup the intake has (ECS's cluster_arns, services, task_definition
     # and task_count are discovery's and the traffic estimate's, tested below).
     intake_lookups = {
         "Ec2Lookups.vpcs_of",
@@ -373,7 +373,7 @@ def test_iam_grants_the_intake_exactly_the_calls_it_makes(cloudformation: dict, 
     }
     ecs_lookups = _adapter_methods(EcsAdapter, AutoScalingAdapter) - {
         "EcsAdapter.cluster_arns",
-        "EcsAdapter.task_definition_images",
+        "EcsAdapter.task_definition",
         "EcsAdapter.task_count",
     }
     assert intake_lookups | ecs_lookups <= used, sorted(intake_lookups | ecs_lookups - used)

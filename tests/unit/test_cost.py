@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -8,6 +9,7 @@ from endpoint_guard.cost.estimate import (
     choose_traffic,
     estimate,
     load_prices,
+    starts_per_month,
     tiered,
     traffic_from_images,
     traffic_from_nat_bytes,
@@ -161,3 +163,17 @@ def test_traffic_arithmetic() -> None:
     assert traffic_from_nat_bytes(14e9, 14) == pytest.approx(30.0)
     assert traffic_from_images([200_000_000, 400_000_000], 10) == pytest.approx(3.0)
     assert traffic_from_images([], 10) == 0.0
+
+
+def test_tasks_started_a_month_from_the_service_events() -> None:
+    now = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
+    events = [
+        {"createdAt": now - datetime.timedelta(days=2), "message": "(service web) has started 3 tasks: (task a) ..."},
+        {"createdAt": now - datetime.timedelta(days=1), "message": "(service web) has reached a steady state."},
+        {"createdAt": now - datetime.timedelta(hours=5), "message": "(service web) has started 1 tasks: (task d)."},
+    ]
+    assert starts_per_month(events, now) == pytest.approx(4 * 30 / 2)  # 4 starts in 2 days
+    assert starts_per_month(events[1:2], now) is None  # no start named
+    recent = [{"createdAt": now - datetime.timedelta(hours=1), "message": "has started 2 tasks"}]
+    assert starts_per_month(recent, now) == pytest.approx(60)  # at least a day is assumed
+    assert starts_per_month(None, now) is None

@@ -39,9 +39,10 @@ class EcsAdapter(Adapter):
             described += self._call("describe_services", cluster=cluster_arn, services=names).get("services", [])
         return described
 
-    def task_definition_images(self, task_definition: str) -> list[str]:
-        described = self._call("describe_task_definition", taskDefinition=task_definition)["taskDefinition"]
-        return [c["image"] for c in described.get("containerDefinitions", []) if c.get("image")]
+    def task_definition(self, task_definition: str) -> Raw:
+        """The task definition as ECS describes it."""
+        described: Raw = self._call("describe_task_definition", taskDefinition=task_definition)["taskDefinition"]
+        return described
 
     def task_count(self, cluster_arn: str, service_name: str) -> int:
         """Tasks of a service that ECS still lists: running ones and those stopped in the last hour."""
@@ -106,3 +107,23 @@ class LoadBalancingAdapter(Adapter):
         for chunk in chunks(sorted(set(arns)), 20):
             found += self._call("describe_target_groups", TargetGroupArns=chunk).get("TargetGroups", [])
         return found
+
+
+def images_of(task_definition: Raw) -> list[str]:
+    return [c["image"] for c in task_definition.get("containerDefinitions", []) if c.get("image")]
+
+
+def log_groups_of(task_definition: Raw, region: str) -> list[str]:
+    """The CloudWatch log groups the task definition's containers send to with the awslogs driver (in
+    ``region``: a group in another Region is not this VPC's logs endpoint traffic)."""
+    groups = []
+    for container in task_definition.get("containerDefinitions", []):
+        config = container.get("logConfiguration") or {}
+        options = config.get("options") or {}
+        if (
+            config.get("logDriver") == "awslogs"
+            and options.get("awslogs-group")
+            and options.get("awslogs-region", region) == region
+        ):
+            groups.append(str(options["awslogs-group"]))
+    return sorted(set(groups))

@@ -1,4 +1,4 @@
-"""What the traffic estimate measures: NAT gateway bytes in CloudWatch, and ECR image sizes."""
+"""What the traffic estimate measures: NAT gateway and log group bytes in CloudWatch, and ECR image sizes."""
 
 from __future__ import annotations
 
@@ -14,10 +14,23 @@ class MetricsAdapter(Adapter):
     def nat_gateway_bytes(self, nat_gateway_ids: Iterable[str], days: int) -> float | None:
         """Bytes the NAT gateways processed for the VPC's own traffic (out to and back from destinations)
         over the last ``days`` days; None when CloudWatch has no data points for any of them."""
+        metrics = [
+            ("AWS/NATGateway", metric, "NatGatewayId", nat)
+            for nat in sorted(set(nat_gateway_ids))
+            for metric in ("BytesOutToDestination", "BytesInFromDestination")
+        ]
+        return self._sum(metrics, days)
+
+    def log_group_bytes(self, log_groups: Iterable[str], days: int) -> float | None:
+        """Bytes the log groups took in (CloudWatch Logs ``IncomingBytes``) over the last ``days`` days;
+        None when there are no data points."""
+        return self._sum([("AWS/Logs", "IncomingBytes", "LogGroupName", g) for g in sorted(set(log_groups))], days)
+
+    def _sum(self, metrics: list[tuple[str, str, str, str]], days: int) -> float | None:
+        """The sum of daily Sum statistics of ``(namespace, metric, dimension, value)`` metrics."""
         import datetime
 
-        ids = sorted(set(nat_gateway_ids))
-        if not ids:
+        if not metrics:
             return None
         end = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0)
         queries = [
@@ -25,17 +38,15 @@ class MetricsAdapter(Adapter):
                 "Id": f"m{n}",
                 "MetricStat": {
                     "Metric": {
-                        "Namespace": "AWS/NATGateway",
+                        "Namespace": namespace,
                         "MetricName": metric,
-                        "Dimensions": [{"Name": "NatGatewayId", "Value": nat}],
+                        "Dimensions": [{"Name": name, "Value": value}],
                     },
                     "Period": 86400,
                     "Stat": "Sum",
                 },
             }
-            for n, (nat, metric) in enumerate(
-                (nat, metric) for nat in ids for metric in ("BytesOutToDestination", "BytesInFromDestination")
-            )
+            for n, (namespace, metric, name, value) in enumerate(metrics)
         ]
         values = [
             v

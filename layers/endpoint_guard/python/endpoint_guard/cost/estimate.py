@@ -11,7 +11,9 @@ no other path out), "pays" or "does_not_pay".
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -232,6 +234,24 @@ def traffic_from_images(image_bytes: list[int], pulls: int) -> float:
     if not image_bytes:
         return 0.0
     return sum(image_bytes) / len(image_bytes) * pulls / 1e9
+
+
+STARTED = re.compile(r"has started (\d+) tasks?")
+
+
+def starts_per_month(events: Any, now: datetime.datetime) -> float | None:
+    """Tasks an ECS service started a month, from its service events ("(service web) has started 2 tasks:
+    ...") over the span they cover (ECS keeps the last 100; at least a day is assumed). None when the
+    events name no start."""
+    if not isinstance(events, list):
+        return None
+    dated = [e for e in events if isinstance(e, dict) and isinstance(e.get("createdAt"), datetime.datetime)]
+    started = [int(m.group(1)) for e in dated if (m := STARTED.search(str(e.get("message", ""))))]
+    if not started:
+        return None
+    oldest: datetime.datetime = min(e["createdAt"] for e in dated)
+    days = max(float((now - oldest).total_seconds()) / 86400, 1.0)
+    return sum(started) * 30 / days
 
 
 def choose_traffic(

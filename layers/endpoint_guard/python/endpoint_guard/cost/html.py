@@ -51,7 +51,9 @@ def _chart(key: str, title: str, cost: dict[str, Any], scale: float) -> str:
         f'<section class="vpc"><h2>{escape(title)}</h2>'
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{WIDTH + 260}" height="{height}">'
         f"{''.join(bars)}</svg>"
-        f"<p>{escape(cost.get('verdict', ''))}</p>" + (f"<p class='note'>{services}</p>" if services else "") + "</section>"
+        f"<p>{escape(cost.get('verdict', ''))}</p>"
+        + (f"<p class='note'>{services}</p>" if services else "")
+        + "</section>"
     )
 
 

@@ -147,7 +147,13 @@ def _target_cost(inventory: In, target: In, prices: In) -> Doc:
     interfaces = [e["service"] for e in target["endpoints"] if e["type"] == "Interface"]
     azs = len({s["az"] for s in target["subnets"]})
     gateway = any(e["type"] == "Gateway" for e in target["endpoints"])
-    return estimate(interfaces, azs, traffic, inventory.get("region"), dict(prices), gateway=gateway)
+    measured_logs = measured.get("logs")
+    logs = (
+        Traffic(float(measured_logs["gb_per_month"]), measured_logs["source"], measured_logs.get("detail", ""))
+        if isinstance(measured_logs, dict)
+        else None
+    )
+    return estimate(interfaces, azs, traffic, inventory.get("region"), dict(prices), gateway=gateway, logs=logs)
 
 
 def plan(inventory: In, interface_services: list[str], prices: In | None = None) -> PlanDocument:

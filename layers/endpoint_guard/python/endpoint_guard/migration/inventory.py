@@ -56,7 +56,7 @@ def discover(
         region_vpc_cidrs=ec2.all_vpc_cidrs(),
         deferred_route_tables=deferred_route_tables or [],
     )
-    traffic = measure(
+    traffic, logs = measure(
         nat_gateway_ids=[n["NatGatewayId"] for n in nat_gateways],
         services=inventory["services"],
         region=ec2.region,
@@ -66,6 +66,8 @@ def discover(
         default_gb=default_gb,
     )
     inventory["traffic"] = {"gb_per_month": traffic.gb_per_month, "source": traffic.source, "detail": traffic.detail}
+    if logs is not None:
+        inventory["traffic"]["logs"] = {"gb_per_month": logs.gb_per_month, "source": logs.source, "detail": logs.detail}
     return inventory
 
 
@@ -211,6 +213,15 @@ def _peering(pcx: dict[str, Any], vpc_id: str) -> dict[str, Any]:
     return {"peering_id": pcx["VpcPeeringConnectionId"], "peer_vpc_id": other.get("VpcId"), "peer_cidrs": sorted(cidrs)}
 
 
+def _started(events: Any) -> float | None:
+    import datetime
+
+    from endpoint_guard.cost.estimate import starts_per_month
+
+    found = starts_per_month(events, datetime.datetime.now(datetime.UTC))
+    return round(found, 1) if found is not None else None
+
+
 def service_summary(service: dict[str, Any], groups_by_arn: dict[str, Any]) -> dict[str, Any]:
     """An ECS service as the plan and the cost estimate read it (target groups by ARN, when known)."""
     awsvpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
@@ -241,6 +252,8 @@ def service_summary(service: dict[str, Any], groups_by_arn: dict[str, Any]) -> d
         "subnet_ids": sorted(awsvpc.get("subnets", [])),
         "security_groups": sorted(awsvpc.get("securityGroups", [])),
         "assign_public_ip": awsvpc.get("assignPublicIp") == "ENABLED",
+        # Image pulls a month, from the tasks its service events say it started (None: they say none).
+        "tasks_started_per_month": _started(service.get("events")),
         "load_balancers": balancers,
         "service_registries": [{"registry_arn": r.get("registryArn")} for r in service.get("serviceRegistries", [])],
     }

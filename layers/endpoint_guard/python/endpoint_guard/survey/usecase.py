@@ -32,7 +32,7 @@ def vpc_cost(
     override_gb: float | None = None,
 ) -> dict[str, Any]:
     """The cost object of a reconciled (or dry-run) VPC (``cost.estimate.of_result``), at its measured traffic."""
-    traffic = measure(
+    traffic, logs = measure(
         nat_gateway_ids=nat_ids,
         services=services,
         region=result["region"],
@@ -41,7 +41,7 @@ def vpc_cost(
         override_gb=override_gb,
         default_gb=settings.default_gb_per_month,
     )
-    return of_result(result, traffic, load_prices(settings.prices_file))
+    return of_result(result, traffic, load_prices(settings.prices_file), logs=logs)
 
 
 def running_tasks(aws: Services, vpc_id: str) -> int:
