@@ -222,3 +222,20 @@ def test_check_and_ensure_of_an_unknown_vpc_exit_2_in_one_line(moto, capsys, com
     assert main([command, "vpc-0123456789abcdef0"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "does not exist" in err
+
+
+def test_check_names_the_transit_gateway_alternative_of_an_attached_vpc(ec2, capsys) -> None:
+    world = build_vpc(ec2)
+    tgw = ec2.create_transit_gateway(Description="shared")["TransitGateway"]["TransitGatewayId"]
+    ec2.create_transit_gateway_vpc_attachment(
+        TransitGatewayId=tgw, VpcId=world.vpc_id, SubnetIds=[world.private_subnets["us-east-1a"]]
+    )
+    assert main(["check", world.vpc_id, "--json", "--gb-per-month", "50"]) == 1
+    cost = json.loads(capsys.readouterr().out)["cost"]
+    assert cost["centralised"]["transit_gateway_id"] == tgw and cost["centralised"]["cheaper"] is True
+    assert {s["service"]: s["verdict"] for s in cost["services"]} == {
+        "ecr.dkr": "does_not_pay",
+        "ecr.api": "does_not_pay",
+        "logs": "does_not_pay",
+        "s3": "free",
+    }

@@ -177,3 +177,26 @@ def test_tasks_started_a_month_from_the_service_events() -> None:
     recent = [{"createdAt": now - datetime.timedelta(hours=1), "message": "has started 2 tasks"}]
     assert starts_per_month(recent, now) == pytest.approx(60)  # at least a day is assumed
     assert starts_per_month(None, now) is None
+
+
+def test_a_vpc_on_a_transit_gateway_is_told_when_shared_endpoints_would_be_cheaper() -> None:
+    # 50 GB of pulls: 5.5 GB through the interface endpoints, $0.03/GB through the TGW and the shared
+    # endpoints ($0.17) against $65.76 for three endpoints in three AZs here.
+    cost = estimate(PROFILE, 3, Traffic(50, "default"), "us-east-1", PRICES, transit_gateway="tgw-0abc")
+    central = cost["centralised"]
+    assert central["transit_gateway_id"] == "tgw-0abc" and central["attachment_already_paid"] is True
+    assert central["per_gb_usd"] == pytest.approx(0.03)
+    assert central["monthly_usd"] == pytest.approx(5.5 * 0.03, abs=0.005)
+    assert central["cheaper"] is True and "reached through tgw-0abc" in cost["verdict"]
+    # At 100 TB of logs the per-GB charge outweighs the endpoint hours: not named.
+    heavy = estimate(
+        PROFILE,
+        3,
+        Traffic(50, "default"),
+        "us-east-1",
+        PRICES,
+        logs=Traffic(100_000, "awslogs"),
+        transit_gateway="tgw-0abc",
+    )
+    assert heavy["centralised"]["cheaper"] is False and "tgw-0abc" not in heavy["verdict"]
+    assert estimate(PROFILE, 3, Traffic(50, "default"), "us-east-1", PRICES)["centralised"] is None

@@ -118,13 +118,15 @@ def estimate(
     gateway: bool = True,
     isolated: bool = False,
     uncovered_share: float = 0.0,
+    transit_gateway: str | None = None,
 ) -> dict[str, Any]:
     """The cost object of a VPC: per service (``services``) and in total, what the endpoints cost a month
     and the NAT processing they remove, with break-even traffic and verdicts. ``interfaces``: the
     interface services, in ``azs`` AZs; ``traffic``: the image-pull traffic; ``logs``: the awslogs traffic
     (None: a default share); ``isolated``: the workloads have no other path out (no NAT), so the interface
     endpoints are required; ``uncovered_share``: the share of the traffic from AZs without an endpoint
-    subnet (it crosses AZs, charged each way). Pure."""
+    subnet (it crosses AZs, charged each way); ``transit_gateway``: the Transit Gateway the VPC is
+    attached to, through which shared (centralised) endpoints could serve it instead. Pure."""
     prices, note = region_prices(table, region)
     hours = table.get("hours_per_month", 730)
     nat, first = prices["nat_gb"], prices["endpoint_gb"]
@@ -156,6 +158,7 @@ def estimate(
     endpoints, avoided_total = spent, removed
     fixed = fixed_each * len(interfaces)
     break_even = _profile_break_even(fixed, nat, first + cross, len(interfaces), logs, split)
+    central = _centralised(transit_gateway, interface_gb, endpoints, first, table) if interfaces else None
     return {
         "interface_endpoints": len(interfaces),
         "availability_zones": azs,
@@ -167,11 +170,40 @@ def estimate(
         "traffic_source": traffic.source,
         "traffic_detail": traffic.detail,
         "pays_off": isolated or avoided_total > endpoints,
-        "verdict": _verdict(rows, traffic, isolated, break_even),
+        "verdict": _verdict(rows, traffic, isolated, break_even)
+        + (f"; {central['note']}" if central and central["cheaper"] else ""),
         "services": rows,
+        "centralised": central,
         "prices_as_of": prices.get("as_of", table["as_of"]),
         "prices_source": prices.get("source", table.get("source", "")),
         "prices_note": note,
+    }
+
+
+def _centralised(
+    transit_gateway: str | None, interface_gb: float, endpoints: float, endpoint_gb: float, table: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Reaching shared interface endpoints (a central VPC's) through the Transit Gateway the VPC is already
+    attached to: the attachment is paid already; each GB pays the Transit Gateway's processing and the
+    shared endpoints' own. The shared endpoints' hours are the central account's, shared by every VPC.
+    The S3 gateway stays in the VPC (a gateway endpoint cannot be reached through a Transit Gateway).
+    Report only: endpoint-guard does not build central endpoints."""
+    if not transit_gateway:
+        return None
+    per_gb = table.get("transit_gateway_gb", 0.02) + endpoint_gb
+    monthly = interface_gb * per_gb
+    cheaper = monthly < endpoints
+    return {
+        "transit_gateway_id": transit_gateway,
+        "attachment_already_paid": True,
+        "per_gb_usd": round(per_gb, 4),
+        "monthly_usd": round(monthly, 2),
+        "cheaper": cheaper,
+        "note": (
+            f"shared endpoints reached through {transit_gateway} would cost ${monthly:,.2f} a month "
+            f"(attachment already paid, ${per_gb:.3f}/GB) against ${endpoints:,.2f} here"
+            + (": cheaper" if cheaper else "")
+        ),
     }
 
 
@@ -292,7 +324,14 @@ def describe(cost: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def of_result(result: Any, traffic: Traffic, table: dict[str, Any], *, logs: Traffic | None = None) -> dict[str, Any]:
+def of_result(
+    result: Any,
+    traffic: Traffic,
+    table: dict[str, Any],
+    *,
+    logs: Traffic | None = None,
+    transit_gateway: str | None = None,
+) -> dict[str, Any]:
     """The cost object of a reconciled (or planned) VPC: its interface endpoints in the AZs they span,
     the S3 gateway when the profile has it, and "required" when the endpoints sit in an isolated tier
     (endpoint-guard puts them there only when the VPC has no private tier: no other path out)."""
@@ -309,4 +348,5 @@ def of_result(result: Any, traffic: Traffic, table: dict[str, Any], *, logs: Tra
         logs=logs,
         gateway=any(e["type"] == "Gateway" for e in result["endpoints"]),
         isolated=placed == {"isolated"},
+        transit_gateway=transit_gateway,
     )

@@ -153,7 +153,17 @@ def _target_cost(inventory: In, target: In, prices: In) -> Doc:
         if isinstance(measured_logs, dict)
         else None
     )
-    return estimate(interfaces, azs, traffic, inventory.get("region"), dict(prices), gateway=gateway, logs=logs)
+    attached = [a.get("transit_gateway_id") for a in inventory.get("transit_gateway_attachments") or []]
+    return estimate(
+        interfaces,
+        azs,
+        traffic,
+        inventory.get("region"),
+        dict(prices),
+        gateway=gateway,
+        logs=logs,
+        transit_gateway=next((t for t in attached if t), None),
+    )
 
 
 def plan(inventory: In, interface_services: list[str], prices: In | None = None) -> PlanDocument:

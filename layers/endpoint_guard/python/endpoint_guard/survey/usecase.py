@@ -41,7 +41,14 @@ def vpc_cost(
         override_gb=override_gb,
         default_gb=settings.default_gb_per_month,
     )
-    return of_result(result, traffic, load_prices(settings.prices_file), logs=logs)
+    attached = aws.lookups.transit_gateway_attachments(result["vpc_id"])
+    return of_result(
+        result,
+        traffic,
+        load_prices(settings.prices_file),
+        logs=logs,
+        transit_gateway=next((str(a["TransitGatewayId"]) for a in attached if a.get("TransitGatewayId")), None),
+    )
 
 
 def running_tasks(aws: Services, vpc_id: str) -> int:
