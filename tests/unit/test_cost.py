@@ -200,3 +200,33 @@ def test_a_vpc_on_a_transit_gateway_is_told_when_shared_endpoints_would_be_cheap
     )
     assert heavy["centralised"]["cheaper"] is False and "tgw-0abc" not in heavy["verdict"]
     assert estimate(PROFILE, 3, Traffic(50, "default"), "us-east-1", PRICES)["centralised"] is None
+
+
+def row(service: str, monthly: float, avoided: float, verdict: str = "does_not_pay") -> dict:
+    return {
+        "service": service,
+        "monthly_usd": monthly,
+        "nat_processing_avoided_monthly_usd": avoided,
+        "verdict": verdict,
+    }
+
+
+def test_the_cost_aware_choice_adds_above_a_margin_keeps_what_is_there_and_prunes_below_one() -> None:
+    from endpoint_guard.cost.choose import choose
+
+    rows = [
+        row("s3", 0, 50, "free"),
+        row("logs", 40, 49.9, "pays"),  # pays, but not by 25%: not added
+        row("ecr.dkr", 40, 50.1, "pays"),  # pays by more than 25%: added
+        row("ecr.api", 22, 1),  # does not pay; there already (endpoint-guard's): kept, and prunable
+        row("ssm", 22, 20),  # does not pay; someone else's: kept, never prunable
+        row("kms", 22, 0, "required"),  # no other path out
+    ]
+    choice = choose(rows, present={"ecr.api", "ssm"}, own={"ecr.api"})
+    assert choice.wanted == ("ecr.dkr", "ecr.api", "ssm", "kms")
+    assert set(choice.left_out) == {"logs"} and "$50.00" in choice.left_out["logs"]  # 40 x 1.25
+    assert choice.prunable == ("ecr.api",)
+    # Between the two margins an own endpoint is neither added again nor prunable: no flapping.
+    steady = choose([row("logs", 40, 35)], present={"logs"}, own={"logs"})
+    assert steady.wanted == ("logs",) and steady.prunable == ()
+    assert choose([row("logs", 40, 35)], present=set(), own=set()).wanted == ()

@@ -46,7 +46,7 @@ def test_the_member_role_may_do_exactly_what_the_hubs_reconcile_may_in_any_regio
     assert member[len(hub)] == {"Sid": "FleetReads", "Effect": "Allow", "Action": "ec2:DescribeVpcs", "Resource": "*"}
     # and, after them, only the reads of the hub's intake and migration plan (the next test)
     assert [s["Sid"] for s in member[len(hub) + 1 :]] == ["FindTheVpc", "ReadTheSourceVpc"]
-    assert set(SPOKE["Conditions"]) >= {"AdoptModify", "ManageDns"}
+    assert set(SPOKE["Conditions"]) >= {"AdoptModify", "ManageDns", "CostAware"}
 
 
 def _statement(function: str, sid: str) -> dict[str, Any]:

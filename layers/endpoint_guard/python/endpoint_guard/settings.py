@@ -60,6 +60,7 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 FLEET_SINGLE, FLEET_HUB = "single", "hub"
+PROFILE_FULL, PROFILE_COST_AWARE = "full", "cost-aware"
 
 
 def _choice(environ: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
@@ -104,6 +105,9 @@ class Settings:
     release_on_dependency_violation: bool = True
     default_gb_per_month: float = 100.0
     prices_file: str | None = None
+    # "full": the profile's every endpoint. "cost-aware": the S3 gateway always, an interface endpoint
+    # only where it is required or pays (cost.choose).
+    endpoint_profile: str = PROFILE_FULL
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +123,9 @@ class Settings:
             release_on_dependency_violation=_flag(env, "ENDPOINT_GUARD_RELEASE_ON_DEPENDENCY_VIOLATION", True),
             default_gb_per_month=_gb(env, "ENDPOINT_GUARD_DEFAULT_GB_PER_MONTH", 100.0),
             prices_file=env.get("ENDPOINT_GUARD_PRICES_FILE") or None,
+            endpoint_profile=_choice(
+                env, "ENDPOINT_GUARD_ENDPOINT_PROFILE", PROFILE_FULL, (PROFILE_FULL, PROFILE_COST_AWARE)
+            ),
         )
 
 

@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from endpoint_guard.cli import dlq
 from endpoint_guard.cli.render import progress_bar, render, render_fleet, render_release, render_report
 from endpoint_guard.cost.estimate import describe as describe_cost
-from endpoint_guard.errors import EndpointGuardError
+from endpoint_guard.errors import ConfigurationError, EndpointGuardError
 from endpoint_guard.model import IGNORE_TAG, valid_vpc_id
 
 EXIT_OK = 0
@@ -69,9 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="is a VPC compliant, and do its endpoints pay? (read-only; exit 0, 1 or 2)")
     check.add_argument("vpc_id", help="the VPC")
     _traffic(check)
+    _endpoint_profile(check)
     ensure = sub.add_parser("ensure", help="make a VPC compliant (exit 0 compliant, 1 not, 2 error)")
     ensure.add_argument("vpc_id", help="the VPC")
     ensure.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    ensure.add_argument(
+        "--prune",
+        action="store_true",
+        help="cost-aware profile: also delete endpoint-guard's own interface endpoints that clearly do not pay",
+    )
+    _endpoint_profile(ensure)
     plan = sub.add_parser(
         "plan",
         help="plan the move of a VPC's ECS services into a new VPC that has the S3 gateway (Markdown; --json)",
@@ -130,6 +137,8 @@ class _Run:
         self.aws = Services(self.clients)
         settings = Settings.from_env()
         self.settings = dataclasses.replace(settings, dry_run=True) if getattr(args, "dry_run", False) else settings
+        if getattr(args, "endpoint_profile", None):
+            self.settings = dataclasses.replace(self.settings, endpoint_profile=args.endpoint_profile)
         self.observer = LambdaObserver(emit_metrics=False)
 
     def intake(self, event: Any) -> dict[str, Any]:
@@ -194,8 +203,26 @@ def _ensure(args: argparse.Namespace) -> int:
     if _opted_out(run, vpc_id, args.json):
         return EXIT_OK
     [result] = run.intake({"vpc_id": vpc_id})["results"]
+    if args.prune:
+        result["pruned"] = _prune(run, result)
     print(json.dumps(result, indent=2) if args.json else render(result))
+    for action in result.get("pruned", []):
+        if not args.json:
+            print(f"  prune: {action['description']}: {action['status']}")
     return EXIT_OK if result["compliant"] else EXIT_NOT_COMPLIANT
+
+
+def _prune(run: _Run, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """--prune (cost-aware profile only): delete endpoint-guard's own interface endpoints that clearly do
+    not pay here (the choice's ``prunable``)."""
+    from endpoint_guard.cost.aware import cost_aware
+    from endpoint_guard.reconcile.run import prune
+
+    if not cost_aware(run.settings):
+        raise ConfigurationError("--prune needs the cost-aware profile (ENDPOINT_GUARD_ENDPOINT_PROFILE=cost-aware)")
+    prunable = set(result.get("cost_aware", {}).get("prunable", []))
+    ids = [e["endpoint_id"] for e in result["endpoints"] if e["service"] in prunable and e["endpoint_id"]]
+    return [dict(a) for a in prune(result["vpc_id"], ec2=run.aws.ec2, endpoint_ids=ids, dry_run=run.settings.dry_run)]
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -248,6 +275,14 @@ def _plan(args: argparse.Namespace) -> int:
     else:
         print(render_markdown(document), end="")
     return EXIT_OK
+
+
+def _endpoint_profile(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--endpoint-profile",
+        choices=("full", "cost-aware"),
+        help="the endpoint profile (default: $ENDPOINT_GUARD_ENDPOINT_PROFILE, else full)",
+    )
 
 
 def _html(command: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from endpoint_guard.aws import Ec2Adapter
+from endpoint_guard.cost.aware import cost_aware, profile_for
 from endpoint_guard.cost.estimate import Traffic, load_prices, of_result
 from endpoint_guard.errors import EndpointGuardError
 from endpoint_guard.fleet.reads import FleetReads
@@ -53,22 +54,30 @@ def sweep_target(
             row["skipped"] = "opted_out" if ignored(vpc) else "excluded"
         else:
             try:
-                result = reconcile(vpc_id, ec2=fleet.view(vpc_id), settings=settings, pace=pace)
+                profile, choice = None, None
+                if cost_aware(settings):  # chosen at the sweep's traffic figure (it measures none per VPC)
+                    traffic = _traffic(settings, override_gb)
+                    profile, choice = profile_for(vpc_id, ec2=fleet.view(vpc_id), settings=settings, traffic=traffic)
+                result = reconcile(vpc_id, ec2=fleet.view(vpc_id), settings=settings, pace=pace, profile=profile)
             except EndpointGuardError as err:
                 row["error"] = f"{type(err).__name__}: {err}"
             else:
                 row.update(_summary(result, settings, override_gb))
+                if choice is not None:
+                    row["cost_aware"] = choice.document()
         rows.append(row)
         progress(len(rows), len(fleet.vpcs))
     return rows
 
 
+def _traffic(settings: Settings, override_gb: float | None) -> Traffic:
+    if override_gb is not None:
+        return Traffic(override_gb, "command-line")
+    return Traffic(settings.default_gb_per_month, "default", "the sweep does not measure traffic per VPC")
+
+
 def _summary(result: ResultDocument, settings: Settings, override_gb: float | None) -> dict[str, Any]:
-    traffic = (
-        Traffic(override_gb, "command-line")
-        if override_gb is not None
-        else Traffic(settings.default_gb_per_month, "default", "the sweep does not measure traffic per VPC")
-    )
+    traffic = _traffic(settings, override_gb)
     return {
         "compliant": result["compliant"],
         "findings": result["findings"],

@@ -182,13 +182,17 @@ def handle(
     if queue is not None:
         return {"queued": enqueue(accepted.items, queue, observer), "skipped": accepted.skipped}
     # The decisions are imported on first use: the deployed intake always has a queue.
+    from endpoint_guard.cost.aware import reconcile_profiled
     from endpoint_guard.model import DnsDrift
-    from endpoint_guard.reconcile.run import reconcile_observed, release
+    from endpoint_guard.reconcile.run import release
 
     output: dict[str, Any] = {"skipped": accepted.skipped}
 
+    def services_of(item: WorkItem) -> Services:
+        return hub.reach(item.account, item.region) if hub and item.account and item.region else aws
+
     def ec2_of(item: WorkItem) -> Any:
-        return hub.reach(item.account, item.region).ec2 if hub and item.account and item.region else aws.ec2
+        return services_of(item).ec2
 
     releases = [i for i in accepted.items if i.release]
     if releases and settings.release_on_dependency_violation:
@@ -211,8 +215,13 @@ def handle(
     drift = {i.key: DnsDrift(i.dns_off_by) for i in accepted.items if i.dns_off_by}
     output["results"] = reconcile_now(
         [i for i in accepted.items if not i.release],
-        lambda item: reconcile_observed(
-            item.vpc_id, ec2=ec2_of(item), settings=settings, observer=observer, dns_drift=drift.get(item.key)
+        lambda item: reconcile_profiled(
+            item.vpc_id,
+            aws=services_of(item),
+            ec2=ec2_of(item),
+            settings=settings,
+            observer=observer,
+            dns_drift=drift.get(item.key),
         ),
         observer,
     )

@@ -139,10 +139,10 @@ def build_worker(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Worker:
     """The worker use case with the deployed collaborators."""
-    from endpoint_guard.aws import Ec2Adapter, QueueAdapter, StateTable, StepFunctionsAdapter
+    from endpoint_guard.aws import Ec2Adapter, QueueAdapter, Services, StateTable, StepFunctionsAdapter
+    from endpoint_guard.cost.aware import reconcile_profiled
     from endpoint_guard.errors import ReconcileFailedError
     from endpoint_guard.reconcile.result import reconcile_failed
-    from endpoint_guard.reconcile.run import reconcile_observed
     from endpoint_guard.reconcile.run import release as run_release
     from endpoint_guard.worker.messages import released_subnet
     from endpoint_guard.worker.pacing import Budget, Pace, Pacer, pace_key
@@ -155,9 +155,11 @@ def build_worker(
     )
     home_account = own_account(context)
 
-    def place(ec2: Callable[[], Ec2Adapter], account: str | None, region: str | None, scope: str = "") -> Place:
-        """An account-Region's collaborators. ``ec2`` is called on first use: a member role is assumed
-        only when a VPC of that account is worked on."""
+    def place(at: Callable[[], Clients], account: str | None, region: str | None, scope: str = "") -> Place:
+        """An account-Region's collaborators. ``at`` (its clients) is called on first use: a member role
+        is assumed only when a VPC of that account is worked on."""
+        ec2 = functools.cache(lambda: Ec2Adapter(at()))
+        aws = functools.cache(lambda: Services(at()))
         marks = state.within(scope) if state is not None and scope else state
         pacer = None
         if state is not None:
@@ -171,8 +173,15 @@ def build_worker(
             )
 
         def reconcile(vpc_id: str, trusted: Any, pace: Any, dns: Any = None) -> Any:
-            result, _ = reconcile_observed(
-                vpc_id, ec2=ec2(), settings=settings, observer=observer, checked_group=trusted, pace=pace, dns_drift=dns
+            result, _ = reconcile_profiled(
+                vpc_id,
+                aws=aws(),
+                ec2=ec2(),
+                settings=settings,
+                observer=observer,
+                checked_group=trusted,
+                pace=pace,
+                dns_drift=dns,
             )
             failed = reconcile_failed(result)
             if failed is not None:
@@ -195,17 +204,18 @@ def build_worker(
         releases = settings.release_on_dependency_violation and not settings.dry_run
         return Place(reconcile, marks, pacer, release if releases else None)
 
-    own_ec2 = Ec2Adapter(clients)
-    home = place(lambda: own_ec2, home_account, None)
+    own_region = Ec2Adapter(clients).region
+    home = place(lambda: clients, home_account, None)
     places = None
     if wiring.hub:
         access = member_access(clients, wiring, home_account)
 
         def places(account: str, region: str) -> Place:
-            if access.is_own(account, region) and region == own_ec2.region:
+            if access.is_own(account, region) and region == own_region:
                 return home
-            ec2 = functools.cache(lambda: Ec2Adapter(access.clients(account, region)))
-            return place(ec2, account, region, f"{account}/{region}/")
+            return place(
+                functools.cache(lambda: access.clients(account, region)), account, region, f"{account}/{region}/"
+            )
 
     start = None
     if wiring.migration_state_machine_arn:

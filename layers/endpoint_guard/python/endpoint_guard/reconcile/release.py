@@ -52,6 +52,19 @@ def plan_release(vpc_id: str, endpoints: Iterable[Endpoint], group_id: str | Non
     return plan
 
 
+def plan_prune(vpc_id: str, endpoints: Iterable[Endpoint], endpoint_ids: Iterable[str]) -> Plan:
+    """Delete the endpoints among ``endpoint_ids`` that are endpoint-guard's own live interface endpoints
+    (the cost-aware profile's ``prunable``: they clearly do not pay). Anyone else's is never touched."""
+    asked = set(endpoint_ids)
+    ours = sorted(
+        e.endpoint_id for e in endpoints if e.endpoint_id in asked and e.managed and e.live and e.type == INTERFACE
+    )
+    plan = Plan(vpc_id=vpc_id)
+    if ours:
+        plan.actions.append(_delete(ours, "(made by endpoint-guard; they do not pay here)"))
+    return plan
+
+
 def _delete(endpoint_ids: list[str], why: str) -> Action:
     return Action(
         kind="delete_endpoints",

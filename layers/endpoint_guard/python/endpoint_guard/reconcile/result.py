@@ -79,6 +79,8 @@ class ResultDocument(TypedDict):
     # Added by `endpoint-guard check` (survey.check).
     running_tasks: NotRequired[int]
     cost: NotRequired[dict[str, Any]]
+    # The cost-aware profile's choice (cost.choose.Choice.document), when that profile is in use.
+    cost_aware: NotRequired[dict[str, Any]]
 
 
 def _status(outcome: str, dry_run: bool, error: str | None) -> str:

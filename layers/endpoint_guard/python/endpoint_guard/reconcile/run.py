@@ -33,7 +33,7 @@ from endpoint_guard.reconcile.apply import Applied, Pacer, apply
 from endpoint_guard.reconcile.planner import plan
 from endpoint_guard.reconcile.ports import Ec2Port
 from endpoint_guard.reconcile.reads import facts_needed, offers_from_endpoints, trusted_group
-from endpoint_guard.reconcile.release import plan_release
+from endpoint_guard.reconcile.release import plan_prune, plan_release
 from endpoint_guard.reconcile.result import ActionEntry, ResultDocument, action_entry, failures, result_document
 from endpoint_guard.settings import Settings
 
@@ -124,10 +124,19 @@ def reconcile_observed(
     checked_group: CheckedGroup | None = None,
     pace: Pacer | None = None,
     dns_drift: DnsDrift | None = None,
+    profile: tuple[ServiceSpec, ...] | None = None,
 ) -> tuple[ResultDocument, list[str]]:
     """Reconcile one VPC and report what happened: (the result document, its failed actions)."""
     observer.about(vpc_id=vpc_id)
-    result = reconcile(vpc_id, ec2=ec2, settings=settings, checked_group=checked_group, pace=pace, dns_drift=dns_drift)
+    result = reconcile(
+        vpc_id,
+        ec2=ec2,
+        settings=settings,
+        profile=profile,
+        checked_group=checked_group,
+        pace=pace,
+        dns_drift=dns_drift,
+    )
     statuses = [e["status"] for e in result["endpoints"]]
     observer.count("VpcsReconciled")
     observer.count("EndpointsCreated", statuses.count("created"))
@@ -207,6 +216,13 @@ def release(
         "released": not dry_run and all(e["status"] == "done" for e in entries),
         "actions": entries,
     }
+
+
+def prune(vpc_id: str, *, ec2: Ec2Port, endpoint_ids: list[str], dry_run: bool = False) -> list[ActionEntry]:
+    """Delete endpoint-guard's own interface endpoints among ``endpoint_ids`` (release.plan_prune)."""
+    the_plan = plan_prune(vpc_id, [endpoint_from_api(e) for e in ec2.vpc_endpoints(vpc_id)], endpoint_ids)
+    done = None if dry_run else apply(the_plan, ec2, None)
+    return [action_entry(a, i, done, dry_run) for i, a in enumerate(the_plan.actions)]
 
 
 def wait_until_gone(

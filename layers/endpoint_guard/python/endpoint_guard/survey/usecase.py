@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from endpoint_guard.aws import Services
+from endpoint_guard.cost.aware import cost_aware, profile_for
 from endpoint_guard.cost.estimate import load_prices, of_result
 from endpoint_guard.cost.traffic import measure
 from endpoint_guard.migration.inventory import service_summary, services_by_vpc
@@ -65,11 +66,26 @@ def check(vpc_id: str, settings: Settings, aws: Services, override_gb: float | N
     read whenever an endpoint relies on private DNS (a VPC whose attributes were turned off is broken,
     however its endpoints look)."""
     dry = dataclasses.replace(settings, dry_run=True, verify_dns=True)
-    result = reconcile(vpc_id, ec2=aws.ec2, settings=dry)
     vpc = aws.lookups.describe_vpc(vpc_id)
     subnet_vpc = {s["SubnetId"]: vpc_id for s in aws.lookups.subnets(vpc_id)}
     services = summaries_by_vpc(aws, subnet_vpc).get(vpc_id, [])
     nats = [n["NatGatewayId"] for n in aws.lookups.nat_gateways(vpc_id)]
+    choice = None
+    if cost_aware(settings):  # compliant means: holds what the cost-aware profile chose for it
+        traffic, logs = measure(
+            nat_gateway_ids=nats,
+            services=services,
+            region=aws.ec2.region,
+            account=vpc.get("OwnerId"),
+            aws=aws,
+            override_gb=override_gb,
+            default_gb=settings.default_gb_per_month,
+        )
+        profile, choice = profile_for(vpc_id, ec2=aws.ec2, settings=dry, traffic=traffic, logs=logs)
+        result = reconcile(vpc_id, ec2=aws.ec2, settings=dry, profile=profile)
+        result["cost_aware"] = choice.document()
+    else:
+        result = reconcile(vpc_id, ec2=aws.ec2, settings=dry)
     result["running_tasks"] = running_tasks(aws, vpc_id)
     result["cost"] = vpc_cost(
         result, services, nats, vpc.get("OwnerId"), settings=settings, aws=aws, override_gb=override_gb
