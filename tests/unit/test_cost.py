@@ -230,3 +230,27 @@ def test_the_cost_aware_choice_adds_above_a_margin_keeps_what_is_there_and_prune
     steady = choose([row("logs", 40, 35)], present={"logs"}, own={"logs"})
     assert steady.wanted == ("logs",) and steady.prunable == ()
     assert choose([row("logs", 40, 35)], present=set(), own=set()).wanted == ()
+
+
+def test_a_result_whose_endpoints_miss_an_az_of_their_tier_pays_cross_az_transfer() -> None:
+    from endpoint_guard.cost.estimate import of_result
+
+    def entry(service: str, azs: list[str], subnets: list[str]) -> dict:
+        return {"service": service, "type": "Interface", "availability_zones": azs, "subnet_ids": subnets}
+
+    result = {
+        "region": "us-east-1",
+        "endpoints": [
+            entry("logs", ["a", "b"], ["s-a", "s-b"]),  # the service is not offered in c
+            {"service": "s3", "type": "Gateway"},
+        ],
+        "subnet_tiers": {"s-a": "private", "s-b": "private", "s-c": "private", "s-pub": "public"},
+        "subnet_azs": {"s-a": "a", "s-b": "b", "s-c": "c", "s-pub": "c"},
+    }
+    covered = estimate(["logs"], 2, Traffic(1000, "default"), "us-east-1", PRICES)
+    cost = of_result(result, Traffic(1000, "default"), PRICES)
+    # A third of the 100 GB of logs comes from c: 33.3 GB x $0.01 each way.
+    extra = by_service(cost)["logs"]["monthly_usd"] - by_service(covered)["logs"]["monthly_usd"]
+    assert extra == pytest.approx(100 / 3 * 0.02, abs=0.01)
+    isolated = {**result, "subnet_tiers": dict.fromkeys(result["subnet_tiers"], "isolated")}
+    assert by_service(of_result(isolated, Traffic(10, "default"), PRICES))["logs"]["verdict"] == "required"

@@ -334,11 +334,17 @@ def of_result(
 ) -> dict[str, Any]:
     """The cost object of a reconciled (or planned) VPC: its interface endpoints in the AZs they span,
     the S3 gateway when the profile has it, and "required" when the endpoints sit in an isolated tier
-    (endpoint-guard puts them there only when the VPC has no private tier: no other path out)."""
+    (endpoint-guard puts them there only when the VPC has no private tier: no other path out). Traffic
+    from the AZs of that tier where the endpoints have no subnet (the service is not offered there)
+    crosses AZs."""
     interfaces = [e for e in result["endpoints"] if e["type"] == "Interface"]
     azs = {az for e in interfaces for az in e.get("availability_zones") or []}
     tiers = result.get("subnet_tiers") or {}
     placed = {tiers.get(s) for e in interfaces for s in e.get("subnet_ids") or []} - {None}
+    # The tier the endpoints serve spans AZs; traffic from those without an endpoint subnet crosses AZs.
+    subnet_azs = result.get("subnet_azs") or {}
+    served = {subnet_azs[s] for s, tier in tiers.items() if tier in placed and s in subnet_azs}
+    uncovered = len(served - azs) / len(served) if served and azs else 0.0
     return estimate(
         [e["service"] for e in interfaces],
         len(azs),
@@ -349,4 +355,5 @@ def of_result(
         gateway=any(e["type"] == "Gateway" for e in result["endpoints"]),
         isolated=placed == {"isolated"},
         transit_gateway=transit_gateway,
+        uncovered_share=uncovered,
     )

@@ -74,6 +74,8 @@ class ResultDocument(TypedDict):
     dns_restored: bool
     # The tier of each subnet (public, private, isolated), from its route table's default route.
     subnet_tiers: dict[str, str]
+    # The AZ of each subnet (the cost estimate's cross-AZ share).
+    subnet_azs: dict[str, str]
     # The call that may have broken what endpoint-guard built, when the worker answers one ("<call> by <who>").
     drift: NotRequired[str]
     # Added by `endpoint-guard check` (survey.check).
@@ -154,6 +156,7 @@ def result_document(snapshot: Snapshot, plan: Plan, applied: Applied | None, dry
         "migration_execution_arn": None,
         "dns_restored": plan.dns_restored,
         "subnet_tiers": {s.subnet_id: s.tier for s in snapshot.subnets},
+        "subnet_azs": {s.subnet_id: s.az for s in snapshot.subnets},
     }
 
 
