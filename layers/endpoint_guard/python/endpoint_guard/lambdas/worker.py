@@ -140,10 +140,11 @@ def build_worker(
 ) -> Worker:
     """The worker use case with the deployed collaborators."""
     from endpoint_guard.aws import Ec2Adapter, QueueAdapter, Services, StateTable, StepFunctionsAdapter
-    from endpoint_guard.cost.aware import reconcile_profiled
     from endpoint_guard.errors import ReconcileFailedError
     from endpoint_guard.reconcile.result import reconcile_failed
+    from endpoint_guard.reconcile.run import reconcile_observed
     from endpoint_guard.reconcile.run import release as run_release
+    from endpoint_guard.settings import PROFILE_COST_AWARE
     from endpoint_guard.worker.messages import released_subnet
     from endpoint_guard.worker.pacing import Budget, Pace, Pacer, pace_key
     from endpoint_guard.worker.usecase import Place, Worker, WorkerRules
@@ -173,16 +174,15 @@ def build_worker(
             )
 
         def reconcile(vpc_id: str, trusted: Any, pace: Any, dns: Any = None) -> Any:
-            result, _ = reconcile_profiled(
-                vpc_id,
-                aws=aws(),
-                ec2=ec2(),
-                settings=settings,
-                observer=observer,
-                checked_group=trusted,
-                pace=pace,
-                dns_drift=dns,
-            )
+            how = {"checked_group": trusted, "pace": pace, "dns_drift": dns}
+            if settings.endpoint_profile == PROFILE_COST_AWARE:  # its pricing is imported only when in use
+                from endpoint_guard.cost.aware import reconcile_profiled
+
+                result, _ = reconcile_profiled(
+                    vpc_id, aws=aws(), ec2=ec2(), settings=settings, observer=observer, **how
+                )
+            else:
+                result, _ = reconcile_observed(vpc_id, ec2=ec2(), settings=settings, observer=observer, **how)
             failed = reconcile_failed(result)
             if failed is not None:
                 raise failed
