@@ -60,6 +60,15 @@ class Hub:
         """A call made through the member role, in any account: the hub's own change."""
         return bool(caller and caller.endswith(f":role/{self.member_role}"))
 
+    def skip(self, trigger: Trigger) -> tuple[str, str] | None:
+        """(kind, reason) when the hub leaves the trigger alone: not enrolled, or its own call."""
+        refusal = self.refusal(trigger.account, trigger.region)
+        if refusal is not None:
+            return Skip.NOT_ENROLLED, refusal
+        if self.own_call(trigger.caller):
+            return Skip.OWN_CALL, f"endpoint-guard's own call ({trigger.caller}): nothing drifted"
+        return None
+
 
 @dataclass
 class Accepted:
@@ -87,14 +96,8 @@ def accept(
         where: tuple[str | None, str | None] = (None, None)
         services, recorded, owner = aws, records, own_account
         if hub is not None:
-            refusal = hub.refusal(trigger.account, trigger.region)
-            if refusal is None and hub.own_call(trigger.caller):
-                refusal = "own"
-            if refusal is not None:
-                kind = Skip.OWN_CALL if refusal == "own" else Skip.NOT_ENROLLED
-                reason = (
-                    f"endpoint-guard's own call ({trigger.caller}): nothing drifted" if refusal == "own" else refusal
-                )
+            if skip := hub.skip(trigger):
+                kind, reason = skip
                 accepted.skipped.append(
                     observer.skipped(kind, reason, event_id=trigger.event_id, event_name=trigger.event_name)
                 )

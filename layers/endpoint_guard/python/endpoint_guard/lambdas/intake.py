@@ -38,7 +38,9 @@ def make_intake(clients: Clients | None = None) -> Handler:
             raise
 
         def accept(event: Any) -> dict[str, Any]:
-            return run_intake(triggers, container.clients, wiring, settings, observer, own_account(context))
+            account = own_account(context)
+            hub = hub_of(container, wiring, account)
+            return run_intake(triggers, container.clients, wiring, settings, observer, account, hub)
 
         if wiring.state_table and any(t.event_id for t in triggers) and isinstance(event, dict):
             from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -63,7 +65,13 @@ def make_intake(clients: Clients | None = None) -> Handler:
 
 
 def run_intake(
-    triggers: list[Any], clients: Clients, wiring: Wiring, settings: Settings, observer: Any, account: str | None
+    triggers: list[Any],
+    clients: Clients,
+    wiring: Wiring,
+    settings: Settings,
+    observer: Any,
+    account: str | None,
+    hub: Any = None,
 ) -> dict[str, Any]:
     """The intake use case with the deployed collaborators."""
     from endpoint_guard.aws import QueueAdapter, Services, StateTable
@@ -79,21 +87,21 @@ def run_intake(
         queue=queue,
         own_roles=wiring.own_role_arns,
         records=StateTable(wiring.state_table, clients) if wiring.state_table else None,
-        hub=hub_of(clients, wiring, account),
+        hub=hub,
     )
 
 
-def hub_of(clients: Clients, wiring: Wiring, account: str | None) -> Any:
+def hub_of(container: Container, wiring: Wiring, account: str | None) -> Any:
     """A hub's intake scope (None in a single-account stack): the enrolled accounts and Regions, and
-    each member account-Region reached through its member role."""
+    each member account-Region reached through its member role (the container's, kept between
+    invocations)."""
     if not wiring.hub:
         return None
     from endpoint_guard.aws import Services
     from endpoint_guard.intake.usecase import Hub
-    from endpoint_guard.lambdas.runtime import member_access
 
-    access = member_access(clients, wiring, account)
-    home = str(clients.client("sts").meta.region_name)
+    access = container.members(wiring, account)
+    home = str(container.clients.client("sts").meta.region_name)
     reached: dict[tuple[str, str], Services] = {}
 
     def reach(member: str, region: str) -> Services:

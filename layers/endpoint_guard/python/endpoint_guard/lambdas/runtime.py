@@ -35,9 +35,14 @@ class Container:
             from endpoint_guard.errors import ConfigurationError
 
             raise ConfigurationError(f"account {account} is not this stack's, and FleetMode is not hub")
+        return self.members(wiring, own).clients(account, region or str(home.client("sts").meta.region_name))
+
+    def members(self, wiring: Wiring, own: str | None) -> MemberAccess:
+        """The container's way into member accounts, kept for its life: one AssumeRole per member
+        account per container, not per invocation (botocore refreshes the credentials)."""
         if self._members is None:
             self._members = member_access(self.clients, wiring, own)
-        return self._members.clients(account, region or str(home.client("sts").meta.region_name))
+        return self._members
 
 
 def own_account(context: Any) -> str | None:

@@ -20,6 +20,7 @@ from endpoint_guard.settings import Settings, Wiring
 if TYPE_CHECKING:  # pragma: no cover
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+    from endpoint_guard.fleet.connect import MemberAccess
     from endpoint_guard.worker.usecase import Worker
 
 # A Lambda context without get_remaining_time_in_millis (a hand-made one) is given this much.
@@ -54,8 +55,16 @@ def make_worker(
         from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 
         wiring = Wiring.from_env()
+        members = container.members(wiring, own_account(context)) if wiring.hub else None
         worker = build_worker(
-            container.clients, wiring, Settings.from_env(), observer, context=context, clock=clock, sleep=sleep
+            container.clients,
+            wiring,
+            Settings.from_env(),
+            observer,
+            context=context,
+            clock=clock,
+            sleep=sleep,
+            members=members,
         )
         processor = SqsFifoPartialProcessor(skip_group_on_error=True)
         # A batch whose every message failed is answered like any other: with its item failures.
@@ -137,8 +146,10 @@ def build_worker(
     context: Any = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    members: MemberAccess | None = None,
 ) -> Worker:
-    """The worker use case with the deployed collaborators."""
+    """The worker use case with the deployed collaborators (``members``: a hub's way into its member
+    accounts; one is made when a hub's caller passes none)."""
     from endpoint_guard.aws import Ec2Adapter, QueueAdapter, Services, StateTable, StepFunctionsAdapter
     from endpoint_guard.errors import ReconcileFailedError
     from endpoint_guard.reconcile.result import reconcile_failed
@@ -208,7 +219,7 @@ def build_worker(
     home = place(lambda: clients, home_account, None)
     places = None
     if wiring.hub:
-        access = member_access(clients, wiring, home_account)
+        access = members or member_access(clients, wiring, home_account)
 
         def places(account: str, region: str) -> Place:
             if access.is_own(account, region) and region == own_region:
