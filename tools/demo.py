@@ -90,9 +90,23 @@ def main() -> int:
 
         deployed_path(endpoint, port)
 
-        banner("endpoint-guard report   (every VPC of the region, with the cost column)")
+        picture = Path(tempfile.gettempdir()) / "endpoint-guard-cost.html"
+        banner(f"endpoint-guard report --html {picture}   (every VPC of the region, with the cost column)")
         report = [str(Path(sys.executable).parent / "endpoint-guard"), "report", "--endpoint-url", endpoint]
-        subprocess.run([*report, "--region", REGION], env=env, check=True)
+        subprocess.run([*report, "--region", REGION, "--html", str(picture)], env=env, check=True)
+        banner("endpoint-guard check --json: the cost object's per-service verdicts for the VPC")
+        checked = subprocess.run(
+            [*report[:1], "check", world.vpc_id, "--json", "--endpoint-url", endpoint, "--region", REGION],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        cost = json.loads(checked.stdout)["cost"]
+        for entry in cost["services"]:
+            print(f"  {entry['service']:<8} {entry['verdict']:<13} ${entry['monthly_usd']:>7,.2f}/month")
+        print(f"  {cost['verdict']}")
+        print(f"  the cost picture: {picture.as_uri()}")
 
         fleet(endpoint, env)
     finally:

@@ -23,6 +23,15 @@ def progress_bar(stream: Any) -> Any:
     return show
 
 
+def pays_off(cost: dict[str, Any]) -> str:
+    """The cost column's answer: required (no other path out), yes, or no with the break-even."""
+    if any(s.get("verdict") == "required" for s in cost.get("services", [])):
+        return "required"
+    if cost["pays_off"]:
+        return "yes"
+    return f"no (break-even {cost['break_even_gb_per_month'] or 0:,.0f} GB)"
+
+
 def render_report(all_rows: list[dict[str, Any]]) -> str:
     rows = [r for r in all_rows if not r.get("opted_out")]
     opted_out = [r["vpc_id"] for r in all_rows if r.get("opted_out")]
@@ -40,7 +49,7 @@ def render_report(all_rows: list[dict[str, Any]]) -> str:
                 str(row["running_tasks"]),
                 f"{cost['endpoints_monthly_usd']:,.2f}",
                 f"{cost['nat_processing_avoided_monthly_usd']:,.2f}",
-                ("yes" if cost["pays_off"] else f"no (break-even {cost['break_even_gb_per_month'] or 0:,.0f} GB)"),
+                pays_off(cost),
             ]
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
