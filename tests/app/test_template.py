@@ -184,6 +184,9 @@ def _role_grants(cloudformation: dict, function: str) -> set[str]:
     return _granted(own + managed)
 
 
+# ReconcilePolicy's CostAware statement (EndpointProfile=cost-aware): the worker's NAT traffic reads.
+COST_AWARE_READS = frozenset({"ec2:DescribeNatGateways", "cloudwatch:GetMetricData"})
+
 # IAM has no action of that name: SendMessageBatch is authorized by sqs:SendMessage.
 _IAM_ACTION = {
     "sqs:SendMessageBatch": "sqs:SendMessage",
@@ -396,10 +399,11 @@ def test_iam_grants_the_worker_exactly_the_calls_it_makes(cloudformation: dict, 
     }
     assert worker_methods - {m for m in used if not m.startswith("Ec2Lookups.")} == set()
     # Permissions the code needs without calling them by name: tags on create, Route 53 for private DNS.
+    # The CostAware statement's reads are made under EndpointProfile=cost-aware only (test_cost_aware.py).
     _check(
         _role_grants(cloudformation, "EnsureEndpointsFunction"),
         called,
-        implied={"ec2:CreateTags", "route53:AssociateVPCWithHostedZone"},
+        implied={"ec2:CreateTags", "route53:AssociateVPCWithHostedZone", *COST_AWARE_READS},
     )
 
 
@@ -580,6 +584,7 @@ def test_iam_grants_the_sweep_tasks_exactly_the_calls_they_make(cloudformation: 
         "ec2:CreateTags",  # implied by the tagged creates
         "ec2:ModifyVpcEndpoint",  # an endpoint with a gap; the worker's scenario has one
         "dynamodb:GetItem",  # where a busy pace stands: a burst (test_burst.py)
+        *COST_AWARE_READS,  # the CostAware statement, for the worker's cost-aware profile
     }
     _check(_role_grants(cloudformation, "SweepChunkFunction"), calls.actions, implied=worker_only)
 
