@@ -100,7 +100,13 @@ THEIRS = {"aws:ResourceTag/ManagedBy": "someone-else"}
 
 @pytest.fixture(params=[False, True], ids=["AdoptUnmanagedEndpoints=report", "AdoptUnmanagedEndpoints=modify"])
 def worker(request, cloudformation: dict) -> tuple[list[dict], bool]:
-    conditions = {"ManageDns": True, "AdoptModify": request.param, "PlanEmail": False, "TracingOn": False}
+    conditions = {
+        "ManageDns": True,
+        "AdoptModify": request.param,
+        "PlanEmail": False,
+        "TracingOn": False,
+        "CostAware": False,
+    }
     return statements(cloudformation, "EnsureEndpointsFunctionRole", conditions), request.param
 
 
@@ -154,6 +160,20 @@ def test_what_the_worker_may_never_do(worker) -> None:
 def test_the_state_machine_may_write_traces_only_when_tracing_is_on(cloudformation: dict) -> None:
     role = "MigrationPlanStateMachineRole"
     for tracing in (False, True):
-        conditions = {"ManageDns": True, "AdoptModify": False, "PlanEmail": False, "TracingOn": tracing}
+        conditions = {
+            "ManageDns": True,
+            "AdoptModify": False,
+            "PlanEmail": False,
+            "TracingOn": tracing,
+            "CostAware": False,
+        }
         policy = statements(cloudformation, role, conditions)
         assert allowed(policy, "xray:PutTraceSegments", "*") is tracing
+
+
+def test_the_worker_reads_nat_traffic_only_under_the_cost_aware_profile(cloudformation: dict) -> None:
+    for cost_aware in (False, True):
+        conditions = {"ManageDns": True, "AdoptModify": False, "CostAware": cost_aware}
+        policy = statements(cloudformation, "EnsureEndpointsFunctionRole", conditions)
+        assert allowed(policy, "ec2:DescribeNatGateways", "*") is cost_aware
+        assert allowed(policy, "cloudwatch:GetMetricData", "*") is cost_aware
