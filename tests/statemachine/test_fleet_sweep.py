@@ -55,6 +55,8 @@ def test_a_report_sweep_runs_every_chunk_and_writes_the_fleet_report(sweep) -> N
     assert sweep.ec2.describe_vpc_endpoints()["VpcEndpoints"] == []  # report mode changes nothing
     markdown = sweep.s3.get_object(Bucket=workflow_tools.BUCKET, Key="sweeps/nightly-1/report.md")["Body"].read()
     assert markdown.decode().startswith("# endpoint-guard fleet report")
+    page = sweep.s3.get_object(Bucket=workflow_tools.BUCKET, Key="sweeps/nightly-1/report.html")["Body"].read()
+    assert page.decode().startswith("<!DOCTYPE html>") and all(v.encode() in page for v in vpcs)
     [message] = [m["Body"] for m in sweep.sqs.receive_message(QueueUrl=sweep.inbox).get("Messages", [])]
     assert "fleet sweep nightly-1 (report)" in message and "report.md" in message
 
