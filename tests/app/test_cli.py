@@ -239,3 +239,23 @@ def test_check_names_the_transit_gateway_alternative_of_an_attached_vpc(ec2, cap
         "logs": "does_not_pay",
         "s3": "free",
     }
+
+
+def test_prices_writes_a_prices_file_from_the_price_list_and_names_what_it_could_not_price(
+    capsys, tmp_path, monkeypatch
+) -> None:
+    """The Price List API is not reached from tests: its adapter answers with product documents."""
+    from endpoint_guard.aws.pricing import PricingAdapter
+
+    from tests.unit.test_pricelist import EU
+
+    monkeypatch.setattr(PricingAdapter, "region_documents", lambda self, region: EU if region == "eu-west-1" else [])
+    out = tmp_path / "prices.json"
+    assert main(["prices", "--regions", "eu-west-1,ap-south-2", "--out", str(out)]) == 2
+    assert "ap-south-2: the price list has no" in capsys.readouterr().err
+    from endpoint_guard.cost.estimate import load_prices
+
+    table = load_prices(str(out))
+    assert table["regions"]["eu-west-1"]["endpoint_hour"] == 0.011
+    assert table["regions"]["eu-west-1"]["as_of"] == table["as_of"]
+    assert "us-east-1" in table["regions"]  # the bundled Regions not fetched stay as they were

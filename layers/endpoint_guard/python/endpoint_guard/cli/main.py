@@ -113,7 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--markdown", action="store_true", help="the fleet report as Markdown")
     _traffic(sweep)
     _html(sweep)
-    for command in (invoke, check, ensure, plan, report, release, sweep):
+    prices = sub.add_parser(
+        "prices",
+        help="fetch the endpoint and NAT prices from the AWS Price List API into a prices file (ENDPOINT_GUARD_PRICES_FILE)",
+    )
+    prices.add_argument(
+        "--regions", type=_words, help="comma-separated Regions, or all (default: the bundled table's Regions)"
+    )
+    prices.add_argument("--out", metavar="FILE", help="write the table here (default: stdout)")
+    for command in (invoke, check, ensure, plan, report, release, sweep, prices):
         _common(command)
     dlq.add_commands(sub, _common)
     return parser
@@ -347,6 +355,37 @@ def _sweep(args: argparse.Namespace) -> int:
     return EXIT_NOT_COMPLIANT if summary["not_compliant"] else EXIT_OK
 
 
+def _prices(args: argparse.Namespace) -> int:
+    """Every Region asked for, priced from the Price List API (its endpoint is in us-east-1); a Region
+    the list does not price is reported and left as it was. Exit 2 when one could not be priced."""
+    import datetime
+
+    from endpoint_guard.aws.pricing import PricingAdapter
+    from endpoint_guard.cost.estimate import load_prices
+    from endpoint_guard.cost.pricelist import price_table, region_prices
+
+    run = _Run(args)
+    base = load_prices(run.settings.prices_file)
+    regions = args.regions or sorted(base["regions"])
+    if regions == ["all"]:
+        regions = sorted(run.clients.session.get_available_regions("ec2"))
+    pricing = PricingAdapter(run.clients.in_region("us-east-1"))
+    as_of = datetime.date.today().strftime("%Y-%m")
+    fetched, failed = {}, []
+    for region in regions:
+        try:
+            fetched[region] = region_prices(pricing.region_documents(region), region, as_of)
+        except EndpointGuardError as err:
+            failed.append(region)
+            print(f"{region}: {err}", file=sys.stderr)
+    text = json.dumps(price_table(fetched, base, as_of), indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text)
+    else:
+        print(text, end="")
+    return EXIT_ERROR if failed else EXIT_OK
+
+
 def _dlq(args: argparse.Namespace) -> int:
     run = _Run(args)
     return dlq.run(args, run.clients, run.settings, run.observer)
@@ -366,6 +405,7 @@ def main(argv: list[str] | None = None, *, session: Any = None) -> int:
             "report": _report,
             "release": _release,
             "sweep": _sweep,
+            "prices": _prices,
             "dlq": _dlq,
         }
         return commands[args.command](args)
