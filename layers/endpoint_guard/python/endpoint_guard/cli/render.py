@@ -125,7 +125,17 @@ def render_fleet(report: Any, *, markdown: bool = False) -> str:
     not be reached."""
     summary, rows = report["summary"], report["vpcs"]
     services = sorted({s for r in rows for s in r.get("endpoints", {})}, key=lambda s: (s == "s3", s))
-    header = ["account", "region", "VPC", "compliant", *services, "deferred", "endpoints $/mo", "NAT avoided $/mo"]
+    header = [
+        "account",
+        "region",
+        "VPC",
+        "compliant",
+        *services,
+        "deferred",
+        "endpoints $/mo",
+        "NAT avoided $/mo",
+        "pays off",
+    ]
     table = [header]
     for r in rows:
         if "compliant" in r:
@@ -134,11 +144,12 @@ def render_fleet(report: Any, *, markdown: bool = False) -> str:
             money = [
                 f"{r['cost']['endpoints_monthly_usd']:,.2f}",
                 f"{r['cost']['nat_processing_avoided_monthly_usd']:,.2f}",
+                pays_off(r["cost"]),
             ]
             deferred = str(len(r["deferred_route_tables"]))
         else:
             state = r.get("skipped") or "error"
-            cells, money, deferred = ["-"] * len(services), ["-", "-"], "-"
+            cells, money, deferred = ["-"] * len(services), ["-", "-", "-"], "-"
         table.append([str(r["account"]), r["region"], r["vpc_id"], state, *cells, deferred, *money])
     totals = (
         f"{summary['vpcs']} VPC(s) in {summary['accounts']} account(s) and {summary['regions']} Region(s), "
