@@ -8,6 +8,7 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -244,3 +245,17 @@ def statuses(result: dict) -> dict[str, str]:
 
 def by_service(result: dict) -> dict[str, dict]:
     return {e["service"]: e for e in result["endpoints"]}
+
+
+def on_assume_role(monkeypatch: pytest.MonkeyPatch, hook: Any) -> None:
+    """``hook(params)`` before every AssumeRole of every STS client made from here on: it may raise the
+    ClientError AWS would answer (moto assumes any role and checks no trust policy or external id)."""
+    original = boto3.session.Session.client
+
+    def client(self: Any, service: str, *args: Any, **kwargs: Any) -> Any:
+        made = original(self, service, *args, **kwargs)
+        if service == "sts":
+            made.meta.events.register("provide-client-params.sts.AssumeRole", hook)
+        return made
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)

@@ -303,3 +303,25 @@ def member_client(service: str, account: str, region: str) -> Any:
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
     )
+
+
+def daily_metric(
+    cloudwatch: Any, namespace: str, metric: str, dimension: tuple[str, str], per_day: float, days: int
+) -> None:
+    """``per_day`` of a Sum metric on each of the last ``days`` days (moto keeps what it is given)."""
+    import datetime
+
+    now = datetime.datetime.now(datetime.UTC)
+    for day in range(days):
+        cloudwatch.put_metric_data(
+            Namespace=namespace,
+            MetricData=[
+                {
+                    "MetricName": metric,
+                    "Dimensions": [{"Name": dimension[0], "Value": dimension[1]}],
+                    "Timestamp": now - datetime.timedelta(days=day, hours=2),
+                    "Value": per_day,
+                    "Unit": "Bytes",
+                }
+            ],
+        )

@@ -4,7 +4,6 @@ by hand (--prune), and then only endpoint-guard's own."""
 
 from __future__ import annotations
 
-import datetime
 import json
 
 import boto3
@@ -13,7 +12,7 @@ from endpoint_guard.cli import main
 
 from tests.conftest import REGION, endpoints_of
 from tools.esm import context, receive, run_worker
-from tools.world import build_vpc, tiered_vpc
+from tools.world import build_vpc, daily_metric, tiered_vpc
 
 INTAKE = context("endpoint-guard-intake")
 
@@ -29,20 +28,9 @@ def nat_of(ec2, vpc_id: str) -> str:
 
 def nat_traffic(nat_id: str, gb_per_day: float, days: int = 14) -> None:
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    now = datetime.datetime.now(datetime.UTC)
-    for day in range(days):
-        cloudwatch.put_metric_data(
-            Namespace="AWS/NATGateway",
-            MetricData=[
-                {
-                    "MetricName": "BytesOutToDestination",
-                    "Dimensions": [{"Name": "NatGatewayId", "Value": nat_id}],
-                    "Timestamp": now - datetime.timedelta(days=day, hours=2),
-                    "Value": gb_per_day * 1e9,
-                    "Unit": "Bytes",
-                }
-            ],
-        )
+    daily_metric(
+        cloudwatch, "AWS/NATGateway", "BytesOutToDestination", ("NatGatewayId", nat_id), gb_per_day * 1e9, days
+    )
 
 
 def ensure(capsys, vpc_id: str, *extra: str) -> tuple[int, dict]:

@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 from endpoint_guard.worker.messages import WorkItem
 
-from tests.conftest import emf, endpoints_of, load_event, sample
+from tests.conftest import emf, endpoints_of, load_event, on_assume_role, sample
 from tools.esm import context, receive, run_worker
 from tools.world import OWN_ACCOUNT, build_vpc, member_client
 
@@ -42,15 +42,7 @@ def hub(stack, monkeypatch):
         if params.get("ExternalId") != EXTERNAL_ID:
             raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no external id"}}, "AssumeRole")
 
-    original = boto3.session.Session.client
-
-    def client(self, service, *args, **kwargs):
-        made = original(self, service, *args, **kwargs)
-        if service == "sts":
-            made.meta.events.register("provide-client-params.sts.AssumeRole", trust)
-        return made
-
-    monkeypatch.setattr(boto3.session.Session, "client", client)
+    on_assume_role(monkeypatch, trust)
     return assumed
 
 

@@ -14,6 +14,7 @@ from endpoint_guard.cli import main
 from endpoint_guard.fleet import Target, sweep_target
 from endpoint_guard.settings import Settings
 
+from tests.conftest import on_assume_role
 from tools.world import build_vpc, member_client
 
 OWN, SECOND, THIRD = "123456789012", "111111111111", "222222222222"
@@ -73,15 +74,7 @@ def refuse_third(params: dict, **_: object) -> None:
 def test_an_account_whose_role_cannot_be_assumed_is_listed_and_the_rest_goes_on(fleet, capsys, monkeypatch) -> None:
     """moto assumes any role; AWS refuses one that does not exist or does not trust the caller (injected
     into every STS client the CLI makes)."""
-    original = boto3.session.Session.client
-
-    def client(self, service, *args, **kwargs):
-        made = original(self, service, *args, **kwargs)
-        if service == "sts":
-            made.meta.events.register("provide-client-params.sts.AssumeRole", refuse_third)
-        return made
-
-    monkeypatch.setattr(boto3.session.Session, "client", client)
+    on_assume_role(monkeypatch, refuse_third)
     code, report = sweep(capsys, "--accounts", f"{OWN},{SECOND},{THIRD}", "--dry-run")
     assert code == 2
     assert [(u["account"], u["region"]) for u in report["summary"]["unreachable"]] == [(THIRD, r) for r in REGIONS]

@@ -3,14 +3,12 @@ started, a default, or the command line, in that order."""
 
 from __future__ import annotations
 
-import datetime
-
 import boto3
 import pytest
 from endpoint_guard.cost.traffic import measure
 
 from tests.conftest import REGION
-from tools.world import awsvpc_service, build_vpc, ecr_image, run_fargate_tasks
+from tools.world import awsvpc_service, build_vpc, daily_metric, ecr_image, run_fargate_tasks
 
 
 @pytest.fixture
@@ -24,21 +22,8 @@ def ecr(moto: None):
 
 
 def nat_traffic(cloudwatch, nat_id: str, gb_per_day: float, days: int) -> None:
-    now = datetime.datetime.now(datetime.UTC)
-    for day in range(days):
-        for metric in ("BytesInFromDestination", "BytesOutToDestination"):
-            cloudwatch.put_metric_data(
-                Namespace="AWS/NATGateway",
-                MetricData=[
-                    {
-                        "MetricName": metric,
-                        "Dimensions": [{"Name": "NatGatewayId", "Value": nat_id}],
-                        "Timestamp": now - datetime.timedelta(days=day, hours=2),
-                        "Value": gb_per_day * 1e9 / 2,
-                        "Unit": "Bytes",
-                    }
-                ],
-            )
+    for metric in ("BytesInFromDestination", "BytesOutToDestination"):
+        daily_metric(cloudwatch, "AWS/NATGateway", metric, ("NatGatewayId", nat_id), gb_per_day * 1e9 / 2, days)
 
 
 def services_of(ecs, cluster_arn: str) -> list[dict]:
@@ -124,20 +109,7 @@ def test_the_command_line_overrides_everything(cloudwatch, run) -> None:
 
 
 def log_traffic(cloudwatch, group: str, gb_per_day: float, days: int) -> None:
-    now = datetime.datetime.now(datetime.UTC)
-    for day in range(days):
-        cloudwatch.put_metric_data(
-            Namespace="AWS/Logs",
-            MetricData=[
-                {
-                    "MetricName": "IncomingBytes",
-                    "Dimensions": [{"Name": "LogGroupName", "Value": group}],
-                    "Timestamp": now - datetime.timedelta(days=day, hours=2),
-                    "Value": gb_per_day * 1e9,
-                    "Unit": "Bytes",
-                }
-            ],
-        )
+    daily_metric(cloudwatch, "AWS/Logs", "IncomingBytes", ("LogGroupName", group), gb_per_day * 1e9, days)
 
 
 def logged_task_definition(ecs, image: str, group: str, region: str = REGION) -> str:

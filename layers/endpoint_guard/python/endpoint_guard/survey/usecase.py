@@ -9,7 +9,7 @@ from typing import Any
 
 from endpoint_guard.aws import Services
 from endpoint_guard.cost.aware import cost_aware, profile_for
-from endpoint_guard.cost.estimate import load_prices, of_result
+from endpoint_guard.cost.estimate import Traffic, load_prices, of_result
 from endpoint_guard.cost.traffic import measure
 from endpoint_guard.migration.inventory import service_summary, services_by_vpc
 from endpoint_guard.model import eni_from_api, ignored, tags_of
@@ -22,8 +22,7 @@ def summaries_by_vpc(aws: Services, subnet_vpc: dict[str, str]) -> dict[str, lis
     return {vpc: [service_summary(s, {}) for s in found] for vpc, found in services_by_vpc(aws.ecs, subnet_vpc).items()}
 
 
-def vpc_cost(
-    result: ResultDocument,
+def vpc_traffic(
     services: list[dict[str, Any]],
     nat_ids: list[str],
     account: str | None,
@@ -31,17 +30,25 @@ def vpc_cost(
     settings: Settings,
     aws: Services,
     override_gb: float | None = None,
-) -> dict[str, Any]:
-    """The cost object of a reconciled (or dry-run) VPC (``cost.estimate.of_result``), at its measured traffic."""
-    traffic, logs = measure(
+) -> tuple[Traffic, Traffic | None]:
+    """A VPC's image-pull and log traffic, measured (cost.traffic.measure)."""
+    return measure(
         nat_gateway_ids=nat_ids,
         services=services,
-        region=result["region"],
+        region=aws.ec2.region,
         account=account,
         aws=aws,
         override_gb=override_gb,
         default_gb=settings.default_gb_per_month,
     )
+
+
+def vpc_cost(
+    result: ResultDocument, measured: tuple[Traffic, Traffic | None], *, settings: Settings, aws: Services
+) -> dict[str, Any]:
+    """The cost object of a reconciled (or dry-run) VPC (``cost.estimate.of_result``) at its measured
+    traffic, with the Transit Gateway it is attached to, if any."""
+    traffic, logs = measured
     attached = aws.lookups.transit_gateway_attachments(result["vpc_id"])
     return of_result(
         result,
@@ -70,26 +77,15 @@ def check(vpc_id: str, settings: Settings, aws: Services, override_gb: float | N
     subnet_vpc = {s["SubnetId"]: vpc_id for s in aws.lookups.subnets(vpc_id)}
     services = summaries_by_vpc(aws, subnet_vpc).get(vpc_id, [])
     nats = [n["NatGatewayId"] for n in aws.lookups.nat_gateways(vpc_id)]
-    choice = None
+    measured = vpc_traffic(services, nats, vpc.get("OwnerId"), settings=settings, aws=aws, override_gb=override_gb)
     if cost_aware(settings):  # compliant means: holds what the cost-aware profile chose for it
-        traffic, logs = measure(
-            nat_gateway_ids=nats,
-            services=services,
-            region=aws.ec2.region,
-            account=vpc.get("OwnerId"),
-            aws=aws,
-            override_gb=override_gb,
-            default_gb=settings.default_gb_per_month,
-        )
-        profile, choice = profile_for(vpc_id, ec2=aws.ec2, settings=dry, traffic=traffic, logs=logs)
+        profile, choice = profile_for(vpc_id, ec2=aws.ec2, settings=dry, traffic=measured[0], logs=measured[1])
         result = reconcile(vpc_id, ec2=aws.ec2, settings=dry, profile=profile)
         result["cost_aware"] = choice.document()
     else:
         result = reconcile(vpc_id, ec2=aws.ec2, settings=dry)
     result["running_tasks"] = running_tasks(aws, vpc_id)
-    result["cost"] = vpc_cost(
-        result, services, nats, vpc.get("OwnerId"), settings=settings, aws=aws, override_gb=override_gb
-    )
+    result["cost"] = vpc_cost(result, measured, settings=settings, aws=aws)
     return result
 
 
@@ -124,12 +120,16 @@ def report(
                 "running_tasks": running_tasks(aws, vpc_id),
                 "cost": vpc_cost(
                     result,
-                    services.get(vpc_id, []),
-                    nats,
-                    vpc.get("OwnerId"),
+                    vpc_traffic(
+                        services.get(vpc_id, []),
+                        nats,
+                        vpc.get("OwnerId"),
+                        settings=settings,
+                        aws=aws,
+                        override_gb=override_gb,
+                    ),
                     settings=settings,
                     aws=aws,
-                    override_gb=override_gb,
                 ),
             }
         )
