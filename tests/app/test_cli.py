@@ -259,3 +259,32 @@ def test_prices_writes_a_prices_file_from_the_price_list_and_names_what_it_could
     assert table["regions"]["eu-west-1"]["endpoint_hour"] == 0.011
     assert table["regions"]["eu-west-1"]["as_of"] == table["as_of"]
     assert "us-east-1" in table["regions"]  # the bundled Regions not fetched stay as they were
+
+
+def test_prices_check_names_each_catalogue_region_priced_stale_or_missing_and_fails_until_all_are_priced(
+    capsys, tmp_path, monkeypatch
+) -> None:
+    from endpoint_guard.profile import commercial_regions
+
+    table = {
+        "as_of": "2000-01",
+        "source": "test",
+        "regions": {r: {"as_of": "2999-01"} for r in commercial_regions()},
+    }
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps(table))
+    monkeypatch.setenv("ENDPOINT_GUARD_PRICES_FILE", str(path))
+    assert main(["prices", "--check"]) == 0
+    out = capsys.readouterr()
+    assert f"{len(commercial_regions())} priced, 0 stale" in out.err
+
+    table["regions"].pop("sa-east-1")
+    table["regions"]["eu-west-1"] = {"as_of": "2000-01"}
+    path.write_text(json.dumps(table))
+    assert main(["prices", "--check", "--regions", "eu-west-1,sa-east-1,us-east-1"]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "us-east-1: priced, as of 2999-01",
+        "eu-west-1: stale, as of 2000-01",
+        "sa-east-1: missing (estimates use us-east-1's prices, with a note)",
+    ]

@@ -86,3 +86,29 @@ def test_the_adapter_asks_for_the_regions_endpoint_and_nat_products() -> None:
         documents = PricingAdapter(client=client).region_documents("eu-west-1")
     stub.assert_no_pending_responses()
     assert region_prices(documents, "eu-west-1", "2026-12")["nat_gb"] == 0.048
+
+
+def test_coverage_sorts_each_region_into_priced_stale_or_missing() -> None:
+    from endpoint_guard.cost.pricelist import coverage
+
+    table = {
+        "as_of": "2025-01",
+        "regions": {"us-east-1": {"as_of": "2026-11"}, "eu-west-1": {}, "eu-west-2": {"as_of": "2025-12"}},
+    }
+    found = coverage(table, ["eu-west-2", "us-east-1", "eu-west-1", "ap-south-2"], "2026-12")
+    # eu-west-1 has no date of its own: the table's 2025-01 is 23 months old; eu-west-2 is 12 months, in time
+    assert found == {"priced": ["eu-west-2", "us-east-1"], "stale": ["eu-west-1"], "missing": ["ap-south-2"]}
+
+
+def test_the_catalogue_lists_commercial_regions_only_and_the_prices_name_no_region_outside_it() -> None:
+    """The catalogue's Regions are the aws partition's (botocore's endpoint data knows them; a typo or a
+    GovCloud or China Region would not be there), and every priced Region is one of them."""
+    import botocore.session
+    from endpoint_guard.cost.estimate import load_prices
+    from endpoint_guard.profile import commercial_regions
+
+    partition = set(botocore.session.get_session().get_available_regions("ec2", partition_name="aws"))
+    regions = commercial_regions()
+    assert {"us-east-1", "eu-west-1", "ap-southeast-1"} <= set(regions) <= partition
+    assert all(name for name in regions.values())
+    assert set(load_prices()["regions"]) <= set(regions)

@@ -55,3 +55,9 @@ def load_profile(extra_services: tuple[str, ...] = ()) -> tuple[ServiceSpec, ...
 def interface_services(extra_services: tuple[str, ...] = ()) -> list[str]:
     """The profile's Interface services (what a migration target gets besides the S3 gateway)."""
     return [s.short for s in load_profile(extra_services) if s.type == INTERFACE]
+
+
+def commercial_regions() -> dict[str, str]:
+    """The commercial Regions (code: name) the catalogue lists: the ones the prices should cover."""
+    regions: dict[str, str] = _catalog()["regions"]
+    return regions

@@ -121,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--regions", type=_words, help="comma-separated Regions, or all (default: the bundled table's Regions)"
     )
     prices.add_argument("--out", metavar="FILE", help="write the table here (default: stdout)")
+    prices.add_argument(
+        "--check",
+        action="store_true",
+        help="fetch nothing: say which catalogue Regions the prices file prices, prices with stale figures, or misses",
+    )
     for command in (invoke, check, ensure, plan, report, release, sweep, prices):
         _common(command)
     dlq.add_commands(sub, _common)
@@ -363,14 +368,18 @@ def _prices(args: argparse.Namespace) -> int:
     from endpoint_guard.aws.pricing import PricingAdapter
     from endpoint_guard.cost.estimate import load_prices
     from endpoint_guard.cost.pricelist import price_table, region_prices
+    from endpoint_guard.profile import commercial_regions
 
     run = _Run(args)
     base = load_prices(run.settings.prices_file)
+    today = datetime.date.today().strftime("%Y-%m")
+    if args.check:
+        return _price_coverage(base, args.regions or sorted(commercial_regions()), today)
     regions = args.regions or sorted(base["regions"])
     if regions == ["all"]:
-        regions = sorted(run.clients.session.get_available_regions("ec2"))
+        regions = sorted(commercial_regions())
     pricing = PricingAdapter(run.clients.in_region("us-east-1"))
-    as_of = datetime.date.today().strftime("%Y-%m")
+    as_of = today
     fetched, failed = {}, []
     for region in regions:
         try:
@@ -384,6 +393,25 @@ def _prices(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def _price_coverage(table: dict[str, Any], regions: list[str], today: str) -> int:
+    """The ``prices --check`` report: one line per Region; exit 2 when one is stale or missing."""
+    from endpoint_guard.cost.pricelist import STALE_AFTER_MONTHS, coverage
+
+    found = coverage(table, regions, today)
+    for region in found["priced"] + found["stale"]:
+        prices = table["regions"][region]
+        status = "stale" if region in found["stale"] else "priced"
+        print(f"{region}: {status}, as of {prices.get('as_of', table['as_of'])}")
+    for region in found["missing"]:
+        print(f"{region}: missing (estimates use us-east-1's prices, with a note)")
+    print(
+        f"{len(found['priced'])} priced, {len(found['stale'])} stale (older than {STALE_AFTER_MONTHS} months), "
+        f"{len(found['missing'])} missing of {len(regions)} Regions",
+        file=sys.stderr,
+    )
+    return EXIT_ERROR if found["stale"] or found["missing"] else EXIT_OK
 
 
 def _dlq(args: argparse.Namespace) -> int:

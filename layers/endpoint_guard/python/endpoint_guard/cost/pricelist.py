@@ -65,3 +65,29 @@ def price_table(by_region: dict[str, dict[str, Any]], base: dict[str, Any], as_o
     """``base`` (the bundled table) with the fetched Regions' prices in place, dated."""
     regions = {**base.get("regions", {}), **by_region}
     return {**base, "as_of": as_of, "source": SOURCE, "regions": dict(sorted(regions.items()))}
+
+
+# A Region's prices older than this many months are reported as stale by ``endpoint-guard prices --check``.
+STALE_AFTER_MONTHS = 12
+
+
+def coverage(table: dict[str, Any], regions: Sequence[str], today: str) -> dict[str, list[str]]:
+    """Which of ``regions`` the price table prices (``priced``), prices with figures older than
+    STALE_AFTER_MONTHS (``stale``) or not at all (``missing``: the estimate then uses us-east-1's, with a
+    note). ``today``: ``YYYY-MM``. Pure."""
+
+    def months(as_of: str) -> int:
+        year, month = as_of[:7].split("-")
+        return int(year) * 12 + int(month)
+
+    now = months(today)
+    found: dict[str, list[str]] = {"priced": [], "stale": [], "missing": []}
+    for region in sorted(regions):
+        prices = table["regions"].get(region)
+        if prices is None:
+            found["missing"].append(region)
+        elif now - months(str(prices.get("as_of", table["as_of"]))) > STALE_AFTER_MONTHS:
+            found["stale"].append(region)
+        else:
+            found["priced"].append(region)
+    return found
