@@ -5,6 +5,7 @@ gateway, compliance, and the same answer run after run."""
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.conftest import by_service, endpoints_of
 from tools.world import Tiered, cdk_default_vpc, run_fargate_tasks, terraform_module_vpc, tiered_vpc
@@ -171,3 +172,41 @@ def test_isolated_tier_with_workloads_that_reach_s3_through_an_interface_endpoin
     assert by_service(result)["s3"]["status"] == "created"
     assert set(by_service(result)["s3"]["route_table_ids"]) == vpc.route_tables["intra"]
     assert result["deferred_route_tables"] == []
+
+
+def test_a_small_subnet_that_fills_up_is_left_out_until_addresses_are_freed(ec2, clients, run) -> None:
+    """A /28 private subnet in us-east-1b with two addresses left (tasks hold the rest). AWS answers
+    CreateVpcEndpoint/ModifyVpcEndpoint with InsufficientFreeAddressesInSubnet when a subnet asked for is
+    full; moto does not, so the test injects that answer: the reconcile must never ask."""
+    vpc = tiered_vpc(ec2, {"public": "public", "app": "private"}, nat="single")
+    small = ec2.create_subnet(VpcId=vpc.vpc_id, CidrBlock="10.60.200.0/28", AvailabilityZone="us-east-1b")["Subnet"]
+    table = next(iter(vpc.route_tables["app"]))
+    ec2.associate_route_table(RouteTableId=table, SubnetId=small["SubnetId"])
+    ec2.delete_subnet(SubnetId=vpc.subnets["app"]["us-east-1b"])
+    tasks = [ec2.create_network_interface(SubnetId=small["SubnetId"])["NetworkInterface"] for _ in range(9)]
+
+    def aws_refuses_a_full_subnet(params, **_):
+        for subnet_id in params.get("SubnetIds", []) + params.get("AddSubnetIds", []):
+            [subnet] = ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"]
+            if subnet["AvailableIpAddressCount"] == 0:
+                raise ClientError(
+                    {"Error": {"Code": "InsufficientFreeAddressesInSubnet", "Message": subnet_id}}, "CreateVpcEndpoint"
+                )
+
+    for operation in ("CreateVpcEndpoint", "ModifyVpcEndpoint"):
+        clients.client("ec2").meta.events.register(f"provide-client-params.ec2.{operation}", aws_refuses_a_full_subnet)
+
+    result = run(vpc.vpc_id)
+    assert all(e["status"] in ("created", "compliant") for e in result["endpoints"])
+    azs = {s: by_service(result)[s]["availability_zones"] for s in INTERFACES}
+    assert azs == {"ecr.dkr": list(AZS), "ecr.api": list(AZS), "logs": ["us-east-1a", "us-east-1c"]}
+    assert result["compliant"] is False
+    [finding] = result["findings"]
+    assert f"no free address in {small['SubnetId']} (us-east-1b): logs" in finding
+    assert run(vpc.vpc_id)["actions"] == []  # nothing to try again while the subnet is full
+
+    for eni in tasks[:3]:  # tasks stop: the next reconcile (a sweep, a drift event) fills the gap
+        ec2.delete_network_interface(NetworkInterfaceId=eni["NetworkInterfaceId"])
+    again = run(vpc.vpc_id)
+    assert again["compliant"] is True and by_service(again)["logs"]["availability_zones"] == list(AZS)
+    assert_stable(run, vpc.vpc_id)

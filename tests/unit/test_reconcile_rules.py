@@ -644,6 +644,53 @@ def test_workloads_then_free_addresses_then_lowest_id_decide_within_an_az() -> N
     assert choose_subnets(list(reversed(subnets)), AZS) == {"us-east-1a": "subnet-2"}
 
 
+def test_a_full_subnet_is_passed_over_for_one_with_room_and_the_plan_counts_its_own_addresses() -> None:
+    """AWS fails CreateVpcEndpoint (InsufficientFreeAddressesInSubnet) when one of its subnets has no free
+    address: the planner never asks. Each endpoint takes one address per subnet, so the services planned
+    first can fill a small subnet for the later ones."""
+    subnets = [
+        sub("subnet-full", "us-east-1a", TIER_PRIVATE, free=0),
+        sub("subnet-roomy", "us-east-1a", TIER_PRIVATE, free=3),
+        sub("subnet-b", "us-east-1b", TIER_PRIVATE, free=None),  # not known: taken as room
+    ]
+    # the full one holds the other endpoints and runs the tasks: it would win, but has no address
+    assert choose_subnets(subnets, AZS, busy={"subnet-full"}, hosting={"subnet-full"}) == {
+        "us-east-1a": "subnet-roomy",
+        "us-east-1b": "subnet-b",
+    }
+    assert choose_subnets(subnets, AZS, committed={"subnet-roomy": 3}) == {"us-east-1b": "subnet-b"}
+
+
+def test_services_planned_after_a_subnet_fills_leave_its_az_out_with_a_finding() -> None:
+    base = snapshot()
+    small = dataclasses.replace(base.subnet("subnet-priv-b"), free_addresses=2)
+    subnets = tuple(small if s.subnet_id == "subnet-priv-b" else s for s in base.subnets)
+    plan = make_plan(dataclasses.replace(base, subnets=subnets), PROFILE, Settings())
+    decisions = by_service(plan)
+    assert decisions["ecr.dkr"].availability_zones == AZS and decisions["ecr.api"].availability_zones == AZS
+    assert decisions["logs"].outcome == CREATE and decisions["logs"].availability_zones == ("us-east-1a", "us-east-1c")
+    [finding] = plan.findings
+    assert "no free address in subnet-priv-b (us-east-1b): logs leave us-east-1b out" in finding
+    creates = {a.target: a.params["SubnetIds"] for a in plan.actions if a.kind == "create_interface_endpoint"}
+    assert "subnet-priv-b" not in creates["logs"] and len(creates["logs"]) == 2
+
+
+def test_an_endpoint_missing_an_az_whose_subnets_are_full_is_not_compliant_and_not_modified() -> None:
+    base = snapshot(endpoints=(dkr(managed=True, subnet_ids=("subnet-priv-a", "subnet-priv-c")),), security_group=GROUP)
+    full = dataclasses.replace(base.subnet("subnet-priv-b"), free_addresses=0)
+    world = dataclasses.replace(
+        base, subnets=tuple(full if s.subnet_id == "subnet-priv-b" else s for s in base.subnets)
+    )
+    plan = make_plan(world, PROFILE, Settings())
+    assert not [a for a in plan.actions if a.kind == "modify_interface_endpoint" and a.target == "ecr.dkr"]
+    assert any("ecr.dkr" in f and "us-east-1b" in f for f in plan.findings)
+    everything_full = dataclasses.replace(
+        world, subnets=tuple(dataclasses.replace(s, free_addresses=0) for s in world.subnets)
+    )
+    decisions = by_service(make_plan(everything_full, PROFILE, Settings()))
+    assert decisions["logs"].outcome == "waiting" and "no free address" in decisions["logs"].reason
+
+
 def test_the_placement_tag_pins_a_subnet_and_false_keeps_one_out() -> None:
     subnets = [
         sub("subnet-a1", "us-east-1a", TIER_PRIVATE),

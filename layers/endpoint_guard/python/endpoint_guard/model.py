@@ -52,7 +52,7 @@ class Subnet:
     cidr: str
     route_table_id: str | None  # the effective one: explicit association, else the main route table
     tier: str = TIER_ISOLATED
-    free_addresses: int = 0
+    free_addresses: int | None = None  # AvailableIpAddressCount; None: not known (taken as room)
     placement: bool | None = None  # the PLACEMENT_TAG: True pins endpoints here, False keeps them out
 
     @property
@@ -305,6 +305,10 @@ def route_tables_from_api(route_tables: Iterable[Raw], subnets: Iterable[Raw]) -
     return tuple(sorted(result, key=lambda t: t.route_table_id))
 
 
+def _count(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def subnets_from_api(subnets: Iterable[Raw], route_tables: tuple[RouteTable, ...]) -> tuple[Subnet, ...]:
     by_subnet = {sid: rt for rt in route_tables for sid in rt.subnet_ids}
     result = []
@@ -317,7 +321,7 @@ def subnets_from_api(subnets: Iterable[Raw], route_tables: tuple[RouteTable, ...
                 cidr=s.get("CidrBlock", ""),
                 route_table_id=rt.route_table_id if rt else None,
                 tier=rt.tier if rt else TIER_ISOLATED,
-                free_addresses=int(s.get("AvailableIpAddressCount") or 0),
+                free_addresses=_count(s.get("AvailableIpAddressCount")),
                 placement=tag_flag(s, PLACEMENT_TAG),
             )
         )

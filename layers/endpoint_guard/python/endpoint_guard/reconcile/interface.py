@@ -3,6 +3,8 @@ the managed security group (pure)."""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from endpoint_guard.model import Endpoint, ServiceOffer, Snapshot
@@ -27,6 +29,7 @@ from endpoint_guard.reconcile.rules import (
     choose_subnets,
     create_token,
     endpoint_tags,
+    full_azs,
     live,
     may_change,
     unmanaged_gaps,
@@ -37,8 +40,44 @@ from endpoint_guard.settings import Settings
 Decided = tuple[EndpointDecision, list[Action]]
 
 
-def plan_interface(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, dns_ok: bool) -> Decided:
-    """The decision for one interface service, and the action that carries it out (if any)."""
+@dataclass
+class Room:
+    """The subnets' free addresses as one plan spends them: an interface endpoint takes one address in
+    each of its subnets, so the services planned first may fill a small subnet. ``committed``: addresses
+    this plan takes per subnet; ``skipped``: per AZ, the full candidate subnets and the services that
+    leave the AZ out for want of an address."""
+
+    committed: Counter[str] = field(default_factory=Counter)
+    skipped: dict[str, tuple[tuple[str, ...], list[str]]] = field(default_factory=dict)
+
+    def spend(self, actions: list[Action]) -> None:
+        for action in actions:
+            self.committed.update(action.params.get("SubnetIds") or action.params.get("AddSubnetIds") or ())
+
+    def skip(self, service: str, full: dict[str, tuple[str, ...]]) -> None:
+        for az, subnets in full.items():
+            self.skipped.setdefault(az, (subnets, []))[1].append(service)
+
+    def findings(self) -> list[str]:
+        return [
+            f"no free address in {', '.join(subnets)} ({az}): {', '.join(services)} leave {az} out until one is "
+            "freed (an interface endpoint takes one address in each subnet); tasks there reach them across AZs"
+            for az, (subnets, services) in sorted(self.skipped.items())
+        ]
+
+
+def plan_interface(
+    snapshot: Snapshot, spec: ServiceSpec, settings: Settings, dns_ok: bool, room: Room | None = None
+) -> Decided:
+    """The decision for one interface service, and the action that carries it out (if any). ``room``:
+    the addresses the plan's earlier services took (updated with this one's)."""
+    room = room if room is not None else Room()
+    decision, actions = _plan_interface(snapshot, spec, settings, dns_ok, room)
+    room.spend(actions)
+    return decision, actions
+
+
+def _plan_interface(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, dns_ok: bool, room: Room) -> Decided:
     decision, offer = begin(snapshot, spec)
     if offer is None:
         return decision, []
@@ -51,12 +90,22 @@ def plan_interface(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, dn
         return decision, []
     busy = workloads_by_subnet(snapshot.enis or (), snapshot.endpoints)
     hosting = {sid for e in snapshot.endpoints if e.live and e.type == INTERFACE for sid in e.subnet_ids}
-    chosen = choose_subnets(snapshot.subnets, offer.azs, busy, hosting)
+    chosen = choose_subnets(snapshot.subnets, offer.azs, busy, hosting, room.committed)
+    full = full_azs(snapshot.subnets, offer.azs, room.committed)
     if existing:
+        covered = {s.az for sid in existing[0].subnet_ids if (s := snapshot.subnet(sid))}
+        full = {az: subnets for az, subnets in full.items() if az not in covered}
+        if full and may_change(existing[0], settings):
+            room.skip(spec.short, full)
         return _keep(snapshot, spec, settings, dns_ok, decision, existing[0], chosen)
+    room.skip(spec.short, full)
     if not chosen:
         decision.outcome = WAITING
-        decision.reason = f"no subnet of the VPC is in an AZ where {spec.short} is offered"
+        decision.reason = (
+            f"no free address in the subnets it would use ({', '.join(sid for s in full.values() for sid in s)})"
+            if full
+            else f"no subnet of the VPC is in an AZ where {spec.short} is offered"
+        )
         return decision, []
     return _create(snapshot, spec, offer, dns_ok, decision, chosen)
 

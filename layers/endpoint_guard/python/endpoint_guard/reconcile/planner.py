@@ -25,7 +25,7 @@ from endpoint_guard.reconcile.actions import (
     Plan,
 )
 from endpoint_guard.reconcile.gateway import plan_gateway
-from endpoint_guard.reconcile.interface import plan_interface
+from endpoint_guard.reconcile.interface import Room, plan_interface
 from endpoint_guard.reconcile.reads import needs_private_dns, relies_on_dns
 from endpoint_guard.reconcile.rules import live
 from endpoint_guard.reconcile.security_group import plan_security_group
@@ -50,7 +50,9 @@ def plan(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: Settings)
     else:  # including: only others' endpoints rely on them, and endpoint-guard's new ones need them on
         dns_ok = _plan_dns(snapshot, settings, private_dns, result)
 
-    interface_decisions = [plan_interface(snapshot, spec, settings, dns_ok) for spec in interface_specs]
+    room = Room()
+    interface_decisions = [plan_interface(snapshot, spec, settings, dns_ok, room) for spec in interface_specs]
+    result.findings += room.findings()
     if result.dns_restored or (not dns_ok and relying):
         _dns_broken(interface_decisions, relying, restoring=result.dns_restored)
     if snapshot.security_group_clash:

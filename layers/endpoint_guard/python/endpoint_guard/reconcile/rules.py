@@ -3,7 +3,7 @@ changed, where an interface endpoint goes, and how creates are tagged and tokene
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from endpoint_guard.model import TIER_ISOLATED, TIER_PRIVATE, TIER_PUBLIC, Endpoint, ServiceOffer, Snapshot, Subnet
@@ -46,21 +46,51 @@ def candidates(subnets: Iterable[Subnet], offered_azs: Iterable[str]) -> dict[st
     return {az: found[az] for az in sorted(found)}
 
 
+def has_room(subnet: Subnet, committed: Mapping[str, int]) -> bool:
+    """Whether ``subnet`` has a free address for one more endpoint network interface, after the ones
+    this plan already puts there (``committed``). An unknown count is taken as room."""
+    free = subnet.free_addresses
+    return free is None or free > committed.get(subnet.subnet_id, 0)
+
+
 def choose_subnets(
-    subnets: Iterable[Subnet], offered_azs: Iterable[str], busy: Iterable[str] = (), hosting: Iterable[str] = ()
+    subnets: Iterable[Subnet],
+    offered_azs: Iterable[str],
+    busy: Iterable[str] = (),
+    hosting: Iterable[str] = (),
+    committed: Mapping[str, int] | None = None,
 ) -> dict[str, str]:
-    """One subnet per offered AZ, from ``candidates``. Within an AZ: a subnet that already holds the
-    VPC's interface endpoints (``hosting``: a new service joins them, whatever addresses they used up),
-    then one where workloads run (``busy``), then the one with the most free addresses, then the lowest
-    id: the same on every run of an unchanged VPC. (An endpoint is never moved once placed; this only
-    decides new placements.)"""
-    running, holding = set(busy), set(hosting)
+    """One subnet per offered AZ, from ``candidates`` that have a free address (``has_room``; an AZ whose
+    candidates are all full is left out: see ``full_azs``). Within an AZ: a subnet that already holds the
+    VPC's interface endpoints (``hosting``: a new service joins them), then one where workloads run
+    (``busy``), then the one with the most free addresses, then the lowest id: the same on every run of
+    an unchanged VPC. (An endpoint is never moved once placed; this only decides new placements.)"""
+    running, holding, spent = set(busy), set(hosting), committed or {}
+    chosen = {}
+    for az, group in candidates(subnets, offered_azs).items():
+        roomy = [s for s in group if has_room(s, spent)]
+        if roomy:
+            chosen[az] = min(
+                roomy,
+                key=lambda s: (
+                    s.subnet_id not in holding,
+                    s.subnet_id not in running,
+                    -(s.free_addresses or 0),
+                    s.subnet_id,
+                ),
+            ).subnet_id
+    return chosen
+
+
+def full_azs(
+    subnets: Iterable[Subnet], offered_azs: Iterable[str], committed: Mapping[str, int] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """The offered AZs whose candidate subnets have no free address left, with those subnets."""
+    spent = committed or {}
     return {
-        az: min(
-            group,
-            key=lambda s: (s.subnet_id not in holding, s.subnet_id not in running, -s.free_addresses, s.subnet_id),
-        ).subnet_id
+        az: tuple(s.subnet_id for s in group)
         for az, group in candidates(subnets, offered_azs).items()
+        if not any(has_room(s, spent) for s in group)
     }
 
 
