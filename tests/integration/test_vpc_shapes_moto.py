@@ -210,3 +210,49 @@ def test_a_small_subnet_that_fills_up_is_left_out_until_addresses_are_freed(ec2,
     again = run(vpc.vpc_id)
     assert again["compliant"] is True and by_service(again)["logs"]["availability_zones"] == list(AZS)
     assert_stable(run, vpc.vpc_id)
+
+
+def ipv6_only_subnet(ec2, vpc: Tiered, az: str, tier: str) -> str:
+    """An IPv6-native subnet (no IPv4 CIDR) in ``az``, routed by ``tier``'s route table."""
+    import ipaddress
+
+    block = ec2.associate_vpc_cidr_block(VpcId=vpc.vpc_id, AmazonProvidedIpv6CidrBlock=True)
+    cidr = block["Ipv6CidrBlockAssociation"]["Ipv6CidrBlock"]
+    prefix = str(list(ipaddress.ip_network(cidr).subnets(new_prefix=64))[AZS.index(az) + 1])
+    subnet = ec2.create_subnet(VpcId=vpc.vpc_id, Ipv6Native=True, Ipv6CidrBlock=prefix, AvailabilityZone=az)
+    ec2.associate_route_table(RouteTableId=next(iter(vpc.route_tables[tier])), SubnetId=subnet["Subnet"]["SubnetId"])
+    return str(subnet["Subnet"]["SubnetId"])
+
+
+def test_ipv6_only_subnets_get_no_ipv4_endpoint_and_the_reason_says_so(ec2, run) -> None:
+    """AWS places an IPv4 endpoint (endpoint-guard's kind) only in subnets with an IPv4 CIDR and refuses
+    the whole call otherwise; moto accepts it, so the test holds the plan to AWS's rule."""
+    vpc = tiered_vpc(ec2, {"public": "public", "app": "private"}, azs=AZS[:2], nat="single")
+    v6 = ipv6_only_subnet(ec2, vpc, "us-east-1c", "app")
+    result = run(vpc.vpc_id)
+    assert result["compliant"] is True
+    for service in INTERFACES:
+        decision = by_service(result)[service]
+        assert v6 not in decision["subnet_ids"] and decision["availability_zones"] == list(AZS[:2])
+        assert "no endpoint in us-east-1c" in decision["reason"] and "IPv6-only" in decision["reason"]
+    assert_stable(run, vpc.vpc_id)
+
+
+def test_a_vpc_of_ipv6_only_subnets_waits_with_the_reason_and_still_gets_the_gateway(ec2, run) -> None:
+    vpc = tiered_vpc(ec2, {"public": "public"}, azs=AZS[:1])
+    ec2.delete_subnet(SubnetId=vpc.subnets["public"]["us-east-1a"])
+    eigw = ec2.create_egress_only_internet_gateway(VpcId=vpc.vpc_id)["EgressOnlyInternetGateway"]
+    table = ec2.create_route_table(VpcId=vpc.vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.create_route(
+        RouteTableId=table,
+        DestinationIpv6CidrBlock="::/0",
+        EgressOnlyInternetGatewayId=eigw["EgressOnlyInternetGatewayId"],
+    )
+    vpc.route_tables["v6"] = {table}
+    ipv6_only_subnet(ec2, vpc, "us-east-1a", "v6")
+    result = run(vpc.vpc_id)
+    for service in INTERFACES:
+        assert by_service(result)[service]["status"] == "waiting"
+        assert "IPv6-only" in by_service(result)[service]["reason"]
+    assert by_service(result)["s3"]["route_table_ids"] == [table]
+    assert not [e for e in endpoints_of(ec2, vpc.vpc_id) if e["VpcEndpointType"] == "Interface"]

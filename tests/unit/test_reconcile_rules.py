@@ -661,6 +661,13 @@ def test_a_full_subnet_is_passed_over_for_one_with_room_and_the_plan_counts_its_
     assert choose_subnets(subnets, AZS, committed={"subnet-roomy": 3}) == {"us-east-1b": "subnet-b"}
 
 
+def test_an_ipv6_only_subnet_is_never_a_candidate_for_an_ipv4_endpoint() -> None:
+    v6 = dataclasses.replace(sub("subnet-v6", "us-east-1a", TIER_PRIVATE, free=None, placement=True), ipv6_only=True)
+    subnets = [v6, sub("subnet-v4", "us-east-1a", TIER_PRIVATE), sub("subnet-b", "us-east-1b", TIER_PRIVATE)]
+    assert choose_subnets(subnets, AZS) == {"us-east-1a": "subnet-v4", "us-east-1b": "subnet-b"}
+    assert choose_subnets([v6], AZS) == {}
+
+
 def test_services_planned_after_a_subnet_fills_leave_its_az_out_with_a_finding() -> None:
     base = snapshot()
     small = dataclasses.replace(base.subnet("subnet-priv-b"), free_addresses=2)

@@ -54,6 +54,7 @@ class Subnet:
     tier: str = TIER_ISOLATED
     free_addresses: int | None = None  # AvailableIpAddressCount; None: not known (taken as room)
     placement: bool | None = None  # the PLACEMENT_TAG: True pins endpoints here, False keeps them out
+    ipv6_only: bool = False  # an IPv6-native subnet: no IPv4 CIDR, so no place for an IPv4 endpoint
 
     @property
     def public(self) -> bool:
@@ -318,11 +319,12 @@ def subnets_from_api(subnets: Iterable[Raw], route_tables: tuple[RouteTable, ...
             Subnet(
                 subnet_id=s["SubnetId"],
                 az=s["AvailabilityZone"],
-                cidr=s.get("CidrBlock", ""),
+                cidr=s.get("CidrBlock") or "",
                 route_table_id=rt.route_table_id if rt else None,
                 tier=rt.tier if rt else TIER_ISOLATED,
                 free_addresses=_count(s.get("AvailableIpAddressCount")),
                 placement=tag_flag(s, PLACEMENT_TAG),
+                ipv6_only=bool(s.get("Ipv6Native")),
             )
         )
     return tuple(sorted(result, key=lambda s: s.subnet_id))

@@ -92,22 +92,35 @@ def _plan_interface(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, d
     hosting = {sid for e in snapshot.endpoints if e.live and e.type == INTERFACE for sid in e.subnet_ids}
     chosen = choose_subnets(snapshot.subnets, offer.azs, busy, hosting, room.committed)
     full = full_azs(snapshot.subnets, offer.azs, room.committed)
+    covered = {s.az for sid in (existing[0].subnet_ids if existing else ()) if (s := snapshot.subnet(sid))}
+    ipv6_only = sorted({s.az for s in snapshot.subnets if s.ipv6_only and s.az in offer.azs} - covered - set(chosen))
     if existing:
-        covered = {s.az for sid in existing[0].subnet_ids if (s := snapshot.subnet(sid))}
         full = {az: subnets for az, subnets in full.items() if az not in covered}
         if full and may_change(existing[0], settings):
             room.skip(spec.short, full)
-        return _keep(snapshot, spec, settings, dns_ok, decision, existing[0], chosen)
+        decision, actions = _keep(snapshot, spec, settings, dns_ok, decision, existing[0], chosen)
+        return _note_ipv6_only(decision, ipv6_only), actions
     room.skip(spec.short, full)
     if not chosen:
         decision.outcome = WAITING
         decision.reason = (
             f"no free address in the subnets it would use ({', '.join(sid for s in full.values() for sid in s)})"
             if full
+            else ""
+            if ipv6_only
             else f"no subnet of the VPC is in an AZ where {spec.short} is offered"
         )
-        return decision, []
-    return _create(snapshot, spec, offer, dns_ok, decision, chosen)
+        return _note_ipv6_only(decision, ipv6_only), []
+    decision, actions = _create(snapshot, spec, offer, dns_ok, decision, chosen)
+    return _note_ipv6_only(decision, ipv6_only), actions
+
+
+def _note_ipv6_only(decision: EndpointDecision, azs: list[str]) -> EndpointDecision:
+    """An AZ whose only subnets are IPv6-only gets no (IPv4) endpoint: said in the reason, not a gap."""
+    if azs:
+        note = f"no endpoint in {', '.join(azs)}: the subnets there it could use are IPv6-only (an IPv4 endpoint needs an IPv4 CIDR)"
+        decision.reason = "; ".join(filter(None, [decision.reason, note]))
+    return decision
 
 
 def _group_id(snapshot: Snapshot) -> str:

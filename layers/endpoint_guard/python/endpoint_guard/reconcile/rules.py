@@ -32,9 +32,11 @@ PLACEMENT_TIERS = (TIER_PRIVATE, TIER_ISOLATED, TIER_PUBLIC)
 def candidates(subnets: Iterable[Subnet], offered_azs: Iterable[str]) -> dict[str, list[Subnet]]:
     """Per offered AZ, the subnets an interface endpoint may go to there: the subnets pinned with the
     ``endpoint-guard:endpoints = true`` tag when the AZ has any, else the subnets of the VPC's best tier
-    (one tier for the whole VPC, so every AZ gets the same kind of subnet). Subnets tagged ``false`` never."""
+    (one tier for the whole VPC, so every AZ gets the same kind of subnet). Subnets tagged ``false`` never,
+    and IPv6-only subnets never: endpoint-guard's endpoints are IPv4 (IpAddressType ipv4), which AWS
+    places only in subnets with an IPv4 CIDR."""
     offered = set(offered_azs)
-    usable = [s for s in subnets if s.az in offered and s.placement is not False]
+    usable = [s for s in subnets if s.az in offered and s.placement is not False and not s.ipv6_only]
     tier = next((t for t in PLACEMENT_TIERS if any(s.tier == t for s in usable)), None)
     found: dict[str, list[Subnet]] = {}
     for s in usable:
