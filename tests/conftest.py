@@ -259,3 +259,23 @@ def on_assume_role(monkeypatch: pytest.MonkeyPatch, hook: Any) -> None:
         return made
 
     monkeypatch.setattr(boto3.session.Session, "client", client)
+
+
+def share_vpc(monkeypatch: pytest.MonkeyPatch, vpc_id: str, owner: str) -> None:
+    """Make ``vpc_id`` look shared with the caller by ``owner`` (RAM): DescribeVpcs of every EC2 client
+    made from here on gives ``owner`` as its OwnerId, as AWS does for a participant. moto has no shared
+    VPCs (the VPC is still the caller's in moto, so a call the code should not make would succeed)."""
+    original = boto3.session.Session.client
+
+    def owned_elsewhere(parsed: dict, **_: Any) -> None:
+        for vpc in parsed.get("Vpcs", []):
+            if vpc.get("VpcId") == vpc_id:
+                vpc["OwnerId"] = owner
+
+    def client(self: Any, service: str, *args: Any, **kwargs: Any) -> Any:
+        made = original(self, service, *args, **kwargs)
+        if service == "ec2":
+            made.meta.events.register("after-call.ec2.DescribeVpcs", owned_elsewhere)
+        return made
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)

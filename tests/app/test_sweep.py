@@ -14,7 +14,7 @@ from endpoint_guard.cli import main
 from endpoint_guard.fleet import Target, sweep_target
 from endpoint_guard.settings import Settings
 
-from tests.conftest import on_assume_role
+from tests.conftest import on_assume_role, share_vpc
 from tools.world import build_vpc, member_client
 
 OWN, SECOND, THIRD = "123456789012", "111111111111", "222222222222"
@@ -149,3 +149,32 @@ def test_the_external_id_the_member_role_requires_is_passed(fleet, capsys, monke
     asked.clear()
     sweep(capsys, "--accounts", SECOND, "--dry-run", "--external-id", "on-the-command-line-02")
     assert {p["ExternalId"] for p in asked} == {"on-the-command-line-02"}
+
+
+def test_a_vpc_shared_with_the_account_is_left_to_its_owner_by_the_sweep_and_the_report(
+    moto, capsys, monkeypatch
+) -> None:
+    """In a participant account DescribeVpcs lists the VPCs shared with it, with their owner's id; AWS
+    refuses a participant endpoints there. The sweep and the report skip them and name the owner."""
+    own = build_vpc(member_client("ec2", OWN, "us-east-1"), azs=AZS["us-east-1"]).vpc_id
+    shared = build_vpc(member_client("ec2", OWN, "us-east-1"), azs=AZS["us-east-1"], cidr="10.9.0.0/16").vpc_id
+    share_vpc(monkeypatch, shared, THIRD)
+    code, report = sweep(capsys, "--regions", "us-east-1")
+    assert code == 0  # the skipped shared VPC is neither a failure nor a gap of this account
+    rows = {r["vpc_id"]: r for r in report["vpcs"]}
+    assert rows[shared]["skipped"] == "shared" and rows[shared]["owner"] == THIRD
+    assert rows[shared]["account"] == OWN and rows[own]["compliant"] is True
+    found = member_client("ec2", OWN, "us-east-1").describe_vpc_endpoints(
+        Filters=[{"Name": "vpc-id", "Values": [shared]}]
+    )["VpcEndpoints"]
+    assert found == []  # nothing asked of the shared VPC (moto would have allowed it)
+
+    assert main(["report", "--region", "us-east-1"]) in (0, 1)
+    out = capsys.readouterr().out
+    assert f"{shared} (account {THIRD})" in out and "shared with this account" in out
+    assert not [line for line in out.splitlines() if line.startswith(shared)]
+
+    assert main(["ensure", shared, "--region", "us-east-1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["skipped"] == "shared"
+    assert main(["ensure", own, "--region", "us-east-1", "--json"]) == 0  # its own VPCs as ever
+    assert json.loads(capsys.readouterr().out)["compliant"] is True

@@ -368,7 +368,7 @@ def test_iam_grants_the_intake_exactly_the_calls_it_makes(cloudformation: dict, 
     intake_lookups = {
         "Ec2Lookups.vpcs_of",
         "Ec2Lookups.vpcs_of_instances",
-        "Ec2Lookups.ignored_vpcs",
+        "Ec2Lookups.vpcs",
         "Ec2Lookups.vpcs_of_endpoints",
         "Ec2Lookups.vpcs_of_managed_groups",
         "StateTable.vpcs_of_resources",
@@ -390,8 +390,10 @@ def test_iam_grants_the_worker_exactly_the_calls_it_makes(cloudformation: dict, 
     worker_methods = _adapter_methods(Ec2Adapter, StateTable, StepFunctionsAdapter) | {"QueueAdapter.send"}
     # Reading where a busy pace stands (a GetItem, granted for the mark) needs a burst: test_burst.py.
     # current_slot: a burst (test_burst.py); vpcs_of_resources: the intake's; region_wide: the sweep's;
-    # within: a member account-Region's view of the table (no call of its own).
+    # within: a member account-Region's view of the table (no call of its own); account: the sweep's and
+    # the report's (STS GetCallerIdentity, which needs no grant).
     worker_methods -= {
+        "Ec2Adapter.account",
         "StateTable.current_slot",
         "StateTable.vpcs_of_resources",
         "Ec2Adapter.region_wide",

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from endpoint_guard.errors import AwsCallError, InvalidEventError, ReconcileFailedError
-from endpoint_guard.intake import Trigger, accept, enqueue, reconcile_now
+from endpoint_guard.intake import Hub, Trigger, accept, enqueue, reconcile_now
 from endpoint_guard.observe import Recorded, Skip
 from endpoint_guard.worker import WorkItem
 
@@ -16,11 +16,21 @@ VPC_A, VPC_B = "vpc-0123456789abcdef0", "vpc-0fedcba9876543210"
 
 
 class Lookups:
-    def __init__(self, subnets: dict[str, str], fail: bool = False, ignored: tuple[str, ...] = ()) -> None:
-        self.subnets, self.fail, self.ignored = subnets, fail, ignored
+    def __init__(
+        self,
+        subnets: dict[str, str],
+        fail: bool = False,
+        ignored: tuple[str, ...] = (),
+        owners: dict[str, str] | None = None,
+    ) -> None:
+        self.subnets, self.fail, self.ignored, self.owners = subnets, fail, ignored, owners or {}
 
-    def ignored_vpcs(self, vpc_ids) -> tuple[str, ...]:
-        return tuple(v for v in vpc_ids if v in self.ignored)
+    def vpcs(self, vpc_ids) -> list[dict]:
+        tags = [{"Key": "endpoint-guard:ignore", "Value": "true"}]
+        return [
+            {"VpcId": v, "OwnerId": self.owners.get(v, OWN), "Tags": tags if v in self.ignored else []}
+            for v in sorted(set(vpc_ids))
+        ]
 
     def vpcs_of_endpoints(self, endpoint_ids) -> tuple[str, ...]:
         return tuple(sorted({self.subnets[e] for e in endpoint_ids if e in self.subnets}))
@@ -32,6 +42,9 @@ class Lookups:
         if self.fail:
             raise AwsCallError("describe_subnets", "InternalError", "later")
         return tuple(sorted({self.subnets[s] for s in subnet_ids if s in self.subnets}))
+
+
+OWN = "123456789012"
 
 
 def aws(**subnets: str) -> SimpleNamespace:
@@ -157,7 +170,6 @@ def test_drift_finds_a_deleted_resources_vpc_in_the_records_and_own_calls_never_
 
 
 def test_a_hub_admits_only_its_enrolled_accounts_and_regions() -> None:
-    from endpoint_guard.intake import Hub
 
     hub = Hub(
         home_account="123456789012",
@@ -191,3 +203,58 @@ def test_a_members_work_item_keeps_its_account_and_region_in_its_message_group_a
         body = json.dumps({**json.loads(item.to_message()), "account": account, "region": region})
         with pytest.raises(InvalidEventError, match="account"):
             WorkItem.from_message(body)
+
+
+NETWORK = "222222222222"  # a network account that owns VPCs and shares their subnets (RAM)
+
+
+def test_a_vpc_shared_with_this_account_is_skipped_naming_its_owner_and_the_own_ones_go_on() -> None:
+    """A participant sees the owner's VPC (DescribeVpcs gives the owner's OwnerId) but AWS refuses it
+    endpoints there ("This operation does not support shared VPCs"): the event is not work for it."""
+    lookups = Lookups({"subnet-1": VPC_A, "subnet-2": VPC_B}, owners={VPC_A: NETWORK})
+    accepted = accept(
+        [
+            Trigger("e1", "RunTask", subnet_ids=("subnet-1",)),
+            Trigger("e2", "RunTask", subnet_ids=("subnet-1", "subnet-2")),
+        ],
+        aws=SimpleNamespace(lookups=lookups),
+        own_account=OWN,
+        observer=Recorded(),
+    )
+    assert accepted.items == [WorkItem(VPC_B, "e2", "RunTask")]
+    [skip] = accepted.skipped
+    assert skip["kind"] == Skip.SHARED_VPC and f"{VPC_A} is account {NETWORK}'s, shared with {OWN}" in skip["reason"]
+    # the CLI knows no account of its own: it acts on what the credentials reach
+    unknown = accept(
+        [Trigger("e1", "RunTask", subnet_ids=("subnet-1",))],
+        aws=SimpleNamespace(lookups=lookups),
+        own_account=None,
+        observer=Recorded(),
+    )
+    assert unknown.items == [WorkItem(VPC_A, "e1", "RunTask")]
+
+
+def test_a_hub_reconciles_a_shared_vpc_in_its_owners_account_when_it_manages_that_account() -> None:
+    member = "111111111111"
+    lookups = Lookups({"subnet-1": VPC_A}, owners={VPC_A: NETWORK})
+    reached: list[tuple[str, str]] = []
+
+    def hub(accounts: frozenset[str]) -> Hub:
+        def reach(account: str, region: str) -> SimpleNamespace:
+            reached.append((account, region))
+            return SimpleNamespace(lookups=lookups)
+
+        return Hub(OWN, "us-east-1", accounts, frozenset({"us-east-1", "eu-west-1"}), "endpoint-guard-member", reach)
+
+    event = Trigger("e1", "RunTask", subnet_ids=("subnet-1",), account=member, region="eu-west-1")
+    both = accept([event], aws=aws(), own_account=OWN, observer=Recorded(), hub=hub(frozenset({member, NETWORK})))
+    assert both.items == [WorkItem(VPC_A, "e1", "RunTask", account=NETWORK, region="eu-west-1")]
+    assert both.skipped == [] and reached == [(member, "eu-west-1")]  # looked up where the event happened
+
+    only_member = accept([event], aws=aws(), own_account=OWN, observer=Recorded(), hub=hub(frozenset({member})))
+    assert only_member.items == [] and only_member.skipped[0]["kind"] == Skip.SHARED_VPC
+
+    home = Trigger("e2", "RunTask", subnet_ids=("subnet-1",), account=member, region="us-east-1")
+    lookups.owners = {VPC_A: OWN}  # the hub's own account shares it: its work keeps the single-account keys
+    owned_by_hub = accept([home], aws=aws(), own_account=OWN, observer=Recorded(), hub=hub(frozenset({member})))
+    assert owned_by_hub.items == [WorkItem(VPC_A, "e2", "RunTask")]

@@ -28,6 +28,7 @@ class Skip:
     STANDING_ASIDE = "standing_aside"  # endpoint-guard released the VPC's resources for its owner's delete
     OWN_CALL = "own_call"  # made by endpoint-guard's own roles: never a trigger (no loops)
     NOT_ENROLLED = "not_enrolled"  # a hub got an event from an account or Region it does not manage
+    SHARED_VPC = "shared_vpc"  # the VPC is another account's, shared with this one: only its owner can act
 
 
 class Observer(Protocol):

@@ -59,9 +59,11 @@ class Clients:
         endpoint_url: str | None = None,
         profile: str | None = None,
         session: boto3.session.Session | None = None,
+        account: str | None = None,
     ) -> None:
+        """``account``: the account these credentials act in, when the caller knows it (else asked once)."""
         self._region, self.endpoint_url, self.profile = region, endpoint_url, profile
-        self._session = session
+        self._session, self._account = session, account
         self._clients: dict[str, Any] = {}
         # (region, short name, type) -> the offer, or None when the Region does not offer it. Offers
         # change rarely: one read per Clients (a container, a CLI run) is enough.
@@ -81,7 +83,25 @@ class Clients:
         """The same credentials and endpoint in ``region`` (this object when it is already there)."""
         if region == self._region:
             return self
-        return Clients(region=region, endpoint_url=self.endpoint_url, profile=self.profile, session=self._session)
+        return Clients(
+            region=region,
+            endpoint_url=self.endpoint_url,
+            profile=self.profile,
+            session=self._session,
+            account=self._account,
+        )
+
+    def account(self) -> str:
+        """The account these clients act in: as given, else STS GetCallerIdentity once (it needs no
+        permission). Raises AwsCallError when STS cannot be reached."""
+        if self._account is None:
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            try:
+                self._account = str(self.client("sts").get_caller_identity()["Account"])
+            except (ClientError, BotoCoreError) as err:
+                raise aws_error("get_caller_identity", err) from err
+        return self._account
 
     @property
     def session(self) -> boto3.session.Session:

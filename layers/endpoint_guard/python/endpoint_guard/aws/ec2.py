@@ -32,6 +32,10 @@ class Ec2Reads(Adapter):
         """Every ENI in the VPC in one paginated call: covers all clusters at once."""
         return self._pages("describe_network_interfaces", "NetworkInterfaces", Filters=by_vpc(vpc_id))
 
+    def account(self) -> str:
+        """The account these reads are made in (``Clients.account``: STS, which needs no grant)."""
+        return self._clients.account()
+
     def region_wide(self, operation: str, key: str, **params: Any) -> list[Raw]:
         """A describe call over the whole account-Region, every page (the fleet reads)."""
         return self._pages(operation, key, **params)
@@ -206,14 +210,17 @@ class Ec2Lookups(Ec2Reads):
         found = self._pages("describe_security_groups", "SecurityGroups", Filters=[{"Name": "group-id", "Values": ids}])
         return tuple(sorted({g["VpcId"] for g in found if is_managed(g) and g.get("VpcId")}))
 
-    def ignored_vpcs(self, vpc_ids: Iterable[str]) -> tuple[str, ...]:
-        """Those of the VPCs whose owner tagged them ``endpoint-guard:ignore = true``. One call for all
-        of them, by filter (a VPC deleted since the event is simply not there)."""
+    def vpcs(self, vpc_ids: Iterable[str]) -> list[Raw]:
+        """The VPCs of these ids that exist, in one call by filter (a VPC deleted since the event is
+        simply not there): their owner (``OwnerId``) and tags (``endpoint-guard:ignore``)."""
         ids = sorted(set(vpc_ids))
         if not ids:
-            return ()
-        vpcs = self._pages("describe_vpcs", "Vpcs", Filters=[{"Name": "vpc-id", "Values": ids}])
-        return tuple(sorted(v["VpcId"] for v in vpcs if ignored(v)))
+            return []
+        return self._pages("describe_vpcs", "Vpcs", Filters=[{"Name": "vpc-id", "Values": ids}])
+
+    def ignored_vpcs(self, vpc_ids: Iterable[str]) -> tuple[str, ...]:
+        """Those of the VPCs whose owner tagged them ``endpoint-guard:ignore = true``."""
+        return tuple(sorted(v["VpcId"] for v in self.vpcs(vpc_ids) if ignored(v)))
 
     def vpcs_of_instances(self, instance_ids: Iterable[str]) -> tuple[str, ...]:
         """The VPCs EC2 instances (an ECS cluster's container instances) run in; gone ones are skipped."""

@@ -188,13 +188,35 @@ def _invoke(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _opted_out(run: _Run, vpc_id: str, as_json: bool) -> bool:
-    """Whether the VPC's owner tagged it endpoint-guard:ignore = true (said on stdout when so)."""
-    if not run.aws.lookups.ignored_vpcs([vpc_id]):
+def _left_alone(run: _Run, vpc_id: str, as_json: bool) -> bool:
+    """Whether endpoint-guard leaves the VPC alone (said on stdout when so): its owner tagged it
+    endpoint-guard:ignore = true, or it is another account's, shared with this one (only the owner can
+    create endpoints in it)."""
+    from endpoint_guard.model import ignored
+
+    described = run.aws.lookups.vpcs([vpc_id])
+    if not described:
         return False
-    skip = {"vpc_id": vpc_id, "skipped": "opted_out", "reason": f"{vpc_id} is tagged {IGNORE_TAG} = true"}
-    print(json.dumps(skip, indent=2) if as_json else f"skipped {vpc_id}: tagged {IGNORE_TAG} = true (opted out)")
+    owner = described[0].get("OwnerId")
+    if ignored(described[0]):
+        kind, reason = "opted_out", f"{vpc_id} is tagged {IGNORE_TAG} = true (opted out)"
+    elif owner and owner != _caller(run):
+        kind, reason = (
+            "shared",
+            f"{vpc_id} is account {owner}'s, shared with this one: only its owner can add endpoints",
+        )
+    else:
+        return False
+    skip = {"vpc_id": vpc_id, "skipped": kind, "reason": reason}
+    print(json.dumps(skip, indent=2) if as_json else f"skipped {vpc_id}: {reason}")
     return True
+
+
+def _caller(run: _Run) -> str | None:
+    try:
+        return run.aws.lookups.account()
+    except EndpointGuardError:
+        return None
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -202,7 +224,7 @@ def _check(args: argparse.Namespace) -> int:
     run = _Run(args)
     from endpoint_guard.survey import check
 
-    if _opted_out(run, vpc_id, args.json):
+    if _left_alone(run, vpc_id, args.json):
         return EXIT_OK
 
     result = check(vpc_id, run.settings, run.aws, args.gb_per_month)
@@ -213,7 +235,7 @@ def _check(args: argparse.Namespace) -> int:
 def _ensure(args: argparse.Namespace) -> int:
     vpc_id = valid_vpc_id(args.vpc_id)
     run = _Run(args)
-    if _opted_out(run, vpc_id, args.json):
+    if _left_alone(run, vpc_id, args.json):
         return EXIT_OK
     [result] = run.intake({"vpc_id": vpc_id})["results"]
     if args.prune:
@@ -266,7 +288,7 @@ def _plan(args: argparse.Namespace) -> int:
     reconcile), the inventory with its measured traffic, and the plan."""
     vpc_id = valid_vpc_id(args.vpc_id)
     run = _Run(args)
-    if _opted_out(run, vpc_id, args.json):
+    if _left_alone(run, vpc_id, args.json):
         return EXIT_OK
     from endpoint_guard.cost.estimate import load_prices
     from endpoint_guard.migration import plan, render_markdown

@@ -33,8 +33,9 @@ def pays_off(cost: dict[str, Any]) -> str:
 
 
 def render_report(all_rows: list[dict[str, Any]]) -> str:
-    rows = [r for r in all_rows if not r.get("opted_out")]
+    rows = [r for r in all_rows if not r.get("opted_out") and not r.get("skipped")]
     opted_out = [r["vpc_id"] for r in all_rows if r.get("opted_out")]
+    shared = [f"{r['vpc_id']} (account {r['owner']})" for r in all_rows if r.get("skipped") == "shared"]
     services = sorted({s for row in rows for s in row["endpoints"]}, key=lambda s: (s == "s3", s))
     header = ["VPC", "compliant", *services, "deferred", "tasks", "endpoints $/mo", "NAT avoided $/mo", "pays off"]
     table = [header]
@@ -62,6 +63,8 @@ def render_report(all_rows: list[dict[str, Any]]) -> str:
         lines.append("no VPCs in this region")
     if opted_out:
         lines.append(f"opted out (endpoint-guard:ignore = true), left alone: {', '.join(opted_out)}")
+    if shared:
+        lines.append(f"shared with this account by their owners, who alone can add endpoints: {', '.join(shared)}")
     return "\n".join(lines)
 
 

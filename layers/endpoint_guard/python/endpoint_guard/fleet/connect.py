@@ -62,7 +62,10 @@ class MemberAccess:
                 self._clients[key] = self._base(region)
             else:
                 self._clients[key] = Clients(
-                    region=region, endpoint_url=self.base.endpoint_url, session=self._member_session(key[0], region)
+                    region=region,
+                    endpoint_url=self.base.endpoint_url,
+                    session=self._member_session(key[0], region),
+                    account=key[0],
                 )
         return self._clients[key]
 

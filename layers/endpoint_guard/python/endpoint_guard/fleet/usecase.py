@@ -41,17 +41,21 @@ def sweep_target(
     out, excluded, or failed. ``pace``: the account-Region's endpoint pace (the deployed sweep's)."""
     fleet = FleetReads(ec2, vpc_ids)
     skipped = set(exclude)
+    acting = target.account or _caller(ec2)
     rows = []
     for vpc in fleet.vpcs:
         vpc_id = str(vpc["VpcId"])
+        owner = vpc.get("OwnerId")
         row: dict[str, Any] = {
-            "account": target.account or vpc.get("OwnerId"),
+            "account": acting or owner,
             "region": target.region,
             "vpc_id": vpc_id,
             "name": tags_of(vpc).get("Name", ""),
         }
         if ignored(vpc) or vpc_id in skipped:
             row["skipped"] = "opted_out" if ignored(vpc) else "excluded"
+        elif acting and owner and owner != acting:  # shared with this account (RAM): only its owner may act
+            row["skipped"], row["owner"] = "shared", owner
         else:
             try:
                 profile, choice = None, None
@@ -68,6 +72,14 @@ def sweep_target(
         rows.append(row)
         progress(len(rows), len(fleet.vpcs))
     return rows
+
+
+def _caller(ec2: Ec2Adapter) -> str | None:
+    """The account the sweep acts in; None (no shared-VPC check) when it cannot be told."""
+    try:
+        return ec2.account()
+    except EndpointGuardError:
+        return None
 
 
 def _traffic(settings: Settings, override_gb: float | None) -> Traffic:

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from endpoint_guard.aws import Services
 from endpoint_guard.intake.events import Trigger, foreign_account, vpc_ids_in_tags
-from endpoint_guard.model import IGNORE_TAG
+from endpoint_guard.model import IGNORE_TAG, ignored
 from endpoint_guard.observe import Skip
 
 
@@ -18,6 +18,9 @@ class Resolution:
     vpc_ids: tuple[str, ...] = ()
     skip_kind: str | None = None
     skip_reason: str | None = None
+    # VPCs another account owns and shares with the acting one (RAM): vpc id -> owner. Only the owner
+    # can create endpoints in them (AWS refuses a participant: "does not support shared VPCs").
+    shared: tuple[tuple[str, str], ...] = ()
 
 
 class Records(Protocol):
@@ -35,7 +38,11 @@ def resolve(
     own_account: str | None,
     own_roles: frozenset[str] = frozenset(),
     records: Records | None = None,
+    acting_account: str | None = None,
 ) -> Resolution:
+    """``acting_account``: the account the lookups (and the reconcile) act in, when known (default
+    ``own_account``): a VPC owned by another account is returned in ``shared``, not in ``vpc_ids``."""
+    acting_account = acting_account or own_account
     if trigger.skip_reason:
         return Resolution(skip_kind=trigger.skip_kind or Skip.NOT_HANDLED, skip_reason=trigger.skip_reason)
     if foreign_account(trigger, own_account):
@@ -65,16 +72,33 @@ def resolve(
         else:
             found += vpcs
     vpc_ids = tuple(dict.fromkeys(found))
+    shared: tuple[tuple[str, str], ...] = ()
     if vpc_ids and not trigger.release:  # a release only removes endpoint-guard's own: ignore or not
-        ignored = set(aws.lookups.ignored_vpcs(vpc_ids))
-        if ignored == set(vpc_ids):
+        described = aws.lookups.vpcs(vpc_ids)
+        ignored_ids = {v["VpcId"] for v in described if ignored(v)}
+        if ignored_ids == set(vpc_ids):
             return Resolution(
                 skip_kind=Skip.OPTED_OUT,
                 skip_reason=f"{', '.join(vpc_ids)} tagged {IGNORE_TAG} = true: endpoint-guard leaves it alone",
             )
-        vpc_ids = tuple(v for v in vpc_ids if v not in ignored)
+        shared = tuple(
+            (str(v["VpcId"]), str(v["OwnerId"]))
+            for v in described
+            if acting_account and v.get("OwnerId") not in (None, acting_account) and v["VpcId"] not in ignored_ids
+        )
+        vpc_ids = tuple(v for v in vpc_ids if v not in ignored_ids and v not in dict(shared))
+        if shared and not vpc_ids:
+            return Resolution(
+                skip_kind=Skip.SHARED_VPC,
+                skip_reason="; ".join(
+                    f"{vpc} is account {owner}'s, shared with {acting_account}: only its owner can create "
+                    "endpoints in it (endpoint-guard acts on it there)"
+                    for vpc, owner in shared
+                ),
+                shared=shared,
+            )
     if vpc_ids:
-        return Resolution(vpc_ids)
+        return Resolution(vpc_ids, shared=shared)
     if unresolved:
         return Resolution(
             skip_kind=Skip.CLUSTER_UNRESOLVED,

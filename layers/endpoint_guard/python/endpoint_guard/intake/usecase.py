@@ -60,6 +60,18 @@ class Hub:
         """A call made through the member role, in any account: the hub's own change."""
         return bool(caller and caller.endswith(f":role/{self.member_role}"))
 
+    def at_owners(
+        self, shared: Iterable[tuple[str, str]], region: str | None
+    ) -> list[tuple[str, tuple[str | None, str | None]]]:
+        """A shared VPC whose owner the hub manages too (a network account that shares its VPCs, say)
+        is reconciled in the owner's account: (vpc id, where) for each such VPC."""
+        region = region or self.home_region
+        return [
+            (vpc_id, (None, None) if self.is_home(owner, region) else (owner, region))
+            for vpc_id, owner in shared
+            if self.refusal(owner, region) is None
+        ]
+
     def skip(self, trigger: Trigger) -> tuple[str, str] | None:
         """(kind, reason) when the hub leaves the trigger alone: not enrolled, or its own call."""
         refusal = self.refusal(trigger.account, trigger.region)
@@ -94,7 +106,7 @@ def accept(
     for trigger in triggers:
         observer.about(event_id=trigger.event_id)
         where: tuple[str | None, str | None] = (None, None)
-        services, recorded, owner = aws, records, own_account
+        services, recorded, owner, acting = aws, records, own_account, own_account
         if hub is not None:
             if skip := hub.skip(trigger):
                 kind, reason = skip
@@ -103,17 +115,23 @@ def accept(
                 )
                 continue
             owner = None  # enrolment stands for the account check
+            acting = trigger.account or hub.home_account
             if not hub.is_home(trigger.account, trigger.region):
                 assert trigger.account and trigger.region
                 where = (trigger.account, trigger.region)
                 services = hub.reach(trigger.account, trigger.region)
                 recorded = records.within(f"{trigger.account}/{trigger.region}/") if records is not None else None
         try:
-            found = resolve(trigger, services, owner, own_roles, recorded)
+            found = resolve(trigger, services, owner, own_roles, recorded, acting_account=acting)
         except EndpointGuardError as err:
             observer.failed("could not resolve the event's VPC", err)
             raise
-        if found.skip_kind:
+        at_owner = hub.at_owners(found.shared, trigger.region) if hub is not None else []
+        accepted.items += [
+            WorkItem(vpc_id, trigger.event_id, trigger.event_name, trigger.dns_off_by, None, trigger.drift, *there)
+            for vpc_id, there in at_owner
+        ]
+        if found.skip_kind and not at_owner:
             accepted.skipped.append(
                 observer.skipped(
                     found.skip_kind, found.skip_reason or "", event_id=trigger.event_id, event_name=trigger.event_name

@@ -11,6 +11,7 @@ from endpoint_guard.aws import Services
 from endpoint_guard.cost.aware import cost_aware, profile_for
 from endpoint_guard.cost.estimate import Traffic, load_prices, of_result
 from endpoint_guard.cost.traffic import measure
+from endpoint_guard.errors import EndpointGuardError
 from endpoint_guard.migration.inventory import service_summary, services_by_vpc
 from endpoint_guard.model import eni_from_api, ignored, tags_of
 from endpoint_guard.reconcile import ResultDocument, reconcile, workload_kind
@@ -102,10 +103,14 @@ def report(
     services = summaries_by_vpc(aws, subnet_vpc)
     dry = dataclasses.replace(settings, dry_run=True, verify_dns=True)
     rows: list[dict[str, Any]] = []
+    acting = _caller(aws)
     for n, vpc in enumerate(vpcs):
         vpc_id = vpc["VpcId"]
-        if ignored(vpc):
-            rows.append({"vpc_id": vpc_id, "name": _name(vpc), "opted_out": True})
+        owner = vpc.get("OwnerId")
+        if ignored(vpc) or (acting and owner and owner != acting):
+            row = {"vpc_id": vpc_id, "name": _name(vpc)}
+            row.update({"opted_out": True} if ignored(vpc) else {"skipped": "shared", "owner": owner})
+            rows.append(row)
             progress(n + 1, len(vpcs))
             continue
         result = reconcile(vpc_id, ec2=aws.ec2, settings=dry)
@@ -135,6 +140,14 @@ def report(
         )
         progress(n + 1, len(vpcs))
     return rows
+
+
+def _caller(aws: Services) -> str | None:
+    """The account the report reads in; None (no shared-VPC check) when it cannot be told."""
+    try:
+        return aws.ec2.account()
+    except EndpointGuardError:
+        return None
 
 
 def _name(vpc: dict[str, Any]) -> str:
