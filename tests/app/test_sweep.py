@@ -106,12 +106,16 @@ def test_opted_out_and_excluded_vpcs_are_left_alone(fleet, capsys) -> None:
     assert markdown.startswith("# endpoint-guard fleet report") and f"| {ignored} | opted_out |" in markdown
 
 
-def test_the_fleet_reads_cost_a_few_calls_per_region_and_at_most_two_per_vpc(moto, clients, calls) -> None:
+@pytest.mark.parametrize("profile", ["full", "cost-aware"])
+def test_the_fleet_reads_cost_a_few_calls_per_region_and_at_most_two_per_vpc(moto, clients, calls, profile) -> None:
+    """Under the cost-aware profile a VPC is planned twice (the dry choice, then the reconcile): its DNS
+    attributes are still read once."""
     ec2 = clients.client("ec2")
     for n in range(12):
         build_vpc(ec2, cidr=f"10.{100 + n}.0.0/16", azs=("us-east-1a", "us-east-1b"))
     calls.reset()
-    rows = sweep_target(Ec2Adapter(clients), Target(None, "us-east-1"), Settings(dry_run=True, verify_dns=True))
+    settings = Settings(dry_run=True, verify_dns=True, endpoint_profile=profile)
+    rows = sweep_target(Ec2Adapter(clients), Target(None, "us-east-1"), settings)
     n = len(rows)  # the 12 and moto's default VPC
     per_vpc = [op for op in calls.operations if op == "DescribeVpcAttribute"]
     fleet_wide = [op for op in calls.operations if op != "DescribeVpcAttribute"]

@@ -69,10 +69,13 @@ class FleetReads:
 
 
 class VpcView:
-    """One VPC through the fleet reads: an ``Ec2Port`` for the reconcile."""
+    """One VPC through the fleet reads: an ``Ec2Port`` for the reconcile. Its DNS attributes, the one
+    per-VPC read, are read once for the view (a cost-aware sweep plans the VPC dry, then reconciles it)
+    and again only after endpoint-guard turns one on."""
 
     def __init__(self, fleet: FleetReads, vpc_id: str) -> None:
         self.fleet, self.vpc_id, self.ec2 = fleet, vpc_id, fleet.ec2
+        self._dns: dict[str, tuple[bool, bool]] = {}
 
     @property
     def region(self) -> str:
@@ -99,12 +102,15 @@ class VpcView:
         return min(groups, key=lambda g: str(g["GroupId"])) if groups else None
 
     def dns_attributes(self, vpc_id: str) -> tuple[bool, bool]:
-        return self.ec2.dns_attributes(vpc_id)
+        if vpc_id not in self._dns:
+            self._dns[vpc_id] = self.ec2.dns_attributes(vpc_id)
+        return self._dns[vpc_id]
 
     def service_offers(self, wanted: Iterable[tuple[str, str]]) -> dict[str, ServiceOffer]:
         return self.ec2.service_offers(wanted)  # kept per account-Region by the Clients
 
     def enable_vpc_attribute(self, vpc_id: str, attribute: str) -> None:
+        self._dns.pop(vpc_id, None)
         self.ec2.enable_vpc_attribute(vpc_id, attribute)
 
     def create_security_group(self, params: Raw) -> str:

@@ -58,11 +58,11 @@ def sweep_target(
             row["skipped"], row["owner"] = "shared", owner
         else:
             try:
-                profile, choice = None, None
+                profile, choice, view = None, None, fleet.view(vpc_id)
                 if cost_aware(settings):  # chosen at the sweep's traffic figure (it measures none per VPC)
                     traffic = _traffic(settings, override_gb)
-                    profile, choice = profile_for(vpc_id, ec2=fleet.view(vpc_id), settings=settings, traffic=traffic)
-                result = reconcile(vpc_id, ec2=fleet.view(vpc_id), settings=settings, pace=pace, profile=profile)
+                    profile, choice = profile_for(vpc_id, ec2=view, settings=settings, traffic=traffic)
+                result = reconcile(vpc_id, ec2=view, settings=settings, pace=pace, profile=profile)
             except EndpointGuardError as err:
                 row["error"] = f"{type(err).__name__}: {err}"
             else:
