@@ -23,6 +23,8 @@ RULES_FOR = {
     "create-subnet.json": {"VpcShape"},
     "create-route-table.json": {"VpcShape"},
     "associate-route-table.json": {"VpcShape"},
+    "create-route-default-nat.json": {"VpcRoutes"},
+    "create-route-peering.json": {"VpcRoutes"},  # the intake drops routes other than the default
     "ecs-create-cluster.json": {"EcsClusters"},
     "ecs-create-service.json": {"EcsWorkloads"},
     "ecs-update-service.json": {"EcsWorkloads"},
@@ -55,6 +57,8 @@ HANDLED_AS = {
     "create-subnet.json": "reconciled",
     "create-route-table.json": "reconciled",
     "associate-route-table.json": "reconciled",
+    "create-route-default-nat.json": "reconciled",
+    "create-route-peering.json": "a route to 10.20.0.0/16 does not change",
     "ecs-create-cluster.json": "reconciled",
     "ecs-create-service.json": "reconciled",
     "ecs-update-service.json": "reconciled",

@@ -175,5 +175,5 @@ def test_the_worker_reads_nat_traffic_only_under_the_cost_aware_profile(cloudfor
     for cost_aware in (False, True):
         conditions = {"ManageDns": True, "AdoptModify": False, "CostAware": cost_aware}
         policy = statements(cloudformation, "EnsureEndpointsFunctionRole", conditions)
-        assert allowed(policy, "ec2:DescribeNatGateways", "*") is cost_aware
         assert allowed(policy, "cloudwatch:GetMetricData", "*") is cost_aware
+        assert allowed(policy, "ec2:DescribeNatGateways", "*")  # always: a way out being set up

@@ -35,7 +35,7 @@ from tests.app.conftest import sam_env
 from tests.conftest import EVENTS, REGION, REPO, CallRecorder, load_event, sample, subnet_event, with_vpc
 from tools.esm import context, create_stack, run_worker
 from tools.workflow import ASL, SWEEP_ASL
-from tools.world import awsvpc_service, build_vpc, ecr_image, load_balanced_service, run_fargate_tasks
+from tools.world import awsvpc_service, build_vpc, ecr_image, load_balanced_service, nat_gateway, run_fargate_tasks
 
 
 def test_sam_build_produces_an_artifact_that_imports_and_runs_on_its_own(sam: Path, tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_rules_invoke_the_intake_and_never_lose_an_event(cloudformation: dict) -
         for k, v in cloudformation.items()
         if v["Type"] == "AWS::Events::Rule" and not k.startswith("FleetSweepStateMachine")  # the schedule
     }
-    assert len(rules) == 7
+    assert len(rules) == 8
     for rule in rules.values():
         pattern = rule["Properties"]["EventPattern"]
         assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
@@ -184,8 +184,9 @@ def _role_grants(cloudformation: dict, function: str) -> set[str]:
     return _granted(own + managed)
 
 
-# ReconcilePolicy's CostAware statement (EndpointProfile=cost-aware): the worker's NAT traffic reads.
-COST_AWARE_READS = frozenset({"ec2:DescribeNatGateways", "cloudwatch:GetMetricData"})
+# ReconcilePolicy's CostAware statement (EndpointProfile=cost-aware): the worker's NAT traffic metrics
+# (the NAT gateways themselves are read under ReadVpcShape: a way out being set up).
+COST_AWARE_READS = frozenset({"cloudwatch:GetMetricData"})
 
 # IAM has no action of that name: SendMessageBatch is authorized by sqs:SendMessage.
 _IAM_ACTION = {
@@ -321,6 +322,9 @@ def _exercise_the_worker(ec2) -> set[str]:
         SubnetIds=[world.private_subnets["us-east-1a"]],
     )
     busy = build_vpc(ec2, cidr="10.41.0.0/16")  # tasks on a private route table: the gateway is deferred there
+    # A VPC whose NAT gateway is up but not routed yet: its interface endpoints wait for the route.
+    building = build_vpc(ec2, cidr="10.42.0.0/16", nat=False)
+    nat_gateway(ec2, building.public_subnets["us-east-1a"])
     run_fargate_tasks(boto3.client("ecs", region_name=REGION), ec2, busy.private_subnets["us-east-1a"])
     machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
         name="plan", definition=ASL.read_text(), roleArn="arn:aws:iam::123456789012:role/plan"
@@ -333,6 +337,7 @@ def _exercise_the_worker(ec2) -> set[str]:
     sfn.stop_execution(executionArn=failed["executionArn"])
     intake(subnet_event(world, 1), context("intake"))
     intake(subnet_event(busy, 2), context("intake"))
+    intake(subnet_event(building, 3), context("intake"))
     intake({"vpc_id": "vpc-0123456789abcdef0"}, context("intake"))  # dead-lettered: it does not exist
     os.environ["ENDPOINT_GUARD_ADOPT_UNMANAGED"] = "modify"
     calls = _AllCalls(clients)
@@ -586,6 +591,8 @@ def test_iam_grants_the_sweep_tasks_exactly_the_calls_they_make(cloudformation: 
         "ec2:CreateTags",  # implied by the tagged creates
         "ec2:ModifyVpcEndpoint",  # an endpoint with a gap; the worker's scenario has one
         "dynamodb:GetItem",  # where a busy pace stands: a burst (test_burst.py)
+        "ec2:DescribeNatGateways",  # a way out being set up; the worker's scenario has one
+        "ec2:DescribeTransitGatewayAttachments",
         *COST_AWARE_READS,  # the CostAware statement, for the worker's cost-aware profile
     }
     _check(_role_grants(cloudformation, "SweepChunkFunction"), calls.actions, implied=worker_only)

@@ -256,3 +256,54 @@ def test_a_vpc_of_ipv6_only_subnets_waits_with_the_reason_and_still_gets_the_gat
         assert "IPv6-only" in by_service(result)[service]["reason"]
     assert by_service(result)["s3"]["route_table_ids"] == [table]
     assert not [e for e in endpoints_of(ec2, vpc.vpc_id) if e["VpcEndpointType"] == "Interface"]
+
+
+def test_a_vpc_whose_nat_route_comes_minutes_after_its_subnets_gets_its_endpoints_in_the_private_tier(
+    ec2, run, calls
+) -> None:
+    """A pipeline associates the private tables at once and routes them to the NAT gateways only once
+    those are up (minutes later): a reconcile in between sees the private subnets as isolated. The
+    interface endpoints wait for the route (its CreateRoute event starts the next reconcile) instead of
+    landing in whichever isolated subnet is biggest (the database tier here); the S3 gateway goes on
+    the public table at once and on the private tables once they route out."""
+    from tools.world import nat_gateway
+
+    vpc = tiered_vpc(
+        ec2,
+        {"public": "public", "private": "isolated", "database": "isolated"},
+        table_per_subnet=("private",),
+        sizes={"public": 24, "private": 22, "database": 19},
+    )
+    nats = {az: nat_gateway(ec2, vpc.subnets["public"][az]) for az in AZS}
+    first = run(vpc.vpc_id)
+    assert "DescribeNatGateways" in calls.operations
+    for service in INTERFACES:
+        decision = by_service(first)[service]
+        assert decision["status"] == "waiting" and "waits for the route to nat-" in decision["reason"]
+    assert set(by_service(first)["s3"]["route_table_ids"]) == vpc.route_tables["public"]
+    assert not [e for e in endpoints_of(ec2, vpc.vpc_id) if e["VpcEndpointType"] == "Interface"]
+
+    tables = {
+        az: ec2.describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": [sid]}])["RouteTables"][0][
+            "RouteTableId"
+        ]
+        for az, sid in vpc.subnets["private"].items()
+    }
+    for az, table in tables.items():  # the gateways are up: the pipeline routes the private tables
+        ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nats[az])
+    calls.reset()
+    second = run(vpc.vpc_id)
+    assert "DescribeNatGateways" not in calls.operations  # a private tier: nothing to wait for
+    assert second["compliant"] is True
+    assert chosen_tiers(vpc, second) == {s: {"private"} for s in INTERFACES}
+    assert set(by_service(second)["s3"]["route_table_ids"]) == vpc.route_tables["public"] | set(tables.values())
+    assert_stable(run, vpc.vpc_id)
+
+
+def test_an_isolated_vpc_without_a_way_out_being_built_gets_its_endpoints_in_the_isolated_tier_at_once(
+    ec2, run
+) -> None:
+    """The same read finds nothing to wait for (no NAT gateway, no transit gateway attachment)."""
+    vpc = tiered_vpc(ec2, {"public": "public", "intra": "isolated"})
+    result = run(vpc.vpc_id)
+    assert chosen_tiers(vpc, result) == {s: {"intra"} for s in INTERFACES} and result["compliant"] is True

@@ -28,6 +28,7 @@ from endpoint_guard.reconcile.actions import (
     CREATE,
     DEFERRED,
     FACT_DNS,
+    FACT_EGRESS,
     FACT_ENIS,
     FAILED,
     MODIFY,
@@ -898,3 +899,62 @@ def test_the_vpcs_own_endpoints_stand_for_the_offers_only_when_they_answer_every
         ),
     )
     assert offers_from_endpoints(one_az_short, PROFILE) is None  # is logs offered in us-east-1c? AWS says
+
+
+def test_a_way_out_being_set_up_is_a_fresh_nat_gateway_or_attachment_that_no_route_uses_yet() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from endpoint_guard.model import egress_being_set_up
+
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    nats = [
+        {"NatGatewayId": "nat-new", "State": "pending", "CreateTime": now - timedelta(minutes=2)},
+        {"NatGatewayId": "nat-routed", "State": "available", "CreateTime": now - timedelta(minutes=5)},
+        {"NatGatewayId": "nat-old", "State": "available", "CreateTime": now - timedelta(hours=3)},  # unused for good
+        {"NatGatewayId": "nat-gone", "State": "deleting", "CreateTime": now},
+    ]
+    attachments = [
+        {
+            "TransitGatewayAttachmentId": "tgw-attach-1",
+            "TransitGatewayId": "tgw-1",
+            "State": "pending",
+            "CreationTime": now - timedelta(minutes=1),
+        },
+        {
+            "TransitGatewayAttachmentId": "tgw-attach-2",
+            "TransitGatewayId": "tgw-2",
+            "State": "available",
+            "CreationTime": now - timedelta(minutes=1),
+        },
+    ]
+    tables = [
+        {"Routes": [{"DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": "nat-routed"}]},
+        {"Routes": [{"DestinationCidrBlock": "10.0.0.0/8", "TransitGatewayId": "tgw-2"}]},
+    ]
+    assert egress_being_set_up(nats, attachments, tables, now) == ("nat-new", "tgw-attach-1")
+    assert egress_being_set_up([], [], tables, now) == ()
+
+
+def test_new_endpoints_wait_for_a_way_out_being_set_up_only_where_they_would_go_to_the_isolated_tier() -> None:
+    subnets = (sub("subnet-i", "us-east-1a", TIER_ISOLATED), sub("subnet-p", "us-east-1a", TIER_PUBLIC))
+    tables = (
+        RouteTable("rtb-i", False, ("subnet-i",), TIER_ISOLATED),
+        RouteTable("rtb-p", False, ("subnet-p",), TIER_PUBLIC),
+    )
+    building = snapshot(subnets=subnets, route_tables=tables)
+    assert FACT_EGRESS in facts_needed(building, PROFILE, Settings())
+    waiting = make_plan(dataclasses.replace(building, egress_pending=("nat-1",)), PROFILE, Settings())
+    for service in ("ecr.dkr", "ecr.api", "logs"):
+        assert by_service(waiting)[service].outcome == "waiting"
+        assert "nat-1" in by_service(waiting)[service].reason
+    assert by_service(waiting)["s3"].route_table_ids == ("rtb-p",)  # the gateway does not wait
+    settled = make_plan(dataclasses.replace(building, egress_pending=()), PROFILE, Settings())
+    assert by_service(settled)["ecr.dkr"].outcome == CREATE
+    # a private tier exists: nothing to wait for, and nothing to read
+    assert FACT_EGRESS not in facts_needed(snapshot(), PROFILE, Settings())
+    assert (
+        by_service(make_plan(dataclasses.replace(snapshot(), egress_pending=("nat-1",)), PROFILE, Settings()))[
+            "ecr.dkr"
+        ].outcome
+        == CREATE
+    )

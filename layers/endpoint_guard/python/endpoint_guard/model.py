@@ -5,6 +5,7 @@ The parsers here are pure: they take the dicts boto3 returns and build the snaps
 
 from __future__ import annotations
 
+import datetime
 import re
 import reprlib
 from collections.abc import Iterable
@@ -193,6 +194,9 @@ class Snapshot:
     enis: tuple[NetworkInterface, ...] | None = None
     # Set when the reconcile answers a DNS-off event (the attributes are then always read).
     dns_drift: DnsDrift | None = None
+    # The VPC's ways out being set up (``egress_being_set_up``), read only when new interface endpoints
+    # would otherwise go to the isolated tier; None while unread.
+    egress_pending: tuple[str, ...] | None = None
 
     def subnet(self, subnet_id: str) -> Subnet | None:
         return next((s for s in self.subnets if s.subnet_id == subnet_id), None)
@@ -308,6 +312,43 @@ def route_tables_from_api(route_tables: Iterable[Raw], subnets: Iterable[Raw]) -
 
 def _count(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+# How long after its creation a NAT gateway or transit gateway attachment that no route uses yet is taken
+# as a way out being set up (a pipeline adds the route once the gateway is available, minutes later).
+EGRESS_SETUP_SECONDS = 3600
+
+
+def egress_being_set_up(
+    nat_gateways: Iterable[Raw], attachments: Iterable[Raw], route_tables: Iterable[Raw], now: datetime.datetime
+) -> tuple[str, ...]:
+    """The NAT gateways and transit gateway attachments of the VPC, made in the last EGRESS_SETUP_SECONDS,
+    that no route of the VPC uses yet: the route that will use one is on its way, and it decides which
+    subnets are the private tier."""
+    used = {
+        target
+        for rt in route_tables
+        for route in rt.get("Routes", [])
+        for target in (route.get("NatGatewayId"), route.get("TransitGatewayId"))
+        if target
+    }
+
+    def fresh(created: Any) -> bool:
+        return isinstance(created, datetime.datetime) and (now - created).total_seconds() < EGRESS_SETUP_SECONDS
+
+    found = [
+        str(n["NatGatewayId"])
+        for n in nat_gateways
+        if n.get("State") in ("pending", "available") and n["NatGatewayId"] not in used and fresh(n.get("CreateTime"))
+    ]
+    found += [
+        str(a["TransitGatewayAttachmentId"])
+        for a in attachments
+        if a.get("State") in ("pendingAcceptance", "pending", "available")
+        and a.get("TransitGatewayId") not in used
+        and fresh(a.get("CreationTime"))
+    ]
+    return tuple(sorted(found))
 
 
 def subnets_from_api(subnets: Iterable[Raw], route_tables: tuple[RouteTable, ...]) -> tuple[Subnet, ...]:

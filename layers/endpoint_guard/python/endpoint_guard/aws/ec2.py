@@ -50,6 +50,23 @@ class Ec2Adapter(Ec2Reads):
         hostnames = self._call("describe_vpc_attribute", VpcId=vpc_id, Attribute="enableDnsHostnames")
         return bool(support["EnableDnsSupport"]["Value"]), bool(hostnames["EnableDnsHostnames"]["Value"])
 
+    def egress(self, vpc_id: str) -> tuple[list[Raw], list[Raw]]:
+        """The VPC's NAT gateways and transit gateway attachments, pending or available (two calls)."""
+        nats = self._pages(
+            "describe_nat_gateways",
+            "NatGateways",
+            Filter=[*by_vpc(vpc_id), {"Name": "state", "Values": ["pending", "available"]}],
+        )
+        attachments = self._pages(
+            "describe_transit_gateway_attachments",
+            "TransitGatewayAttachments",
+            Filters=[
+                {"Name": "resource-id", "Values": [vpc_id]},
+                {"Name": "state", "Values": ["pendingAcceptance", "pending", "available"]},
+            ],
+        )
+        return nats, attachments
+
     def managed_security_group(self, vpc_id: str) -> Raw | None:
         """The VPC's group named as endpoint-guard's (names are unique in a VPC), tagged or not: the caller
         tells endpoint-guard's own group from a group of that name that someone else made."""

@@ -69,13 +69,15 @@ class FleetReads:
 
 
 class VpcView:
-    """One VPC through the fleet reads: an ``Ec2Port`` for the reconcile. Its DNS attributes, the one
-    per-VPC read, are read once for the view (a cost-aware sweep plans the VPC dry, then reconciles it)
-    and again only after endpoint-guard turns one on."""
+    """One VPC through the fleet reads: an ``Ec2Port`` for the reconcile. Its per-VPC reads (the DNS
+    attributes; the ways out, for a VPC whose new endpoints would go to the isolated tier) are made once
+    for the view (a cost-aware sweep plans the VPC dry, then reconciles it); the DNS attributes again
+    only after endpoint-guard turns one on."""
 
     def __init__(self, fleet: FleetReads, vpc_id: str) -> None:
         self.fleet, self.vpc_id, self.ec2 = fleet, vpc_id, fleet.ec2
         self._dns: dict[str, tuple[bool, bool]] = {}
+        self._egress: dict[str, tuple[list[Raw], list[Raw]]] = {}
 
     @property
     def region(self) -> str:
@@ -108,6 +110,11 @@ class VpcView:
 
     def service_offers(self, wanted: Iterable[tuple[str, str]]) -> dict[str, ServiceOffer]:
         return self.ec2.service_offers(wanted)  # kept per account-Region by the Clients
+
+    def egress(self, vpc_id: str) -> tuple[list[Raw], list[Raw]]:
+        if vpc_id not in self._egress:
+            self._egress[vpc_id] = self.ec2.egress(vpc_id)
+        return self._egress[vpc_id]
 
     def enable_vpc_attribute(self, vpc_id: str, attribute: str) -> None:
         self._dns.pop(vpc_id, None)

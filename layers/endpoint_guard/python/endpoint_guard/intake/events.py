@@ -259,6 +259,34 @@ def _associate_route_table(detail: dict[str, Any]) -> Targets:
     return Targets(route_table_ids=found)
 
 
+DEFAULT_ROUTES = ("0.0.0.0/0", "::/0")
+
+
+def _default_route(detail: dict[str, Any]) -> Targets:
+    """CreateRoute / ReplaceRoute / DeleteRoute: a table's default route decides its tier (public,
+    private, isolated), so a change of it moves the table's subnets between tiers. The usual case: a
+    pipeline associates its private tables with their subnets, and routes them to a NAT gateway only
+    once the gateway is up, minutes later; that route makes them private, and they get the S3 gateway.
+    Other routes change no tier."""
+    params = detail.get("requestParameters")
+    params = params if isinstance(params, dict) else {}
+    if not params.get("routeTableId"):
+        raise InvalidEventError(f"{detail.get('eventName')} event without requestParameters.routeTableId")
+    destination = params.get("destinationCidrBlock") or params.get("destinationIpv6CidrBlock")
+    if destination not in DEFAULT_ROUTES:
+        return Targets(
+            skip_reason=f"a route to {destination or params.get('destinationPrefixListId') or 'a prefix list'} "
+            "does not change its table's tier (only the default route does)",
+            skip_kind=Skip.NO_EFFECT,
+        )
+    found = _ids(params["routeTableId"], "rtb-")
+    if not found:
+        raise InvalidEventError(
+            f"{detail.get('eventName')} event with no usable route table id: {_show(params['routeTableId'])}"
+        )
+    return Targets(route_table_ids=found)
+
+
 def _awsvpc_workload(detail: dict[str, Any]) -> Targets:
     """ECS CreateService / UpdateService / RunTask: the VPC of the awsvpc subnets (security groups may be
     absent from the request)."""
@@ -310,6 +338,7 @@ HANDLERS: dict[tuple[str, str], Callable[[dict[str, Any]], Targets]] = {
         ("responseElements", "routeTable", "vpcId"), ("requestParameters", "vpcId")
     ),
     ("ec2.amazonaws.com", "AssociateRouteTable"): _associate_route_table,
+    **{("ec2.amazonaws.com", name): _default_route for name in ("CreateRoute", "ReplaceRoute", "DeleteRoute")},
     ("ec2.amazonaws.com", "ModifyVpcAttribute"): _modify_vpc_attribute,
     **{("ec2.amazonaws.com", name): _drift for name in DRIFT_CALLS},
     ("ecs.amazonaws.com", "CreateCluster"): _create_cluster,

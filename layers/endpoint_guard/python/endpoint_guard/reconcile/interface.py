@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from endpoint_guard.model import Endpoint, ServiceOffer, Snapshot
+from endpoint_guard.model import TIER_ISOLATED, Endpoint, ServiceOffer, Snapshot
 from endpoint_guard.profile import INTERFACE, ServiceSpec
 from endpoint_guard.reconcile.actions import (
     COMPLIANT,
@@ -32,6 +32,7 @@ from endpoint_guard.reconcile.rules import (
     full_azs,
     live,
     may_change,
+    placement_tier,
     unmanaged_gaps,
 )
 from endpoint_guard.reconcile.workloads import workloads_by_subnet
@@ -91,6 +92,9 @@ def _plan_interface(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, d
     busy = workloads_by_subnet(snapshot.enis or (), snapshot.endpoints)
     hosting = {sid for e in snapshot.endpoints if e.live and e.type == INTERFACE for sid in e.subnet_ids}
     chosen = choose_subnets(snapshot.subnets, offer.azs, busy, hosting, room.committed)
+    setting_up = _egress_setting_up(snapshot, offer.azs)
+    if setting_up:  # no new placement until the route that decides the private tier is in
+        chosen = {}
     full = full_azs(snapshot.subnets, offer.azs, room.committed)
     covered = {s.az for sid in (existing[0].subnet_ids if existing else ()) if (s := snapshot.subnet(sid))}
     ipv6_only = sorted({s.az for s in snapshot.subnets if s.ipv6_only and s.az in offer.azs} - covered - set(chosen))
@@ -99,7 +103,10 @@ def _plan_interface(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, d
         if full and may_change(existing[0], settings):
             room.skip(spec.short, full)
         decision, actions = _keep(snapshot, spec, settings, dns_ok, decision, existing[0], chosen)
-        return _note_ipv6_only(decision, ipv6_only), actions
+        return _note(_note_ipv6_only(decision, ipv6_only), setting_up), actions
+    if setting_up:
+        decision.outcome, decision.reason = WAITING, setting_up
+        return decision, []
     room.skip(spec.short, full)
     if not chosen:
         decision.outcome = WAITING
@@ -115,12 +122,34 @@ def _plan_interface(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, d
     return _note_ipv6_only(decision, ipv6_only), actions
 
 
-def _note_ipv6_only(decision: EndpointDecision, azs: list[str]) -> EndpointDecision:
-    """An AZ whose only subnets are IPv6-only gets no (IPv4) endpoint: said in the reason, not a gap."""
-    if azs:
-        note = f"no endpoint in {', '.join(azs)}: the subnets there it could use are IPv6-only (an IPv4 endpoint needs an IPv4 CIDR)"
+def _egress_setting_up(snapshot: Snapshot, azs: frozenset[str]) -> str:
+    """Why new placements wait, when they would go to the isolated tier while a way out of the VPC is
+    being set up (``Snapshot.egress_pending``): its route will make the subnets behind it the private
+    tier, where the endpoints belong, and its event (CreateRoute) starts the next reconcile. Empty
+    when they need not wait."""
+    if not snapshot.egress_pending or placement_tier(snapshot.subnets, azs) != TIER_ISOLATED:
+        return ""
+    return (
+        f"waits for the route to {', '.join(snapshot.egress_pending)} (being set up, not routed yet): that "
+        "route decides which subnets are the private tier, where the endpoint goes"
+    )
+
+
+def _note(decision: EndpointDecision, note: str) -> EndpointDecision:
+    if note:
         decision.reason = "; ".join(filter(None, [decision.reason, note]))
     return decision
+
+
+def _note_ipv6_only(decision: EndpointDecision, azs: list[str]) -> EndpointDecision:
+    """An AZ whose only subnets are IPv6-only gets no (IPv4) endpoint: said in the reason, not a gap."""
+    if not azs:
+        return decision
+    return _note(
+        decision,
+        f"no endpoint in {', '.join(azs)}: the subnets there it could use are IPv6-only (an IPv4 endpoint "
+        "needs an IPv4 CIDR)",
+    )
 
 
 def _group_id(snapshot: Snapshot) -> str:

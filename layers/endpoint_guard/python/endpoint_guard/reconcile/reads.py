@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from endpoint_guard.model import TIER_ISOLATED, CheckedGroup, SecurityGroup, ServiceOffer, Snapshot
 from endpoint_guard.profile import GATEWAY, INTERFACE, ServiceSpec
-from endpoint_guard.reconcile.actions import FACT_DNS, FACT_ENIS, FACT_SECURITY_GROUP
-from endpoint_guard.reconcile.rules import ambiguous, candidates, live, may_change
+from endpoint_guard.reconcile.actions import FACT_DNS, FACT_EGRESS, FACT_ENIS, FACT_SECURITY_GROUP
+from endpoint_guard.reconcile.rules import ambiguous, candidates, live, may_change, placement_tier
 from endpoint_guard.reconcile.security_group import desired_ingress
 from endpoint_guard.settings import Settings
 
@@ -25,7 +25,8 @@ def needs_private_dns(snapshot: Snapshot, spec: ServiceSpec, settings: Settings)
 def facts_needed(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: Settings) -> set[str]:
     """Which optional facts the plan needs, given the core read: the DNS attributes when private DNS is
     about to be used (or, with ``settings.verify_dns``, whenever an endpoint relies on it); the ENIs when
-    a route table may still get the S3 gateway, or when where workloads run decides a new placement."""
+    a route table may still get the S3 gateway, or when where workloads run decides a new placement; the
+    ways out being set up when a new placement would go to the isolated tier (``egress_being_set_up``)."""
     needed: set[str] = set()
     for spec in profile:
         offer = snapshot.offers.get(spec.short)
@@ -37,6 +38,10 @@ def facts_needed(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: S
                 needed.add(FACT_DNS)
             if _placement_open(snapshot, offer.service_name, offer.azs):
                 needed.add(FACT_ENIS)
+            if _new_placement(snapshot, offer.service_name, offer.azs) and (
+                placement_tier(snapshot.subnets, offer.azs) == TIER_ISOLATED
+            ):
+                needed.add(FACT_EGRESS)
         elif spec.type == GATEWAY and _gateway_open(snapshot, offer.service_name, settings):
             needed.add(FACT_ENIS)
     return needed
@@ -50,15 +55,18 @@ def relies_on_dns(snapshot: Snapshot, spec: ServiceSpec, *, managed_only: bool =
     return bool(existing and existing[0].private_dns and (existing[0].managed or not managed_only))
 
 
-def _placement_open(snapshot: Snapshot, service_name: str, azs: Iterable[str]) -> bool:
-    """A new placement is to be made (no endpoint yet, or an AZ to add) and some AZ offers a choice."""
-    if not ambiguous(snapshot.subnets, azs):
-        return False
+def _new_placement(snapshot: Snapshot, service_name: str, azs: Iterable[str]) -> bool:
+    """No endpoint of the service yet, or an AZ it could be added to."""
     existing = live(snapshot, service_name, INTERFACE)
     if not existing:
-        return True
+        return bool(candidates(snapshot.subnets, azs))
     covered = {s.az for sid in existing[0].subnet_ids if (s := snapshot.subnet(sid))}
     return not set(candidates(snapshot.subnets, azs)) <= covered
+
+
+def _placement_open(snapshot: Snapshot, service_name: str, azs: Iterable[str]) -> bool:
+    """A new placement is to be made (no endpoint yet, or an AZ to add) and some AZ offers a choice."""
+    return ambiguous(snapshot.subnets, azs) and _new_placement(snapshot, service_name, azs)
 
 
 def _gateway_open(snapshot: Snapshot, service_name: str, settings: Settings) -> bool:

@@ -29,15 +29,28 @@ def may_change(endpoint: Endpoint, settings: Settings) -> bool:
 PLACEMENT_TIERS = (TIER_PRIVATE, TIER_ISOLATED, TIER_PUBLIC)
 
 
+def _usable(subnets: Iterable[Subnet], offered_azs: Iterable[str]) -> list[Subnet]:
+    offered = set(offered_azs)
+    return [s for s in subnets if s.az in offered and s.placement is not False and not s.ipv6_only]
+
+
+def _best_tier(usable: list[Subnet]) -> str | None:
+    return next((t for t in PLACEMENT_TIERS if any(s.tier == t for s in usable)), None)
+
+
+def placement_tier(subnets: Iterable[Subnet], offered_azs: Iterable[str]) -> str | None:
+    """The tier new interface endpoints go to (see ``candidates``), pinned subnets aside."""
+    return _best_tier(_usable(subnets, offered_azs))
+
+
 def candidates(subnets: Iterable[Subnet], offered_azs: Iterable[str]) -> dict[str, list[Subnet]]:
     """Per offered AZ, the subnets an interface endpoint may go to there: the subnets pinned with the
     ``endpoint-guard:endpoints = true`` tag when the AZ has any, else the subnets of the VPC's best tier
     (one tier for the whole VPC, so every AZ gets the same kind of subnet). Subnets tagged ``false`` never,
     and IPv6-only subnets never: endpoint-guard's endpoints are IPv4 (IpAddressType ipv4), which AWS
     places only in subnets with an IPv4 CIDR."""
-    offered = set(offered_azs)
-    usable = [s for s in subnets if s.az in offered and s.placement is not False and not s.ipv6_only]
-    tier = next((t for t in PLACEMENT_TIERS if any(s.tier == t for s in usable)), None)
+    usable = _usable(subnets, offered_azs)
+    tier = _best_tier(usable)
     found: dict[str, list[Subnet]] = {}
     for s in usable:
         if s.placement or s.tier == tier:

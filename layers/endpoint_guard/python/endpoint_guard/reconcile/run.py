@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections.abc import Callable
 from typing import Any, TypedDict
 
@@ -12,6 +13,7 @@ from endpoint_guard.model import (
     DnsDrift,
     Snapshot,
     cidrs_from_route_tables,
+    egress_being_set_up,
     endpoint_from_api,
     eni_from_api,
     is_managed,
@@ -23,6 +25,7 @@ from endpoint_guard.observe import Observer
 from endpoint_guard.profile import ServiceSpec, load_profile
 from endpoint_guard.reconcile.actions import (
     FACT_DNS,
+    FACT_EGRESS,
     FACT_ENIS,
     FACT_SECURITY_GROUP,
     TARGET_SECURITY_GROUP,
@@ -88,6 +91,10 @@ def read_snapshot(
         extra["security_group_read"], extra["security_group_trusted"] = True, trusted is not None
     if FACT_ENIS in needed:
         extra["enis"] = tuple(eni_from_api(e) for e in ec2.network_interfaces(vpc_id))
+    if FACT_EGRESS in needed:
+        nats, attachments = ec2.egress(vpc_id)
+        now = datetime.datetime.now(datetime.UTC)
+        extra["egress_pending"] = egress_being_set_up(nats, attachments, raw_route_tables, now)
     return dataclasses.replace(snapshot, **extra)
 
 
