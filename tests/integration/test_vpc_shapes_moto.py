@@ -307,3 +307,16 @@ def test_an_isolated_vpc_without_a_way_out_being_built_gets_its_endpoints_in_the
     vpc = tiered_vpc(ec2, {"public": "public", "intra": "isolated"})
     result = run(vpc.vpc_id)
     assert chosen_tiers(vpc, result) == {s: {"intra"} for s in INTERFACES} and result["compliant"] is True
+
+
+def test_a_role_that_may_not_read_the_ways_out_places_as_before_instead_of_failing(ec2, clients, run) -> None:
+    """A spoke's member role from before the way-out read answers AccessDenied (injected: moto allows
+    everything): the reconcile places the endpoints as it did before that read, and does not fail."""
+    vpc = tiered_vpc(ec2, {"public": "public", "intra": "isolated"})
+
+    def refuse(**_):
+        raise ClientError({"Error": {"Code": "UnauthorizedOperation", "Message": "no"}}, "DescribeNatGateways")
+
+    clients.client("ec2").meta.events.register("provide-client-params.ec2.DescribeNatGateways", refuse)
+    result = run(vpc.vpc_id)
+    assert result["compliant"] is True and chosen_tiers(vpc, result) == {s: {"intra"} for s in INTERFACES}

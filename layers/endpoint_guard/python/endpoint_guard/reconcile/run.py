@@ -7,7 +7,7 @@ import datetime
 from collections.abc import Callable
 from typing import Any, TypedDict
 
-from endpoint_guard.errors import VpcNotFoundError
+from endpoint_guard.errors import AwsCallError, VpcNotFoundError
 from endpoint_guard.model import (
     CheckedGroup,
     DnsDrift,
@@ -92,9 +92,15 @@ def read_snapshot(
     if FACT_ENIS in needed:
         extra["enis"] = tuple(eni_from_api(e) for e in ec2.network_interfaces(vpc_id))
     if FACT_EGRESS in needed:
-        nats, attachments = ec2.egress(vpc_id)
-        now = datetime.datetime.now(datetime.UTC)
-        extra["egress_pending"] = egress_being_set_up(nats, attachments, raw_route_tables, now)
+        try:
+            nats, attachments = ec2.egress(vpc_id)
+        except AwsCallError as err:
+            if err.retryable:
+                raise
+            # Refused (a spoke's member role from before this read): place as before, without waiting.
+        else:
+            now = datetime.datetime.now(datetime.UTC)
+            extra["egress_pending"] = egress_being_set_up(nats, attachments, raw_route_tables, now)
     return dataclasses.replace(snapshot, **extra)
 
 
