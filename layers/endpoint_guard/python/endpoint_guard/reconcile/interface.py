@@ -26,6 +26,7 @@ from endpoint_guard.reconcile.actions import (
 from endpoint_guard.reconcile.rules import (
     adopted_reason,
     begin,
+    candidates,
     choose_subnets,
     create_token,
     endpoint_tags,
@@ -97,7 +98,7 @@ def _plan_interface(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, d
         chosen = {}
     full = full_azs(snapshot.subnets, offer.azs, room.committed)
     covered = {s.az for sid in (existing[0].subnet_ids if existing else ()) if (s := snapshot.subnet(sid))}
-    ipv6_only = sorted({s.az for s in snapshot.subnets if s.ipv6_only and s.az in offer.azs} - covered - set(chosen))
+    ipv6_only = _ipv6_only_azs(snapshot, offer.azs, covered)
     if existing:
         full = {az: subnets for az, subnets in full.items() if az not in covered}
         if full and may_change(existing[0], settings):
@@ -110,16 +111,22 @@ def _plan_interface(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, d
     room.skip(spec.short, full)
     if not chosen:
         decision.outcome = WAITING
-        decision.reason = (
-            f"no free address in the subnets it would use ({', '.join(sid for s in full.values() for sid in s)})"
-            if full
-            else ""
-            if ipv6_only
-            else f"no subnet of the VPC is in an AZ where {spec.short} is offered"
-        )
+        if full:
+            decision.reason = (
+                f"no free address in the subnets it would use ({', '.join(sorted(set().union(*full.values())))})"
+            )
+        elif not ipv6_only:
+            decision.reason = f"no subnet of the VPC is in an AZ where {spec.short} is offered"
         return _note_ipv6_only(decision, ipv6_only), []
     decision, actions = _create(snapshot, spec, offer, dns_ok, decision, chosen)
     return _note_ipv6_only(decision, ipv6_only), actions
+
+
+def _ipv6_only_azs(snapshot: Snapshot, azs: frozenset[str], covered: set[str]) -> list[str]:
+    """The offered AZs not covered where the placement tier's subnets are all IPv6-only (no candidate)."""
+    tier = placement_tier(snapshot.subnets, azs)
+    found = {s.az for s in snapshot.subnets if s.ipv6_only and s.az in azs and tier in (None, s.tier)}
+    return sorted(found - covered - set(candidates(snapshot.subnets, azs)))
 
 
 def _egress_setting_up(snapshot: Snapshot, azs: frozenset[str]) -> str:
