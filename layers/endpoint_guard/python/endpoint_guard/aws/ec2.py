@@ -41,6 +41,15 @@ class Ec2Reads(Adapter):
         return self._pages(operation, key, **params)
 
 
+def account_or_none(reads: Ec2Reads) -> str | None:
+    """The account the reads are made in, or None when STS cannot tell (the caller then skips the checks
+    that need it, such as telling a VPC shared with the account from its own)."""
+    try:
+        return reads.account()
+    except AwsCallError:
+        return None
+
+
 class Ec2Adapter(Ec2Reads):
     """The EC2 calls a reconcile makes, one method per call (``reconcile.ports.Ec2Port``)."""
 

@@ -192,6 +192,7 @@ def _left_alone(run: _Run, vpc_id: str, as_json: bool) -> bool:
     """Whether endpoint-guard leaves the VPC alone (said on stdout when so): its owner tagged it
     endpoint-guard:ignore = true, or it is another account's, shared with this one (only the owner can
     create endpoints in it)."""
+    from endpoint_guard.aws.ec2 import account_or_none
     from endpoint_guard.model import ignored
 
     described = run.aws.lookups.vpcs([vpc_id])
@@ -200,7 +201,7 @@ def _left_alone(run: _Run, vpc_id: str, as_json: bool) -> bool:
     owner = described[0].get("OwnerId")
     if ignored(described[0]):
         kind, reason = "opted_out", f"{vpc_id} is tagged {IGNORE_TAG} = true (opted out)"
-    elif owner and owner != _caller(run):
+    elif owner and owner != account_or_none(run.aws.lookups):
         kind, reason = (
             "shared",
             f"{vpc_id} is account {owner}'s, shared with this one: only its owner can add endpoints",
@@ -210,13 +211,6 @@ def _left_alone(run: _Run, vpc_id: str, as_json: bool) -> bool:
     skip = {"vpc_id": vpc_id, "skipped": kind, "reason": reason}
     print(json.dumps(skip, indent=2) if as_json else f"skipped {vpc_id}: {reason}")
     return True
-
-
-def _caller(run: _Run) -> str | None:
-    try:
-        return run.aws.lookups.account()
-    except EndpointGuardError:
-        return None
 
 
 def _check(args: argparse.Namespace) -> int:

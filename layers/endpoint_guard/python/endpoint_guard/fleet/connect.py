@@ -44,12 +44,7 @@ class MemberAccess:
 
     def own_account(self, region: str) -> str:
         if self._own is None:
-            from botocore.exceptions import BotoCoreError, ClientError
-
-            try:
-                self._own = str(self._base(region).client("sts").get_caller_identity()["Account"])
-            except (ClientError, BotoCoreError) as err:
-                raise aws_error("get_caller_identity", err) from err
+            self._own = self._base(region).account()
         return self._own
 
     def is_own(self, account: str | None, region: str) -> bool:

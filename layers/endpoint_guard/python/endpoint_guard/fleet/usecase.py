@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from endpoint_guard.aws import Ec2Adapter
+from endpoint_guard.aws.ec2 import account_or_none
 from endpoint_guard.cost.aware import cost_aware, profile_for
 from endpoint_guard.cost.estimate import Traffic, load_prices, of_result
 from endpoint_guard.errors import EndpointGuardError
@@ -41,7 +42,7 @@ def sweep_target(
     out, excluded, or failed. ``pace``: the account-Region's endpoint pace (the deployed sweep's)."""
     fleet = FleetReads(ec2, vpc_ids)
     skipped = set(exclude)
-    acting = target.account or _caller(ec2)
+    acting = target.account or account_or_none(ec2)
     rows = []
     for vpc in fleet.vpcs:
         vpc_id = str(vpc["VpcId"])
@@ -72,14 +73,6 @@ def sweep_target(
         rows.append(row)
         progress(len(rows), len(fleet.vpcs))
     return rows
-
-
-def _caller(ec2: Ec2Adapter) -> str | None:
-    """The account the sweep acts in; None (no shared-VPC check) when it cannot be told."""
-    try:
-        return ec2.account()
-    except EndpointGuardError:
-        return None
 
 
 def _traffic(settings: Settings, override_gb: float | None) -> Traffic:

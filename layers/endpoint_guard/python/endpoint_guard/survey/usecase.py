@@ -8,10 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from endpoint_guard.aws import Services
+from endpoint_guard.aws.ec2 import account_or_none
 from endpoint_guard.cost.aware import cost_aware, profile_for
 from endpoint_guard.cost.estimate import Traffic, load_prices, of_result
 from endpoint_guard.cost.traffic import measure
-from endpoint_guard.errors import EndpointGuardError
 from endpoint_guard.migration.inventory import service_summary, services_by_vpc
 from endpoint_guard.model import eni_from_api, ignored, tags_of
 from endpoint_guard.reconcile import ResultDocument, reconcile, workload_kind
@@ -103,7 +103,7 @@ def report(
     services = summaries_by_vpc(aws, subnet_vpc)
     dry = dataclasses.replace(settings, dry_run=True, verify_dns=True)
     rows: list[dict[str, Any]] = []
-    acting = _caller(aws)
+    acting = account_or_none(aws.ec2)
     for n, vpc in enumerate(vpcs):
         vpc_id = vpc["VpcId"]
         owner = vpc.get("OwnerId")
@@ -140,14 +140,6 @@ def report(
         )
         progress(n + 1, len(vpcs))
     return rows
-
-
-def _caller(aws: Services) -> str | None:
-    """The account the report reads in; None (no shared-VPC check) when it cannot be told."""
-    try:
-        return aws.ec2.account()
-    except EndpointGuardError:
-        return None
 
 
 def _name(vpc: dict[str, Any]) -> str:
