@@ -965,7 +965,7 @@ def test_an_az_is_named_ipv6_only_only_when_it_has_no_ipv4_candidate() -> None:
     base = snapshot()
     full = dataclasses.replace(base.subnet("subnet-priv-b"), free_addresses=0)
     v6 = Subnet("subnet-v6-b", "us-east-1b", "", "rtb-priv-b", TIER_PRIVATE, None, None, True)
-    subnets = tuple(full if s.subnet_id == "subnet-priv-b" else s for s in base.subnets) + (v6,)
+    subnets = (*(full if s.subnet_id == "subnet-priv-b" else s for s in base.subnets), v6)
     plan = make_plan(dataclasses.replace(base, subnets=subnets), PROFILE, Settings())
     assert all("IPv6-only" not in d.reason for d in plan.endpoints)
     assert any("no free address in subnet-priv-b" in f for f in plan.findings)

@@ -1,7 +1,9 @@
 """Fleet reads: route tables, endpoints, subnets, the managed groups and the ENIs of a whole
 account-Region, each read once (paginated) and split by VPC. ``VpcView`` serves one VPC's reads from them
 to the ordinary reconcile (it is an ``Ec2Port``); what has no fleet form (the DNS attributes) and every
-change go to the adapter. A sweep of N VPCs then costs a few paginated calls plus at most two per VPC."""
+change go to the adapter. A sweep of N VPCs then costs a few paginated calls (two more, the NAT gateways
+and transit gateway attachments, when a VPC's new endpoints would go to the isolated tier) plus at most
+two per VPC."""
 
 from __future__ import annotations
 
@@ -64,20 +66,42 @@ class FleetReads:
     def enis(self) -> dict[str, list[Raw]]:
         return self._all("describe_network_interfaces", "NetworkInterfaces")
 
+    @cached_property
+    def nat_gateways(self) -> dict[str, list[Raw]]:
+        """Pending or available NAT gateways (read only when a VPC's new endpoints would go to the
+        isolated tier: see ``reconcile.reads``)."""
+        filters = [{"Name": "state", "Values": ["pending", "available"]}]
+        filters += [{"Name": "vpc-id", "Values": self.only}] if self.only is not None else []
+        return _by_vpc(self.ec2.region_wide("describe_nat_gateways", "NatGateways", Filter=filters))
+
+    @cached_property
+    def attachments(self) -> dict[str, list[Raw]]:
+        """Transit gateway VPC attachments, pending or available, by VPC (their ``ResourceId``)."""
+        filters = [
+            {"Name": "resource-type", "Values": ["vpc"]},
+            {"Name": "state", "Values": ["pendingAcceptance", "pending", "available"]},
+            *([{"Name": "resource-id", "Values": self.only}] if self.only is not None else []),
+        ]
+        found = self.ec2.region_wide(
+            "describe_transit_gateway_attachments", "TransitGatewayAttachments", Filters=filters
+        )
+        split: dict[str, list[Raw]] = {}
+        for attachment in found:
+            split.setdefault(str(attachment.get("ResourceId", "")), []).append(attachment)
+        return split
+
     def view(self, vpc_id: str) -> VpcView:
         return VpcView(self, vpc_id)
 
 
 class VpcView:
-    """One VPC through the fleet reads: an ``Ec2Port`` for the reconcile. Its per-VPC reads (the DNS
-    attributes; the ways out, for a VPC whose new endpoints would go to the isolated tier) are made once
-    for the view (a cost-aware sweep plans the VPC dry, then reconciles it); the DNS attributes again
-    only after endpoint-guard turns one on."""
+    """One VPC through the fleet reads: an ``Ec2Port`` for the reconcile. Its DNS attributes, the one
+    per-VPC read, are read once for the view (a cost-aware sweep plans the VPC dry, then reconciles it)
+    and again only after endpoint-guard turns one on."""
 
     def __init__(self, fleet: FleetReads, vpc_id: str) -> None:
         self.fleet, self.vpc_id, self.ec2 = fleet, vpc_id, fleet.ec2
         self._dns: dict[str, tuple[bool, bool]] = {}
-        self._egress: dict[str, tuple[list[Raw], list[Raw]]] = {}
 
     @property
     def region(self) -> str:
@@ -112,9 +136,7 @@ class VpcView:
         return self.ec2.service_offers(wanted)  # kept per account-Region by the Clients
 
     def egress(self, vpc_id: str) -> tuple[list[Raw], list[Raw]]:
-        if vpc_id not in self._egress:
-            self._egress[vpc_id] = self.ec2.egress(vpc_id)
-        return self._egress[vpc_id]
+        return self.fleet.nat_gateways.get(vpc_id, []), self.fleet.attachments.get(vpc_id, [])
 
     def enable_vpc_attribute(self, vpc_id: str, attribute: str) -> None:
         self._dns.pop(vpc_id, None)
