@@ -247,35 +247,34 @@ def by_service(result: dict) -> dict[str, dict]:
     return {e["service"]: e for e in result["endpoints"]}
 
 
-def on_assume_role(monkeypatch: pytest.MonkeyPatch, hook: Any) -> None:
-    """``hook(params)`` before every AssumeRole of every STS client made from here on: it may raise the
-    ClientError AWS would answer (moto assumes any role and checks no trust policy or external id)."""
+def on_every_client(monkeypatch: pytest.MonkeyPatch, service: str, event: str, hook: Any) -> None:
+    """Register ``hook`` for botocore's ``event`` on every ``service`` client made from here on (the code
+    under test makes its own clients): a way to give moto AWS's answers where moto differs."""
     original = boto3.session.Session.client
 
-    def client(self: Any, service: str, *args: Any, **kwargs: Any) -> Any:
-        made = original(self, service, *args, **kwargs)
-        if service == "sts":
-            made.meta.events.register("provide-client-params.sts.AssumeRole", hook)
+    def client(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        made = original(self, name, *args, **kwargs)
+        if name == service:
+            made.meta.events.register(event, hook)
         return made
 
     monkeypatch.setattr(boto3.session.Session, "client", client)
+
+
+def on_assume_role(monkeypatch: pytest.MonkeyPatch, hook: Any) -> None:
+    """``hook(params)`` before every AssumeRole of every STS client made from here on: it may raise the
+    ClientError AWS would answer (moto assumes any role and checks no trust policy or external id)."""
+    on_every_client(monkeypatch, "sts", "provide-client-params.sts.AssumeRole", hook)
 
 
 def share_vpc(monkeypatch: pytest.MonkeyPatch, vpc_id: str, owner: str) -> None:
     """Make ``vpc_id`` look shared with the caller by ``owner`` (RAM): DescribeVpcs of every EC2 client
     made from here on gives ``owner`` as its OwnerId, as AWS does for a participant. moto has no shared
     VPCs (the VPC is still the caller's in moto, so a call the code should not make would succeed)."""
-    original = boto3.session.Session.client
 
     def owned_elsewhere(parsed: dict, **_: Any) -> None:
         for vpc in parsed.get("Vpcs", []):
             if vpc.get("VpcId") == vpc_id:
                 vpc["OwnerId"] = owner
 
-    def client(self: Any, service: str, *args: Any, **kwargs: Any) -> Any:
-        made = original(self, service, *args, **kwargs)
-        if service == "ec2":
-            made.meta.events.register("after-call.ec2.DescribeVpcs", owned_elsewhere)
-        return made
-
-    monkeypatch.setattr(boto3.session.Session, "client", client)
+    on_every_client(monkeypatch, "ec2", "after-call.ec2.DescribeVpcs", owned_elsewhere)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from endpoint_guard.aws import Ec2Adapter
@@ -142,15 +141,7 @@ def test_the_fleet_reads_cost_a_few_calls_per_region_and_at_most_two_per_vpc(mot
 
 def test_the_external_id_the_member_role_requires_is_passed(fleet, capsys, monkeypatch) -> None:
     asked: list[dict] = []
-    original = boto3.session.Session.client
-
-    def client(self, service, *args, **kwargs):
-        made = original(self, service, *args, **kwargs)
-        if service == "sts":
-            made.meta.events.register("provide-client-params.sts.AssumeRole", lambda params, **_: asked.append(params))
-        return made
-
-    monkeypatch.setattr(boto3.session.Session, "client", client)
+    on_assume_role(monkeypatch, lambda params, **_: asked.append(params))
     monkeypatch.setenv("ENDPOINT_GUARD_FLEET_EXTERNAL_ID", "from-the-environment-0001")
     sweep(capsys, "--accounts", SECOND, "--dry-run")
     assert {p["ExternalId"] for p in asked} == {"from-the-environment-0001"}
