@@ -23,13 +23,13 @@ def test_the_busiest_account_regions_chunks_start_first_and_small_targets_fill_i
 
 
 def test_two_busy_targets_interleave_so_both_finish_with_the_sweep() -> None:
-    one = chunks("111111111111", "us-east-1", *([25] * 6))  # (336 - 90) / 18 = 13.7 s: the sweep's length
-    two = chunks("111111111111", "eu-west-1", *([25] * 3))  # 4.3 s: due to start by 13.7 - 4.3 = 9.3 s
+    one = chunks("111111111111", "us-east-1", *([25] * 6))  # (348 - 90) / 18 = 14.3 s: the sweep's length
+    two = chunks("111111111111", "eu-west-1", *([25] * 3))  # 4.7 s: due to start by 14.3 - 4.7 = 9.7 s
     order = schedule([*one, *two], describes_per_second=18, burst=90)
-    # one's deadlines: 0, 2.3, 4.6, 6.8, 9.1, 11.4 s; two's: 9.3, 10.8, 12.2 s
+    # one's deadlines: 0, 2.4, 4.8, 7.2, 9.6, 11.9 s; two's: 9.7, 11.3, 12.8 s
     assert order == [*one[:5], two[0], two[1], one[5], two[2]]
     assert [c for c in order if c in one] == one and [c for c in order if c in two] == two  # each in order
-    assert chunk_describes(25) == 56
+    assert chunk_describes(25) == 58
 
 
 def test_an_empty_plan_is_an_empty_schedule() -> None:

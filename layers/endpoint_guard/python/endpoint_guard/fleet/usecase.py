@@ -136,9 +136,11 @@ def summarise(rows: list[dict[str, Any]], unreachable: list[dict[str, Any]], dry
     }
 
 
-# What a chunk's fleet reads cost: two describes a VPC (its DNS attributes) and about six for the chunk
-# (VPCs, subnets, route tables, endpoints, security groups, network interfaces; one page each here).
-CHUNK_READS = 6
+# What a chunk's fleet reads cost: two describes a VPC (its DNS attributes) and about eight for the chunk
+# (VPCs, subnets, route tables, endpoints, security groups, network interfaces; the NAT gateways and
+# transit gateway attachments when a VPC's new endpoints would go to the isolated tier; one page each
+# here). Reserved whole: a read beyond the reservation would wait behind the other chunks' reservations.
+CHUNK_READS = 8
 
 
 def chunk_describes(vpcs: int) -> int:
