@@ -274,9 +274,10 @@ def test_prices_check_names_each_catalogue_region_priced_stale_or_missing_and_fa
     path = tmp_path / "prices.json"
     path.write_text(json.dumps(table))
     monkeypatch.setenv("ENDPOINT_GUARD_PRICES_FILE", str(path))
-    assert main(["prices", "--check"]) == 0
-    out = capsys.readouterr()
-    assert f"{len(commercial_regions())} priced, 0 stale" in out.err
+    for all_of_them in ([], ["--regions", "all"]):
+        assert main(["prices", "--check", *all_of_them]) == 0
+        out = capsys.readouterr()
+        assert f"{len(commercial_regions())} priced, 0 stale" in out.err
 
     table["regions"].pop("sa-east-1")
     table["regions"]["eu-west-1"] = {"as_of": "2000-01"}

@@ -388,14 +388,13 @@ def _prices(args: argparse.Namespace) -> int:
 
     run = _Run(args)
     base = load_prices(run.settings.prices_file)
-    today = datetime.date.today().strftime("%Y-%m")
-    if args.check:
-        return _price_coverage(base, args.regions or sorted(commercial_regions()), today)
-    regions = args.regions or sorted(base["regions"])
+    as_of = datetime.date.today().strftime("%Y-%m")
+    regions = args.regions or (sorted(commercial_regions()) if args.check else sorted(base["regions"]))
     if regions == ["all"]:
         regions = sorted(commercial_regions())
+    if args.check:
+        return _price_coverage(base, regions, as_of)
     pricing = PricingAdapter(run.clients.in_region("us-east-1"))
-    as_of = today
     fetched, failed = {}, []
     for region in regions:
         try:
