@@ -9,7 +9,7 @@ from typing import Any
 
 from endpoint_guard.aws.base import Adapter, by_vpc
 from endpoint_guard.errors import AwsCallError, InvalidEventError, VpcNotFoundError
-from endpoint_guard.model import SECURITY_GROUP_NAME, ServiceOffer, ignored, is_managed, offer_from_api
+from endpoint_guard.model import SECURITY_GROUP_NAME, ServiceOffer, is_managed, offer_from_api
 
 Raw = dict[str, Any]
 
@@ -36,6 +36,14 @@ class Ec2Reads(Adapter):
         """The account these reads are made in (``Clients.account``: STS, which needs no grant)."""
         return self._clients.account()
 
+    def nat_gateways(self, vpc_id: str) -> list[Raw]:
+        """The VPC's NAT gateways, pending or available."""
+        return self._pages(
+            "describe_nat_gateways",
+            "NatGateways",
+            Filter=[*by_vpc(vpc_id), {"Name": "state", "Values": ["pending", "available"]}],
+        )
+
     def region_wide(self, operation: str, key: str, **params: Any) -> list[Raw]:
         """A describe call over the whole account-Region, every page (the fleet reads)."""
         return self._pages(operation, key, **params)
@@ -61,11 +69,7 @@ class Ec2Adapter(Ec2Reads):
 
     def egress(self, vpc_id: str) -> tuple[list[Raw], list[Raw]]:
         """The VPC's NAT gateways and transit gateway attachments, pending or available (two calls)."""
-        nats = self._pages(
-            "describe_nat_gateways",
-            "NatGateways",
-            Filter=[*by_vpc(vpc_id), {"Name": "state", "Values": ["pending", "available"]}],
-        )
+        nats = self.nat_gateways(vpc_id)
         attachments = self._pages(
             "describe_transit_gateway_attachments",
             "TransitGatewayAttachments",
@@ -244,10 +248,6 @@ class Ec2Lookups(Ec2Reads):
             return []
         return self._pages("describe_vpcs", "Vpcs", Filters=[{"Name": "vpc-id", "Values": ids}])
 
-    def ignored_vpcs(self, vpc_ids: Iterable[str]) -> tuple[str, ...]:
-        """Those of the VPCs whose owner tagged them ``endpoint-guard:ignore = true``."""
-        return tuple(sorted(v["VpcId"] for v in self.vpcs(vpc_ids) if ignored(v)))
-
     def vpcs_of_instances(self, instance_ids: Iterable[str]) -> tuple[str, ...]:
         """The VPCs EC2 instances (an ECS cluster's container instances) run in; gone ones are skipped."""
         ids = sorted(set(instance_ids))
@@ -273,13 +273,6 @@ class Ec2Lookups(Ec2Reads):
                 for a in vpc.get("CidrBlockAssociationSet", [])
                 if a.get("CidrBlockState", {}).get("State", "associated") in ("associated", "associating")
             }
-        )
-
-    def nat_gateways(self, vpc_id: str) -> list[Raw]:
-        return self._pages(
-            "describe_nat_gateways",
-            "NatGateways",
-            Filter=[*by_vpc(vpc_id), {"Name": "state", "Values": ["available", "pending"]}],
         )
 
     def peering_connections(self, vpc_id: str) -> list[Raw]:

@@ -42,18 +42,10 @@ def profile_for(
 def nat_traffic(vpc_id: str, aws: Services, settings: Settings) -> tuple[Traffic, Traffic | None]:
     """The event path's traffic for the choice: the VPC's NAT gateways' metrics (two calls), else the
     default. (``check`` measures more: the services' images and logs.)"""
-    from endpoint_guard.cost.traffic import measure
+    from endpoint_guard.cost.traffic import vpc_traffic
 
     nats = [str(n["NatGatewayId"]) for n in aws.lookups.nat_gateways(vpc_id)]
-    return measure(
-        nat_gateway_ids=nats,
-        services=[],
-        region=aws.ec2.region,
-        account=None,
-        aws=aws,
-        override_gb=None,
-        default_gb=settings.default_gb_per_month,
-    )
+    return vpc_traffic([], nats, None, settings=settings, aws=aws)
 
 
 def reconcile_profiled(

@@ -10,6 +10,7 @@ from typing import Any
 from endpoint_guard.aws import Services
 from endpoint_guard.aws.ecs import images_of, log_groups_of
 from endpoint_guard.cost.estimate import Traffic, choose_traffic, traffic_from_images, traffic_from_nat_bytes
+from endpoint_guard.settings import Settings
 
 METRIC_DAYS = 14
 
@@ -99,3 +100,24 @@ def _pulls(
         + (f" ({floors} service(s) without starts in their events: the tasks ECS lists now, a floor)" if floors else "")
     )
     return traffic_from_images(list(sizes.values()), round(pulls)), detail
+
+
+def vpc_traffic(
+    services: list[dict[str, Any]],
+    nat_ids: list[str],
+    account: str | None,
+    *,
+    settings: Settings,
+    aws: Services,
+    override_gb: float | None = None,
+) -> tuple[Traffic, Traffic | None]:
+    """A VPC's image-pull and log traffic (``measure``), in its Region, with the settings' default."""
+    return measure(
+        nat_gateway_ids=nat_ids,
+        services=services,
+        region=aws.ec2.region,
+        account=account,
+        aws=aws,
+        override_gb=override_gb,
+        default_gb=settings.default_gb_per_month,
+    )

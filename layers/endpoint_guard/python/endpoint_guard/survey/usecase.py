@@ -11,7 +11,7 @@ from endpoint_guard.aws import Services
 from endpoint_guard.aws.ec2 import account_or_none
 from endpoint_guard.cost.aware import cost_aware, profile_for
 from endpoint_guard.cost.estimate import Traffic, load_prices, of_result
-from endpoint_guard.cost.traffic import measure
+from endpoint_guard.cost.traffic import vpc_traffic
 from endpoint_guard.migration.inventory import service_summary, services_by_vpc
 from endpoint_guard.model import eni_from_api, ignored, tags_of
 from endpoint_guard.reconcile import ResultDocument, reconcile, workload_kind
@@ -21,27 +21,6 @@ from endpoint_guard.settings import Settings
 def summaries_by_vpc(aws: Services, subnet_vpc: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """The region's ECS services per VPC, summarised as the cost estimate reads them."""
     return {vpc: [service_summary(s, {}) for s in found] for vpc, found in services_by_vpc(aws.ecs, subnet_vpc).items()}
-
-
-def vpc_traffic(
-    services: list[dict[str, Any]],
-    nat_ids: list[str],
-    account: str | None,
-    *,
-    settings: Settings,
-    aws: Services,
-    override_gb: float | None = None,
-) -> tuple[Traffic, Traffic | None]:
-    """A VPC's image-pull and log traffic, measured (cost.traffic.measure)."""
-    return measure(
-        nat_gateway_ids=nat_ids,
-        services=services,
-        region=aws.ec2.region,
-        account=account,
-        aws=aws,
-        override_gb=override_gb,
-        default_gb=settings.default_gb_per_month,
-    )
 
 
 def vpc_cost(
