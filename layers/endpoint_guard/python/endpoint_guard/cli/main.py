@@ -13,9 +13,10 @@ from typing import Any, NoReturn
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_guard.cli import dlq
-from endpoint_guard.cli.render import progress_bar, render, render_fleet, render_release, render_report
+from endpoint_guard.cli.render import progress_bar, render, render_release, render_report
 from endpoint_guard.cost.estimate import describe as describe_cost
 from endpoint_guard.errors import ConfigurationError, EndpointGuardError
+from endpoint_guard.fleet.render import render_fleet
 from endpoint_guard.model import IGNORE_TAG, valid_vpc_id
 
 EXIT_OK = 0

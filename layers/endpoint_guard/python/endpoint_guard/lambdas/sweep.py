@@ -190,8 +190,8 @@ def make_report(clients: Clients | None = None) -> Handler:
     @classified
     def report_sweep(event: Any, context: Any) -> dict[str, Any]:
         """{run, mode, ...} -> {summary, json_key, markdown_key, message}: every chunk's rows, assembled."""
-        from endpoint_guard.cli.render import render_fleet
         from endpoint_guard.cost.html import render_html
+        from endpoint_guard.fleet.render import render_fleet
         from endpoint_guard.fleet.usecase import summarise
 
         run = _run(need(event, "run", "mode"))
