@@ -6,10 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
-import sysconfig
-from pathlib import Path
 
 import boto3
 import pytest
@@ -31,60 +27,10 @@ from endpoint_guard.migration import execution_name
 from endpoint_guard.reconcile import reconcile
 from endpoint_guard.settings import Settings
 
-from tests.app.conftest import sam_env
 from tests.conftest import EVENTS, REGION, REPO, CallRecorder, load_event, sample, subnet_event, with_vpc
 from tools.esm import context, create_stack, run_worker
 from tools.workflow import ASL, SWEEP_ASL
 from tools.world import awsvpc_service, build_vpc, ecr_image, load_balanced_service, nat_gateway, run_fargate_tasks
-
-
-def test_sam_build_produces_an_artifact_that_imports_and_runs_on_its_own(sam: Path, tmp_path: Path) -> None:
-    build = tmp_path / "build"
-    result = subprocess.run(
-        [str(sam), "build", "--build-dir", str(build), "--cache-dir", str(tmp_path / "cache")],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=sam_env(),
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    layer = build / "CoreLayer" / "python"
-    assert (layer / "endpoint_guard" / "catalog.json").exists()
-    assert (layer / "aws_xray_sdk").is_dir()  # the Tracer's dependency: the Lambda runtime does not have it
-    assert not (layer / "botocore").exists() and not (layer / "boto3").exists()  # the runtime's, never shadowed
-    lambda_python = subprocess.run(
-        ["make", "-s", "-C", str(REPO / "layers" / "endpoint_guard"), "lambda-python"], capture_output=True, text=True
-    ).stdout.strip()
-    if lambda_python:  # Lambda's /opt is read-only: bytecode must ship, for the runtime's Python, unchecked
-        pyc = (layer / "endpoint_guard" / "lambdas" / "__pycache__" / "intake.cpython-313.pyc").read_bytes()
-        assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, source never checked
-        assert (layer / "aws_lambda_powertools" / "__pycache__" / "__init__.cpython-313.pyc").exists()
-    functions = [
-        "IntakeFunction",
-        "EnsureEndpointsFunction",
-        "MigrationDiscoverFunction",
-        "MigrationTargetFunction",
-        "MigrationServiceFunction",
-        "MigrationAssembleFunction",
-    ]
-    for function, expected in ((f, "InvalidEventError") for f in functions):
-        code = build / function
-        assert sorted(p.name for p in code.iterdir()) == ["app.py"]
-        # A clean interpreter (-S: no site-packages, so not the editable install) with only what Lambda
-        # has: the function, the layer, and boto3 (which the Python runtime provides).
-        probe = (
-            "import sys, json\n"
-            f"sys.path[:0] = [{str(code)!r}, {str(layer)!r}, {sysconfig.get_paths()['purelib']!r}]\n"
-            "import app, endpoint_guard\n"
-            f"assert endpoint_guard.__file__.startswith({str(layer)!r}), endpoint_guard.__file__\n"
-            "class C: function_name='f'; memory_limit_in_mb=128; invoked_function_arn='arn:aws:lambda:us-east-1:1:function:f'; aws_request_id='r'\n"
-            "try:\n    app.lambda_handler({'hello': 'world'}, C())\nexcept Exception as err:\n    print(type(err).__name__)\n"
-        )
-        env = dict(sam_env(), POWERTOOLS_METRICS_DISABLED="true", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x")
-        ran = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, env=env, timeout=120)
-        assert ran.returncode == 0, ran.stderr
-        assert ran.stdout.strip().splitlines()[-1] == expected, (function, ran.stdout)
 
 
 def test_rules_invoke_the_intake_and_never_lose_an_event(cloudformation: dict) -> None:
