@@ -87,3 +87,39 @@ def test_replay_requeues_what_can_be_retried_and_leaves_the_rest(
 def test_replay_without_a_work_queue_is_a_one_line_error(moto, stack, capsys) -> None:
     assert main(["dlq", "replay", "--dlq-url", stack.dead, "--region", REGION]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_scheduled_sweep_eventbridge_could_not_start_is_listed_and_replay_starts_it(stack, capsys) -> None:
+    """The record EventBridge writes when its retries to start the schedule's target ran out: the
+    target's input as the body, the error and the target in message attributes."""
+    sqs, sfn = boto3.client("sqs", region_name=REGION), boto3.client("stepfunctions", region_name=REGION)
+    role = boto3.client("iam", region_name=REGION).create_role(RoleName="sweep", AssumeRolePolicyDocument="{}")
+    machine = sfn.create_state_machine(
+        name="endpoint-guard-fleet-sweep",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn=role["Role"]["Arn"],
+    )["stateMachineArn"]
+    attributes = {
+        "ERROR_CODE": "SDK_CLIENT_ERROR",
+        "ERROR_MESSAGE": "Rate exceeded (Service: AWSStepFunctions; Status Code: 400; Error Code: ThrottlingException)",
+        "RULE_ARN": "arn:aws:events:us-east-1:123456789012:rule/endpoint-guard-FleetSweepStateMachineScheduled",
+        "TARGET_ARN": machine,
+        "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts",
+    }
+    sqs.send_message(
+        QueueUrl=stack.dead,
+        MessageBody="{}",
+        MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+    )
+
+    assert main(["dlq", "list", "--dlq-url", stack.dead, "--json", "--region", REGION]) == 0
+    [record] = json.loads(capsys.readouterr().out)
+    assert (record["source"], record["kind"], record["retryable"]) == ("schedule", "SDK_CLIENT_ERROR", True)
+    assert "ThrottlingException" in record["error"]
+
+    args = ["dlq", "replay", "--dlq-url", stack.dead, "--work-queue-url", stack.work, "--region", REGION, "--json"]
+    assert main(args) == 0
+    assert [r["source"] for r in json.loads(capsys.readouterr().out)["replayed"]] == ["schedule"]
+    [execution] = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"]) == {}
+    assert receive(sqs, stack.dead) == [] and receive(sqs, stack.work) == []  # the sweep, not a VPC's work

@@ -54,6 +54,16 @@ def test_rules_invoke_the_intake_and_never_lose_an_event(cloudformation: dict) -
         "Fn::GetAtt": ["DeadLetterQueue", "Arn"]
     }
     assert cloudformation["DeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    # The schedule: a sweep EventBridge could not start is retried, then parked where the alarm sees it.
+    [schedule] = [
+        v for k, v in cloudformation.items() if k.startswith("FleetSweepStateMachine") and "Rule" in v["Type"]
+    ]
+    [target] = schedule["Properties"]["Targets"]
+    assert target["Arn"] == {"Ref": "FleetSweepStateMachine"}
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0 and target["RetryPolicy"]["MaximumEventAgeInSeconds"]
+    dimensions = cloudformation["DeadLettersAlarm"]["Properties"]["Dimensions"]
+    assert dimensions == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}]
 
 
 def test_the_work_queue_serializes_per_vpc_and_settles_bursts(cloudformation: dict) -> None:

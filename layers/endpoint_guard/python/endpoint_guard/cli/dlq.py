@@ -71,9 +71,14 @@ def _queues(args: argparse.Namespace, clients: Any) -> tuple[str, str | None]:
 
 def _requeue(work: Any, clients: Any, settings: Any, observer: Any) -> Any:
     """A worker record goes back on the work queue as it was; an intake or EventBridge record goes
-    through the intake again, which queues its VPCs."""
+    through the intake again, which queues its VPCs; a scheduled sweep's record starts the sweep."""
 
     def requeue(record: Any) -> None:
+        if record.state_machine is not None:  # a scheduled sweep that never started: start it now
+            clients.client("stepfunctions").start_execution(
+                stateMachineArn=record.state_machine, input=json.dumps(record.event)
+            )
+            return
         if record.work_message is not None:
             dedup = uuid.uuid4().hex
             work.send_fifo([(record.work_message, record.vpc_id, dedup)])

@@ -4,7 +4,8 @@
 - Lambda's on-failure destination for the intake: ``requestPayload`` (the event) and
   ``responsePayload`` (``errorType``, ``errorMessage``);
 - EventBridge, when it could not invoke the intake: the event itself, with ``ERROR_CODE`` and
-  ``ERROR_MESSAGE`` message attributes.
+  ``ERROR_MESSAGE`` message attributes; when it could not start the scheduled fleet sweep, the same with
+  the sweep's input, and ``TARGET_ARN`` naming the state machine.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.utils import ArnParser, InvalidArnException
+
 SOURCE_WORKER = "worker"
 SOURCE_INTAKE = "intake"
 SOURCE_EVENTBRIDGE = "eventbridge"
+SOURCE_SCHEDULE = "schedule"
 SOURCE_UNKNOWN = "unknown"
 
 
@@ -33,6 +37,8 @@ class Record:
     # What a replay sends again: the work queue message (worker) or the event (intake, EventBridge).
     work_message: str | None = None
     event: Any = None
+    # A scheduled sweep that never started: the state machine a replay starts, with ``event`` as input.
+    state_machine: str | None = None
 
     @property
     def replayable(self) -> bool:
@@ -92,6 +98,19 @@ def parse_record(message: dict[str, Any]) -> Record:
             event=data.get("requestPayload"),
         )
     if "ERROR_CODE" in attributes or (isinstance(data, dict) and "detail-type" in data):
+        target = str((attributes.get("TARGET_ARN") or {}).get("StringValue", ""))
+        if _is_state_machine(target):
+            return Record(
+                **common,
+                source=SOURCE_SCHEDULE,
+                kind=str((attributes.get("ERROR_CODE") or {}).get("StringValue", "delivery_failed")),
+                error=str((attributes.get("ERROR_MESSAGE") or {}).get("StringValue", "")),
+                retryable=isinstance(data, dict),
+                vpc_id=None,
+                event_id=None,
+                event=data,
+                state_machine=target,
+            )
         return Record(
             **common,
             source=SOURCE_EVENTBRIDGE,
@@ -105,6 +124,14 @@ def parse_record(message: dict[str, Any]) -> Record:
     return Record(
         **common, source=SOURCE_UNKNOWN, kind="unknown", error=body[:200], retryable=False, vpc_id=None, event_id=None
     )
+
+
+def _is_state_machine(arn: str) -> bool:
+    try:
+        parsed = ArnParser().parse_arn(arn)
+    except InvalidArnException:
+        return False
+    return parsed["service"] == "states" and parsed["resource"].startswith("stateMachine:")
 
 
 def _text(value: Any) -> str | None:
