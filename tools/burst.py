@@ -264,6 +264,7 @@ class Outcome:
     reconciles_per_vpc: float
     throttled: int
     handed_back: int
+    longest_invocation_seconds: float
     compliant: int
     endpoints_per_service_ok: bool
 
@@ -280,10 +281,12 @@ def simulate(
     timeout: float = 120.0,
     visibility: float = 720.0,
     batch_size: int = 10,
+    latency: float = 0.05,
     environ: dict[str, str] | None = None,
 ) -> Outcome:
     """Create ``vpcs`` fresh 3-AZ VPCs on moto at once and run the deployed path until the queue is
-    empty: intake -> simulated FIFO queue -> ``pollers`` workers, in simulated time. Call inside
+    empty: intake -> simulated FIFO queue -> ``pollers`` workers, in simulated time; ``latency`` is what
+    each EC2 call takes (a slow day: raise it). Call inside
     ``mock_aws()``, with the stack's state table made (``tools.esm.create_stack``)."""
     import boto3
     import botocore.endpoint
@@ -294,7 +297,7 @@ def simulate(
     from tools.world import build_vpc
 
     clock = VirtualTime()
-    buckets = AwsBuckets(clock)
+    buckets = AwsBuckets(clock, latency)
     queue = FifoQueue(clock, delay=settle, visibility=visibility)
     saved_env, saved_time = dict(os.environ), botocore.endpoint.time
     for name in ("ENDPOINT_GUARD_ENDPOINT_CALLS_PER_SECOND", "ENDPOINT_GUARD_ENDPOINT_CALL_BURST"):
@@ -313,7 +316,7 @@ def simulate(
     worlds = [build_vpc(ec2) for _ in range(vpcs)]  # VPCs of one account may share a CIDR block
     reconciles: Counter[str] = Counter()
     created: dict[str, float] = {}
-    results = SimpleNamespace(invocations=0, timeouts=0, handed_back=0)
+    results = SimpleNamespace(invocations=0, timeouts=0, handed_back=0, longest=0.0)
 
     def container(name: str) -> Clients:
         clients = Clients(region=REGION)
@@ -342,6 +345,7 @@ def simulate(
             ctx.get_remaining_time_in_millis = lambda started=started: int((started + timeout - clock.now()) * 1000)
             response = handler(_sqs_event(batch), ctx)
             results.invocations += 1
+            results.longest = max(results.longest, clock.now() - started)
             if clock.now() - started > timeout:
                 results.timeouts += 1  # Lambda killed it: the whole batch comes back after the visibility timeout
                 continue
@@ -376,6 +380,7 @@ def simulate(
         reconciles_per_vpc=sum(reconciles[w.vpc_id] for w in worlds) / vpcs,
         throttled=sum(buckets.throttled.values()),
         handed_back=results.handed_back,
+        longest_invocation_seconds=results.longest,
         compliant=compliant,
         endpoints_per_service_ok=per_service,
     )

@@ -35,6 +35,17 @@ def test_a_burst_of_twenty_fresh_vpcs_ends_compliant_paced_to_the_endpoint_bucke
     assert outcome.reconciles_per_vpc <= 1.1
 
 
+def test_a_batch_of_slow_vpcs_hands_its_rest_back_before_the_timeout(quiet) -> None:
+    """A slow day: every EC2 call takes 6 s (simulated), so a fresh VPC takes far longer than the
+    budget's vpc_seconds. A batch of ten shares the function's 120 s: each VPC is started only with as
+    much time left as the slowest one so far took, the rest goes back unattempted, and no invocation
+    runs into the timeout (which would bring the whole batch back after the visibility timeout)."""
+    outcome = simulate(10, pollers=1, latency=6.0, settle=0)
+    assert outcome.timeouts == 0 and outcome.longest_invocation_seconds < 120
+    assert outcome.handed_back > 0 and outcome.compliant == 10
+    assert outcome.dead_letters == [] and outcome.backstop == 0
+
+
 def test_without_the_pace_the_same_burst_is_throttled(quiet) -> None:
     """The control: the harness does see what pacing prevents. Unpaced, EC2 refuses endpoint calls by
     the hundred and botocore's backoff (jittered, so the run is not repeatable) decides the rest."""

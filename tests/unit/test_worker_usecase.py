@@ -288,6 +288,30 @@ def test_a_vpc_is_not_started_without_the_time_to_finish_it() -> None:
     assert reconciles.calls == []
 
 
+def test_after_a_slow_vpc_the_next_is_started_only_with_as_much_time_left() -> None:
+    """AWS is slow today: the first VPC took 30 s. With 20 s left, the next one (which vpc_seconds
+    alone would let start) goes back to the queue instead of running into the function's timeout."""
+    now = [NOW]
+
+    def slow(pace):
+        now[0] += 30
+        return result()
+
+    reconciles = Reconciles(slow, result())
+    done = Worker(
+        reconcile=reconciles,
+        observer=Recorded(),
+        rules=WorkerRules(vpc_seconds=10),
+        clock=lambda: now[0],
+        budget=Budget(deadline=NOW + 50),
+    )
+    assert done.handle(delivery())["compliant"] is True
+    other = Delivery(WorkItem("vpc-0fedcba9876543210", "e2").to_message(), "m-2", 0, 1, "vpc-0fedcba9876543210")
+    with pytest.raises(HandedBackError):
+        done.handle(other)
+    assert len(reconciles.calls) == 1
+
+
 # --- the pace: GCRA over a shared store ----------------------------------------------------------------
 
 

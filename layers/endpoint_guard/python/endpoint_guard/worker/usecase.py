@@ -2,8 +2,9 @@
 
 - **covered**: a message sent before the VPC's last successful reconcile started has nothing to do;
 - **trust**: an earlier read of the managed group stands while it is young enough (``Mark.group_to_trust``);
-- **budget**: a VPC is not started when the invocation could not finish it, and a VPC whose next endpoint
-  call would wait past the deadline stops there; both go back to the queue unattempted (``handed_back``);
+- **budget**: a VPC is not started when the invocation could not finish it (``vpc_seconds``, or as long
+  as the slowest VPC of the batch so far took), and a VPC whose next endpoint call would wait past the
+  deadline stops there; both go back to the queue unattempted (``handed_back``);
 - **retry or dead-letter**: a failure is retried (raised, so SQS redelivers it) while a retry can help and
   attempts remain; otherwise it goes to the dead-letter queue with the reason and leaves the work queue.
   Attempts are the VPC's failed reconciles (kept with its mark), not deliveries;
@@ -140,6 +141,9 @@ class Worker:
         # Message groups handed back, with how long to wait before they are worth another try.
         self.handed_back: dict[str, float] = {}
         self._out_of_time: OutOfTimeError | None = None
+        # The longest a VPC of this batch took: when AWS is slow, each VPC after it is only started
+        # with that much left (not just ``vpc_seconds``), so a slow batch hands back before the timeout.
+        self._slowest = 0.0
 
     def place(self, item: WorkItem) -> Place:
         """The item's account-Region. Raises ConfigurationError for a member's item without a hub."""
@@ -193,7 +197,7 @@ class Worker:
         far as this worker last saw the pace."""
         if self.budget is None:
             return True
-        if not self.budget.allows(self.clock(), self.rules.vpc_seconds):
+        if not self.budget.allows(self.clock(), max(self.rules.vpc_seconds, self._slowest)):
             return False
         return place.pacer is None or place.pacer.can_start(self.rules.endpoint_calls_per_vpc)
 
@@ -245,7 +249,10 @@ class Worker:
         drift = None
         if item.dns_off_by:
             drift = DnsDrift(item.dns_off_by, place.marks.dns_restored_at(item.vpc_id) if place.marks else None)
-        result = place.reconcile(item.vpc_id, trusted, place.pacer, drift)
+        try:
+            result = place.reconcile(item.vpc_id, trusted, place.pacer, drift)
+        finally:
+            self._slowest = max(self._slowest, self.clock() - started_ms / 1000)
         if result.get("dns_restored") and place.marks and not result["dry_run"]:
             self._remember_dns_restore(place.marks, item.vpc_id, started_ms)
         changed = not result["dry_run"] and any(a["status"] == "done" for a in result.get("actions", []))
