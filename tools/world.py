@@ -263,11 +263,11 @@ def load_balanced_service(ecs: Any, elbv2: Any, world: World, *, cluster: str = 
 
 
 def ecr_image(ecr: Any, repository: str, tag: str, size_bytes: int) -> str:
-    """An image in this account's ECR. moto reports the manifest's config size as the image size, so the
+    """An image in the client's account's ECR. moto reports the manifest's config size as the image size, so the
     size goes there. Returns the image URI."""
     import json
 
-    ecr.create_repository(repositoryName=repository)
+    uri = ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"]
     manifest = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
@@ -279,8 +279,7 @@ def ecr_image(ecr: Any, repository: str, tag: str, size_bytes: int) -> str:
         "layers": [],
     }
     ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
-    region = ecr.meta.region_name
-    return f"123456789012.dkr.ecr.{region}.amazonaws.com/{repository}:{tag}"
+    return f"{uri}:{tag}"
 
 
 OWN_ACCOUNT = "123456789012"  # moto's default account: the caller's own

@@ -10,15 +10,17 @@ trust policy would answer)."""
 from __future__ import annotations
 
 import copy
+import json
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from endpoint_guard.worker.messages import WorkItem
 
+from tests.app.iam import SPOKE, granted_by, iam_action
 from tests.conftest import emf, endpoints_of, load_event, on_assume_role, sample
 from tools.esm import context, receive, run_worker
-from tools.world import OWN_ACCOUNT, build_vpc, member_client
+from tools.world import OWN_ACCOUNT, awsvpc_service, build_vpc, ecr_image, load_balanced_service, member_client
 
 MEMBER, STRANGER = "111111111111", "222222222222"
 EXTERNAL_ID = "hub-external-id-0123456789"
@@ -177,3 +179,120 @@ def test_a_delivery_is_deduplicated_per_account_and_region(hub, sqs, stack, inta
     assert sorted(WorkItem.from_message(m["Body"]).key for m in receive(sqs, stack.work)) == sorted(
         [f"{MEMBER}/us-east-1/{first.vpc_id}", f"{MEMBER}/eu-west-1/{second.vpc_id}"]
     )
+
+
+# --- the member role allows every call the hub makes with it ---------------------------------------------
+
+# Granted for what the code needs without calling it by name (tags on create, Route 53 for private DNS)
+# or only under EndpointProfile=cost-aware (test_cost_aware.py).
+IMPLIED = frozenset({"ec2:CreateTags", "route53:AssociateVPCWithHostedZone", "cloudwatch:GetMetricData"})
+
+
+@pytest.fixture
+def member_calls(monkeypatch) -> set[str]:
+    """The IAM actions of every call made with a member role's credentials (every client of a member
+    session the hub assumes), from here on."""
+    from endpoint_guard.fleet.connect import MemberAccess
+
+    seen: set[str] = set()
+    original = MemberAccess._member_session
+
+    def recorded(self, account: str, region: str):
+        fresh = account not in self._sessions
+        session = original(self, account, region)
+        if fresh:
+            session.events.register("before-call", lambda model, **_: seen.add(iam_action(model)))
+        return session
+
+    monkeypatch.setattr(MemberAccess, "_member_session", recorded)
+    return seen
+
+
+def test_the_member_role_allows_every_call_the_hub_makes_with_it_and_nothing_more(
+    hub, member_calls, sqs, stack, intake, ensure_endpoints, monkeypatch
+) -> None:
+    """Every hub path that reaches a member account, through the deployed handlers: the intake (a new
+    VPC, a cluster, drift on a group and on an endpoint, DNS turned off, a blocked delete), the worker
+    on each, the migration plan's discovery, and the fleet sweep in both modes. The calls, recorded,
+    are compared with the spoke's MemberRole both ways, as the functions' own roles are."""
+    from endpoint_guard.lambdas import migration as tasks
+    from endpoint_guard.lambdas import sweep as sweep_tasks
+
+    region = "eu-west-1"
+    ec2, world = member_vpc(MEMBER, region)
+    member = {n: member_client(n, MEMBER, region) for n in ("ecs", "elbv2", "ecr", "autoscaling")}
+    # What the hub meets there: an endpoint someone made by hand in one AZ (adopted and widened under
+    # AdoptUnmanagedEndpoints=modify), a service behind a load balancer, one with an ECR image, a
+    # cluster with a container instance and an Auto Scaling capacity provider, and a NAT gateway.
+    monkeypatch.setenv("ENDPOINT_GUARD_ADOPT_UNMANAGED", "modify")
+    ec2.create_vpc_endpoint(
+        VpcId=world.vpc_id,
+        ServiceName=f"com.amazonaws.{region}.logs",
+        VpcEndpointType="Interface",
+        SubnetIds=[world.private_subnets[f"{region}a"]],
+    )
+    load_balanced_service(member["ecs"], member["elbv2"], world)
+    image = ecr_image(member["ecr"], "shop/api", "v3", 250_000_000)
+    cluster = awsvpc_service(
+        member["ecs"], [world.private_subnets[f"{region}b"]], cluster="api", name="api", image=image
+    )
+    instance = ec2.run_instances(
+        ImageId="ami-12345678", MinCount=1, MaxCount=1, SubnetId=world.private_subnets[f"{region}a"]
+    )
+    document = json.dumps({"instanceId": instance["Instances"][0]["InstanceId"], "region": region})
+    member["ecs"].register_container_instance(cluster=cluster, instanceIdentityDocument=document)
+    ec2.create_launch_template(LaunchTemplateName="hosts", LaunchTemplateData={"ImageId": "ami-12345678"})
+    member["autoscaling"].create_auto_scaling_group(
+        AutoScalingGroupName="hosts",
+        LaunchTemplate={"LaunchTemplateName": "hosts"},
+        MinSize=0,
+        MaxSize=1,
+        VPCZoneIdentifier=world.private_subnets[f"{region}b"],
+    )
+    group_arn = member["autoscaling"].describe_auto_scaling_groups()["AutoScalingGroups"][0]["AutoScalingGroupARN"]
+    member["ecs"].create_capacity_provider(name="hosts", autoScalingGroupProvider={"autoScalingGroupArn": group_arn})
+    member["ecs"].put_cluster_capacity_providers(
+        cluster=cluster, capacityProviders=["hosts"], defaultCapacityProviderStrategy=[]
+    )
+    eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    ec2.create_nat_gateway(SubnetId=world.public_subnets[f"{region}a"], AllocationId=eip)  # no metrics: images next
+
+    def deliver(event: dict) -> None:
+        intake(forwarded(event, MEMBER, region), INTAKE)
+        run_worker(sqs, stack.work, ensure_endpoints)
+
+    deliver(sample("create-vpc.json", world.vpc_id))
+    cluster_event = sample("ecs-create-cluster.json", world.vpc_id)
+    cluster_event["detail"]["responseElements"]["cluster"]["clusterArn"] = cluster
+    deliver(cluster_event)
+    # Hand edits: a rule added to endpoint-guard's group (taken out again), someone else's group, an
+    # endpoint AWS no longer knows, the DNS attributes turned off.
+    managed = ec2.describe_security_groups(Filters=[{"Name": "tag:ManagedBy", "Values": ["endpoint-guard"]}])
+    ours = managed["SecurityGroups"][0]["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=ours,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    deliver(sample("drift-revoke-security-group-ingress.json", world.vpc_id, group=ours))
+    theirs = ec2.create_security_group(GroupName="app", Description="app", VpcId=world.vpc_id)["GroupId"]
+    deliver(sample("drift-revoke-security-group-ingress.json", world.vpc_id, group=theirs))
+    deliver(sample("drift-delete-vpc-endpoints.json", world.vpc_id, endpoint="vpce-0123456789abcdef0"))
+    ec2.modify_vpc_attribute(VpcId=world.vpc_id, EnableDnsHostnames={"Value": False})
+    deliver(sample("modify-vpc-attribute-dns-off.json", world.vpc_id))
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="plans")
+    monkeypatch.setenv("ENDPOINT_GUARD_PLAN_BUCKET", "plans")
+    tasks.make_discover()({"vpc_id": world.vpc_id, "account": MEMBER, "region": region}, context("discover"))
+    for mode in ("report", "enforce"):
+        plan = sweep_tasks.make_plan()({"run": f"hub-{mode}", "mode": mode}, context("sweep-plan"))
+        items = json.loads(s3.get_object(Bucket="plans", Key=plan["items_key"])["Body"].read())
+        for item in (i for i in items if i["account"] == MEMBER):
+            sweep_tasks.make_chunk()({"run": f"hub-{mode}", "mode": mode, "item": item}, context("sweep-chunk"))
+    deliver(sample("delete-vpc-dependency-violation.json", world.vpc_id))
+    assert receive(sqs, stack.dead) == []  # every path ran to its end
+
+    [policy] = SPOKE["Resources"]["MemberRole"]["Properties"]["Policies"]
+    granted = granted_by(policy)
+    assert member_calls - granted == set(), "calls the hub makes with the member role, which it may not"
+    assert granted - member_calls - IMPLIED == set(), "member-role grants the hub never uses"

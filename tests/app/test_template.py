@@ -27,6 +27,7 @@ from endpoint_guard.migration import execution_name
 from endpoint_guard.reconcile import reconcile
 from endpoint_guard.settings import Settings
 
+from tests.app.iam import granted_by, iam_name
 from tests.conftest import EVENTS, REGION, REPO, CallRecorder, load_event, sample, subnet_event, with_vpc
 from tools.esm import context, create_stack, run_worker
 from tools.workflow import ASL, SWEEP_ASL
@@ -112,21 +113,6 @@ def test_functions_are_wired_to_the_queue_table_and_dead_letter_queue(cloudforma
         assert len(function["Layers"]) == 1
 
 
-def _granted(node: object) -> set[str]:
-    """Every IAM action named anywhere in a policy tree (both branches of an Fn::If count)."""
-    found: set[str] = set()
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Action":
-                found |= set([value] if isinstance(value, str) else value)
-            else:
-                found |= _granted(value)
-    elif isinstance(node, list):
-        for item in node:
-            found |= _granted(item)
-    return found
-
-
 def _role_grants(cloudformation: dict, function: str) -> set[str]:
     """What the template's own statements grant a function (SAM adds the queue poller, the async
     destination and X-Ray writes in policies of its own)."""
@@ -137,20 +123,12 @@ def _role_grants(cloudformation: dict, function: str) -> set[str]:
         if isinstance(arn, dict) and "Ref" in arn
     ]
     own = [p for p in role.get("Policies", []) if re.search(r"RolePolicy\d+$", p["PolicyName"])]
-    return _granted(own + managed)
+    return granted_by(own + managed)
 
 
 # ReconcilePolicy's CostAware statement (EndpointProfile=cost-aware): the worker's NAT traffic metrics
 # (the NAT gateways themselves are read under ReadVpcShape: a way out being set up).
 COST_AWARE_READS = frozenset({"cloudwatch:GetMetricData"})
-
-# IAM has no action of that name: SendMessageBatch is authorized by sqs:SendMessage.
-_IAM_ACTION = {
-    "sqs:SendMessageBatch": "sqs:SendMessage",
-    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
-    "s3:ListObjectsV2": "s3:ListBucket",
-}
-_IAM_PREFIX = {"stepfunctions": "states", "elbv2": "elasticloadbalancing"}
 
 
 class _AllCalls:
@@ -175,12 +153,7 @@ class _AllCalls:
 
     @property
     def actions(self) -> set[str]:
-        found = {
-            f"{_IAM_PREFIX.get(service, service)}:{op}"
-            for service, rec in self.recorders.items()
-            for op in rec.operations
-        }
-        return {_IAM_ACTION.get(action, action) for action in found}
+        return {iam_name(service, op) for service, rec in self.recorders.items() for op in rec.operations}
 
 
 def _adapter_methods(*classes: type) -> set[str]:
