@@ -26,7 +26,7 @@ from tests.conftest import REGION, REPO, sample
 from tools import workflow as workflow_tools
 from tools.built import Build, load_template, missing_imports, runtime_dir
 from tools.esm import create_stack, sqs_event
-from tools.world import build_vpc, nat_gateway, run_fargate_tasks
+from tools.world import awsvpc_service, build_vpc, nat_gateway, run_fargate_tasks
 
 pytestmark = pytest.mark.slow
 
@@ -179,6 +179,7 @@ def test_a_busy_vpc_starts_the_deployed_migration_plan_and_the_built_tasks_write
     build = built(build_dir, runtime, aws, monkeypatch, MigrationPlanStateMachine=machine.machine)
     world = build_vpc(aws.ec2, azs=("us-east-1a",))
     nat_gateway(aws.ec2, world.public_subnets["us-east-1a"])
+    awsvpc_service(aws.ecs, [world.private_subnets["us-east-1a"]])  # a service: the plan has its steps
     run_fargate_tasks(aws.ecs, aws.ec2, world.private_subnets["us-east-1a"])
     aws.sqs.send_message(
         QueueUrl=aws.stack.work,
@@ -198,7 +199,7 @@ def test_a_busy_vpc_starts_the_deployed_migration_plan_and_the_built_tasks_write
     keys = [o["Key"] for o in aws.s3.list_objects_v2(Bucket=workflow_tools.BUCKET, Prefix="plans/")["Contents"]]
     assert sorted(k.rsplit("/", 1)[-1] for k in keys) == ["plan.json", "plan.md"]
     ran = [name for name, _ in build.invocations]
-    assert {"MigrationDiscoverFunction", "MigrationTargetFunction", "MigrationAssembleFunction"} <= set(ran)
+    assert {f"Migration{t}Function" for t in ("Discover", "Target", "Service", "Assemble")} <= set(ran)
     assert messages(aws, machine.inbox), "the plan is announced on the topic"
 
 
