@@ -131,7 +131,7 @@ def _is_state_machine(arn: str) -> bool:
         parsed = ArnParser().parse_arn(arn)
     except InvalidArnException:
         return False
-    return parsed["service"] == "states" and parsed["resource"].startswith("stateMachine:")
+    return bool(parsed["service"] == "states" and str(parsed["resource"]).startswith("stateMachine:"))
 
 
 def _text(value: Any) -> str | None:
