@@ -22,7 +22,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Branch coverage of endpoint_guard that make test must keep (set from the measured figure, rounded down).
 COVERAGE_FLOOR := 93
 
-.PHONY: help venv sam-venv demo test unit lint build bench clean
+.PHONY: help venv sam-venv demo test unit lint build bench prices clean
 
 help:
 	@echo "make demo   - run endpoint-guard on an embedded AWS emulator (moto): a new VPC made compliant"
@@ -31,6 +31,7 @@ help:
 	@echo "make lint   - ruff (C90), mypy, statelint and sam validate --lint"
 	@echo "make build  - sam build (no Docker)"
 	@echo "make bench  - AWS calls, cold start, sizes, scale; writes BENCHMARKS.md"
+	@echo "make prices - regenerate the bundled prices.json from ../shared/data/aws-prices.json"
 
 VENV_MARK := $(VENV)/.installed-py$(PYVER)
 $(VENV_MARK): pyproject.toml constraints.txt
@@ -93,6 +94,9 @@ $(BENCH_VENV)/.installed: constraints.txt
 
 bench: venv sam-venv $(BENCH_VENV)/.installed
 	$(PY) tools/bench.py
+
+prices: venv
+	$(PY) tools/gen_prices.py
 
 build: sam-venv
 	$(SAM) build
