@@ -180,6 +180,20 @@ def test_ensure_then_check_exit_0_and_the_cost_says_whether_it_pays(ec2, capsys)
     assert "s3              free" in out and "logs            does not pay" in out
 
 
+def test_check_in_mumbai_prices_the_vpc_at_mumbais_figures(moto, capsys) -> None:
+    """ap-south-1's own prices ($0.013 an endpoint AZ-hour, NAT $0.056/GB), not us-east-1's: the
+    figures of test_regional_prices.py's hand check at 500 GB a month."""
+    ec2 = boto3.client("ec2", region_name="ap-south-1")
+    world = build_vpc(ec2, azs=("ap-south-1a", "ap-south-1b", "ap-south-1c"))
+    assert main(["check", world.vpc_id, "--region", "ap-south-1", "--gb-per-month", "500"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "cost: endpoints $85.96/month (3 interface endpoint(s) x 3 AZ(s)), NAT processing avoided $30.80/month" in out
+    )
+    assert "breaks even at 1,412 GB/month" in out and "s3              free" in out
+    assert "  prices as of 2025-10" in out.splitlines()  # and no note: Mumbai's own prices
+
+
 def test_ensure_dry_run_changes_nothing(ec2, capsys) -> None:
     world = build_vpc(ec2)
     assert main(["ensure", world.vpc_id, "--dry-run", "--json"]) == 1
@@ -261,31 +275,24 @@ def test_prices_writes_a_prices_file_from_the_price_list_and_names_what_it_could
     assert "us-east-1" in table["regions"]  # the bundled Regions not fetched stay as they were
 
 
-def test_prices_check_names_each_catalogue_region_priced_stale_or_missing_and_fails_until_all_are_priced(
+def test_prices_check_passes_on_the_bundled_table_and_names_what_a_prices_file_leaves_stale(
     capsys, tmp_path, monkeypatch
 ) -> None:
     from endpoint_guard.profile import commercial_regions
 
-    table = {
-        "as_of": "2000-01",
-        "source": "test",
-        "regions": {r: {"as_of": "2999-01"} for r in commercial_regions()},
-    }
-    path = tmp_path / "prices.json"
-    path.write_text(json.dumps(table))
-    monkeypatch.setenv("ENDPOINT_GUARD_PRICES_FILE", str(path))
     for all_of_them in ([], ["--regions", "all"]):
         assert main(["prices", "--check", *all_of_them]) == 0
-        out = capsys.readouterr()
-        assert f"{len(commercial_regions())} priced, 0 stale" in out.err
+        assert f"{len(commercial_regions())} priced, 0 stale" in capsys.readouterr().err
 
-    table["regions"].pop("sa-east-1")
-    table["regions"]["eu-west-1"] = {"as_of": "2000-01"}
-    path.write_text(json.dumps(table))
+    # A file over the bundle: its old figure for eu-west-1 is stale; the Regions it does not name keep
+    # the bundle's prices (a file cannot leave a Region unpriced).
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"as_of": "2000-01", "source": "test", "regions": {"eu-west-1": {"nat_gb": 0.05}}}))
+    monkeypatch.setenv("ENDPOINT_GUARD_PRICES_FILE", str(path))
     assert main(["prices", "--check", "--regions", "eu-west-1,sa-east-1,us-east-1"]) == 2
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
-        "us-east-1: priced, as of 2999-01",
+        "sa-east-1: priced, as of 2025-10",
+        "us-east-1: priced, as of 2025-10",
         "eu-west-1: stale, as of 2000-01",
-        "sa-east-1: missing (estimates use us-east-1's prices, with a note)",
     ]

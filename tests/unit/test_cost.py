@@ -104,8 +104,10 @@ def test_uncovered_azs_add_cross_az_transfer_each_way() -> None:
 def test_interface_data_processing_is_tiered() -> None:
     tiers = PRICES["regions"]["us-east-1"]["endpoint_gb_tiers"]
     assert tiered(500, tiers, 0.01) == pytest.approx(5.0)
-    assert tiered(1_500_000, tiers, 0.01) == pytest.approx(1_000_000 * 0.01 + 500_000 * 0.006)
-    assert tiered(6_000_000, tiers, 0.01) == pytest.approx(10_000 + 4_000_000 * 0.006 + 1_000_000 * 0.004)
+    pb = 1_048_576  # GB: AWS's tiers are the first PB, the next 4 PB, then beyond
+    assert tiers == [[pb, 0.01], [5 * pb, 0.006], [None, 0.004]]
+    assert tiered(1_500_000, tiers, 0.01) == pytest.approx(pb * 0.01 + (1_500_000 - pb) * 0.006)
+    assert tiered(6_000_000, tiers, 0.01) == pytest.approx(pb * 0.01 + 4 * pb * 0.006 + (6_000_000 - 5 * pb) * 0.004)
     assert tiered(100, None, 0.02) == pytest.approx(2.0)
 
 

@@ -38,9 +38,9 @@ EU = [
     document(
         "eu-west-1",
         "EU-VpcEndpoint-Bytes",
-        ("5000000", None, "0.0040000000"),  # the API lists dimensions in any order
-        ("0", "1000000", "0.0100000000"),
-        ("1000000", "5000000", "0.0060000000"),
+        ("5242880", None, "0.0040000000"),  # the API lists dimensions in any order
+        ("0", "1048576", "0.0100000000"),
+        ("1048576", "5242880", "0.0060000000"),
     ),
     document("eu-west-1", "EU-VpcEndpoint-GWLBE-Hours", ("0", None, "0.0110000000")),  # not an interface endpoint
     document("eu-west-1", "EU-NatGateway-Hours", ("0", None, "0.0480000000")),
@@ -52,7 +52,7 @@ EU = [
 def test_a_regions_prices_come_from_its_documents_with_the_tiers_in_order() -> None:
     prices = region_prices(EU, "eu-west-1", "2026-12")
     assert prices["endpoint_hour"] == 0.011 and prices["nat_hour"] == 0.048 and prices["nat_gb"] == 0.048
-    assert prices["endpoint_gb_tiers"] == [[1_000_000, 0.01], [5_000_000, 0.006], [None, 0.004]]
+    assert prices["endpoint_gb_tiers"] == [[1_048_576, 0.01], [5_242_880, 0.006], [None, 0.004]]
     assert prices["endpoint_gb"] == 0.01 and prices["as_of"] == "2026-12" and "Price List API" in prices["source"]
     with pytest.raises(ConfigurationError, match="nat_gb, nat_hour"):
         region_prices(EU[:2], "eu-west-1", "2026-12")
@@ -93,11 +93,21 @@ def test_coverage_sorts_each_region_into_priced_stale_or_missing() -> None:
 
     table = {
         "as_of": "2025-01",
-        "regions": {"us-east-1": {"as_of": "2026-11"}, "eu-west-1": {}, "eu-west-2": {"as_of": "2025-12"}},
+        "regions": {
+            "us-east-1": {"as_of": "2026-11"},
+            "eu-west-1": {},
+            "eu-west-2": {"as_of": "2025-06"},
+            "eu-west-3": {"as_of": "2025-05"},
+        },
     }
-    found = coverage(table, ["eu-west-2", "us-east-1", "eu-west-1", "ap-south-2"], "2026-12")
-    # eu-west-1 has no date of its own: the table's 2025-01 is 23 months old; eu-west-2 is 12 months, in time
-    assert found == {"priced": ["eu-west-2", "us-east-1"], "stale": ["eu-west-1"], "missing": ["ap-south-2"]}
+    found = coverage(table, ["eu-west-2", "us-east-1", "eu-west-1", "eu-west-3", "ap-south-2"], "2026-12")
+    # eu-west-1 has no date of its own: the table's 2025-01 is 23 months old; eu-west-2's 18 months are
+    # still in time, eu-west-3's 19 are not
+    assert found == {
+        "priced": ["eu-west-2", "us-east-1"],
+        "stale": ["eu-west-1", "eu-west-3"],
+        "missing": ["ap-south-2"],
+    }
 
 
 def test_the_catalogue_lists_commercial_regions_only_and_the_prices_name_no_region_outside_it() -> None:

@@ -40,7 +40,9 @@ def _bundled() -> dict[str, Any]:
 
 
 def load_prices(path: str | None = None) -> dict[str, Any]:
-    """The price table: the bundled one, or a file of the same shape (``ENDPOINT_GUARD_PRICES_FILE``)."""
+    """The price table: the bundled one, with a file of the same shape (``ENDPOINT_GUARD_PRICES_FILE``)
+    over it. The file may hold any figures: each overrides the bundle's, the rest stay (a Region it
+    names gets the file's date and source unless it gives its own)."""
     if not path:
         return _bundled()
     try:
@@ -49,14 +51,42 @@ def load_prices(path: str | None = None) -> dict[str, Any]:
         raise ConfigurationError(f"cannot read prices file {path}: {err}") from err
     if not isinstance(table, dict) or not isinstance(table.get("regions"), dict) or "as_of" not in table:
         raise ConfigurationError(f"prices file {path} needs as_of, source and regions like the bundled prices.json")
-    return table
+    if not all(isinstance(p, dict) for p in table["regions"].values()):
+        raise ConfigurationError(f"prices file {path}: each Region's prices must be an object")
+    return overlay(_bundled(), table)
+
+
+# A per-GB figure and its tiers are one price: a file that gives one of them replaces both.
+_TOGETHER = ("endpoint_gb", "endpoint_gb_tiers")
+
+
+def overlay(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with every figure ``over`` gives in its place. Pure."""
+    regions = {code: dict(prices) for code, prices in base["regions"].items()}
+    dated = {"as_of": over["as_of"], "source": over.get("source", "")}
+    for code, prices in over["regions"].items():
+        kept = regions.get(code, {})
+        if any(k in prices for k in _TOGETHER):
+            kept = {k: v for k, v in kept.items() if k not in _TOGETHER}
+        regions[code] = {**kept, **dated, **prices}
+    return {**base, **{k: v for k, v in over.items() if k != "regions"}, "regions": regions}
 
 
 def region_prices(table: dict[str, Any], region: str | None) -> tuple[dict[str, Any], str]:
-    """The prices of ``region``, or us-east-1's with a note when the table does not have the region."""
+    """The prices of ``region``, or us-east-1's with a note when the table does not have the region
+    (the bundle prices every commercial Region: only another partition's, or a new one, lacks them)."""
     if region in table["regions"]:
         return table["regions"][region], ""
     return table["regions"][DEFAULT_REGION_PRICES], f"no prices for {region}; {DEFAULT_REGION_PRICES} prices used"
+
+
+def cross_az_price(table: dict[str, Any], prices: dict[str, Any], region: str | None) -> tuple[float, str]:
+    """Data transfer between AZs, per GB each way: the Region's figure, else AWS's general one (which
+    the note says)."""
+    if prices.get("cross_az_gb") is not None:
+        return float(prices["cross_az_gb"]), ""
+    general = float(table.get("cross_az_gb", 0.01))
+    return general, f"no inter-AZ transfer price for {region}: AWS's general ${general:g}/GB each way used"
 
 
 # An image pull's bytes by path. Layers (nearly all of the bytes) come from S3 through presigned URLs: the
@@ -130,7 +160,10 @@ def estimate(
     prices, note = region_prices(table, region)
     hours = table.get("hours_per_month", 730)
     nat, first = prices["nat_gb"], prices["endpoint_gb"]
-    cross = 2 * uncovered_share * table.get("cross_az_gb", 0.01)
+    each_way, cross_note = cross_az_price(table, prices, region)
+    cross = 2 * uncovered_share * each_way
+    if uncovered_share and cross_note:
+        note = f"{note}; {cross_note}" if note else cross_note
     names = [*interfaces, *([GATEWAY] if gateway else [])]
     split = service_traffic(names, traffic, logs)
     interface_gb = sum(split[n][0] for n in interfaces)
