@@ -190,19 +190,34 @@ def test_vpc_without_subnets_waits_then_follows_its_tiers(ec2, calls, run) -> No
     assert calls.mutating == []
     assert "DescribeSecurityGroups" not in calls.operations and "DescribeVpcAttribute" not in calls.operations
     # A subnet arrives, routed by the main table, which has no default route: an isolated tier and the
-    # only one, so the interface endpoints go there (the only way to pull), and the gateway stays off it.
+    # only one, so the interface endpoints go there (the only way to pull), and so do the workloads: the
+    # table gets the layers-only S3 gateway (ECR's layer bucket, nothing else), the full one stays off it.
     subnet = ec2.create_subnet(VpcId=world.vpc_id, CidrBlock="10.40.0.0/24", AvailabilityZone="us-east-1a")
     later = run(world.vpc_id)
-    assert statuses(later) == {"ecr.dkr": "created", "ecr.api": "created", "logs": "created", "s3": "compliant"}
+    assert statuses(later) == {
+        "ecr.dkr": "created",
+        "ecr.api": "created",
+        "logs": "created",
+        "s3": "compliant",
+        "s3-layers": "created",
+    }
     assert by_service(later)["ecr.dkr"]["subnet_ids"] == [subnet["Subnet"]["SubnetId"]]
-    assert "left isolated" in by_service(later)["s3"]["reason"] and later["compliant"] is True
-    # The main table gains a route to an internet gateway: now a public tier, and the gateway goes on it.
+    assert by_service(later)["s3-layers"]["route_table_ids"] == [world.main_route_table_id]
+    assert "left isolated" not in by_service(later)["s3"]["reason"] and later["compliant"] is True
+    # The main table gains a route to an internet gateway: now a public tier. It leaves the layers
+    # gateway (whose policy would keep every other bucket out) for the full one.
     igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=world.vpc_id)
     ec2.create_route(RouteTableId=world.main_route_table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
     last = run(world.vpc_id)
     assert by_service(last)["s3"]["status"] == "created"
     assert by_service(last)["s3"]["route_table_ids"] == [world.main_route_table_id]
+    assert (
+        by_service(last)["s3-layers"]["status"] == "updated" and by_service(last)["s3-layers"]["route_table_ids"] == []
+    )
+    found = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["VpcEndpoints"]
+    gateways = {e["VpcEndpointId"]: e["RouteTableIds"] for e in found if e["VpcEndpointType"] == "Gateway"}
+    assert sorted(gateways.values()) == [[], [world.main_route_table_id]]  # one gateway per table
 
 
 def test_fargate_tasks_defer_the_gateway_on_exactly_their_route_tables(ec2, ecs, calls, run) -> None:

@@ -4,6 +4,8 @@ gateway, compliance, and the same answer run after run."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -60,19 +62,28 @@ def test_cdk_default_vpc_uses_private_with_egress_and_keeps_isolated_subnets_iso
     assert_stable(run, vpc.vpc_id)
 
 
-def test_isolated_only_vpc_gets_its_interface_endpoints_and_no_gateway_unless_asked(ec2, run) -> None:
+def test_isolated_only_vpc_gets_its_interface_endpoints_and_the_layers_only_gateway(ec2, run) -> None:
+    """The fully private VPC (no NAT anywhere): the interface endpoints, and the tasks, are in the
+    isolated tier, and ECR serves layers from S3. Without a gateway those tasks could not pull; the full
+    gateway would open every bucket to a locked-down tier. It gets the layers-only gateway at once."""
     vpc = tiered_vpc(ec2, {"intra": "isolated"})
     result = run(vpc.vpc_id)
     assert chosen_tiers(vpc, result) == {s: {"intra"} for s in INTERFACES}  # the only way to pull at all
     assert by_service(result)["s3"]["status"] == "compliant" and by_service(result)["s3"]["endpoint_id"] is None
-    assert "S3GatewayOnIsolatedTiers" in by_service(result)["s3"]["reason"]
-    assert result["compliant"] is True
-    assert [e["VpcEndpointType"] for e in endpoints_of(ec2, vpc.vpc_id)].count("Gateway") == 0
-    # The deployer opts in: the gateway goes on the isolated table.
+    layers = by_service(result)["s3-layers"]
+    assert layers["status"] == "created" and set(layers["route_table_ids"]) == vpc.route_tables["intra"]
+    assert result["compliant"] is True and result["deferred_route_tables"] == []
+    [gateway] = [e for e in endpoints_of(ec2, vpc.vpc_id) if e["VpcEndpointType"] == "Gateway"]
+    policy = json.loads(gateway["PolicyDocument"])
+    assert [(s["Action"], s["Resource"]) for s in policy["Statement"]] == [
+        ("s3:GetObject", ["arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*"])
+    ]
+    assert_stable(run, vpc.vpc_id)
+    # The deployer opts in to the full gateway on isolated tiers: the tables move to it.
     opted = run(vpc.vpc_id, s3_gateway_on_isolated=True)
     assert by_service(opted)["s3"]["status"] == "created"
     assert set(by_service(opted)["s3"]["route_table_ids"]) == vpc.route_tables["intra"]
-    assert_stable(run, vpc.vpc_id)
+    assert by_service(opted)["s3-layers"]["route_table_ids"] == []
 
 
 def test_public_only_vpc_uses_its_public_subnets_since_nothing_else_exists(ec2, run) -> None:

@@ -44,6 +44,10 @@ TIER_ISOLATED = "isolated"  # no default route: no way out but the VPC's endpoin
 PLACEMENT_TAG = "endpoint-guard:endpoints"
 # A VPC tag that makes every path leave the VPC alone.
 IGNORE_TAG = "endpoint-guard:ignore"
+# The tag of an endpoint endpoint-guard made for a purpose beside its service's main one: the S3 gateway
+# that gives isolated route tables the ECR layer bucket only ("ecr-layers").
+PURPOSE_TAG = "endpoint-guard:purpose"
+PURPOSE_LAYERS = "ecr-layers"
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class Endpoint:
     eni_ids: tuple[str, ...] = ()
     policy: str | None = None
     managed: bool = False
+    purpose: str = ""  # PURPOSE_TAG of endpoint-guard's own endpoints ("": the service's main endpoint)
 
     @property
     def live(self) -> bool:
@@ -197,6 +202,9 @@ class Snapshot:
     # The VPC's ways out being set up (``egress_being_set_up``), read only when new interface endpoints
     # would otherwise go to the isolated tier; None while unread.
     egress_pending: tuple[str, ...] | None = None
+    # The subnets ECS workloads are configured to run in (services, standalone tasks, container
+    # instances), when they were read (the pull path's reads); None while unread.
+    workload_subnets: frozenset[str] | None = None
 
     def subnet(self, subnet_id: str) -> Subnet | None:
         return next((s for s in self.subnets if s.subnet_id == subnet_id), None)
@@ -384,6 +392,7 @@ def endpoint_from_api(ep: Raw) -> Endpoint:
         eni_ids=tuple(sorted(ep.get("NetworkInterfaceIds", []))),
         policy=ep.get("PolicyDocument"),
         managed=is_managed(ep),
+        purpose=tags_of(ep).get(PURPOSE_TAG, "") if is_managed(ep) else "",
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from endpoint_guard.fleet.render import pays_off
+from endpoint_guard.fleet.render import pays_off, service_column
 
 PROGRESS_FROM = 5  # VPCs; fewer finish before a progress bar would help
 
@@ -29,7 +29,7 @@ def render_report(all_rows: list[dict[str, Any]]) -> str:
     rows = [r for r in all_rows if not r.get("opted_out") and not r.get("skipped")]
     opted_out = [r["vpc_id"] for r in all_rows if r.get("opted_out")]
     shared = [f"{r['vpc_id']} (account {r['owner']})" for r in all_rows if r.get("skipped") == "shared"]
-    services = sorted({s for row in rows for s in row["endpoints"]}, key=lambda s: (s == "s3", s))
+    services = sorted({s for row in rows for s in row["endpoints"]}, key=service_column)
     header = ["VPC", "compliant", *services, "deferred", "tasks", "endpoints $/mo", "NAT avoided $/mo", "pays off"]
     table = [header]
     for row in rows:

@@ -7,6 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 
+def service_column(service: str) -> tuple[bool, str]:
+    """The report's column order: the interface services by name, then the S3 gateways (the gateway, then
+    the layers-only one)."""
+    return service.startswith("s3"), service
+
+
 def pays_off(cost: dict[str, Any]) -> str:
     """The cost column's answer: required (no other path out), yes, or no with the break-even."""
     if any(s.get("verdict") == "required" for s in cost.get("services", [])):
@@ -20,7 +26,7 @@ def render_fleet(report: Any, *, markdown: bool = False) -> str:
     """The fleet report as a text table (or Markdown): one row per VPC, then the totals and what could
     not be reached."""
     summary, rows = report["summary"], report["vpcs"]
-    services = sorted({s for r in rows for s in r.get("endpoints", {})}, key=lambda s: (s == "s3", s))
+    services = sorted({s for r in rows for s in r.get("endpoints", {})}, key=service_column)
     header = [
         "account",
         "region",

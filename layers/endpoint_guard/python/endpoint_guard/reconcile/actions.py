@@ -9,6 +9,7 @@ from typing import Any
 
 from endpoint_guard import MANAGED_BY_TAG, MANAGED_BY_VALUE
 from endpoint_guard.model import SECURITY_GROUP_NAME as SECURITY_GROUP_NAME  # the one name, with the model
+from endpoint_guard.model import RouteTable
 
 SECURITY_GROUP_DESCRIPTION = "endpoint-guard: HTTPS from the VPC to its interface endpoints"
 # Stands for the managed security group's id in actions planned before the group exists.
@@ -97,6 +98,11 @@ class Plan:
     # Whether the plan turns the DNS attributes back on after someone turned them off under endpoints
     # that rely on them (the worker remembers it: the next time is a finding, not another restore).
     dns_restored: bool = False
+    # The isolated route tables off the main S3 gateway where ECS workloads run: the layers-only
+    # gateway's (reconcile.layers), found by the main gateway's rule.
+    layers_route_tables: list[RouteTable] = field(default_factory=list)
+    # Tables on the layers-only gateway that now have a way out: the main gateway takes them over.
+    layers_released: list[str] = field(default_factory=list)
 
 
 def client_token(*parts: str) -> str:

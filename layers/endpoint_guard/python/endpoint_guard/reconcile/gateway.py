@@ -3,18 +3,19 @@ it would not disrupt (pure).
 
 The rule. A route table is a gap only when it routes at least one subnet (a main table that routes none
 carries no traffic) and its tier is private or public: that is where traffic to S3 goes through a NAT
-gateway (or leaves the VPC). Isolated route tables are left isolated: the full-access policy on them would
-open a path from a locked-down tier to any bucket. They get the gateway only when the deployer says so
+gateway (or leaves the VPC). Isolated route tables do not get this gateway: the full-access policy on
+them would open a path from a locked-down tier to any bucket. They get it only when the deployer says so
 (``S3GatewayOnIsolatedTiers``) or when workloads run there and already reach S3 through an S3 interface
-endpoint (the gateway then changes no exposure, only the bill). A table that already carries the gateway
-keeps it, whatever its tier: endpoint-guard removes nothing.
+endpoint (the gateway then changes no exposure, only the bill). Isolated tables where ECS workloads run
+get the layers-only gateway instead (``reconcile.layers``); the others stay isolated. A table that
+already carries the gateway keeps it, whatever its tier: endpoint-guard removes nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from endpoint_guard.model import TIER_ISOLATED, Endpoint, RouteTable, ServiceOffer, Snapshot
+from endpoint_guard.model import PURPOSE_LAYERS, TIER_ISOLATED, Endpoint, RouteTable, ServiceOffer, Snapshot
 from endpoint_guard.profile import GATEWAY, INTERFACE, ServiceSpec
 from endpoint_guard.reconcile.actions import (
     COMPLIANT,
@@ -28,6 +29,7 @@ from endpoint_guard.reconcile.actions import (
     Plan,
     Workload,
 )
+from endpoint_guard.reconcile.layers import serving_tables
 from endpoint_guard.reconcile.policy import is_full_access, s3_policy_document, same_policy
 from endpoint_guard.reconcile.rules import (
     adopted_reason,
@@ -53,6 +55,9 @@ def plan_gateway(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, resu
     existing = live(snapshot, offer.service_name, GATEWAY)
     covered = {rt for e in existing for rt in e.route_table_ids}
     wanted, isolated = gateway_route_tables(snapshot, settings, offer.service_name)
+    # Isolated tables where workloads run get the layers-only gateway (reconcile.layers), not this one.
+    result.layers_route_tables = serving_tables(snapshot, [rt for rt in isolated if rt.route_table_id not in covered])
+    serving = {rt.route_table_id for rt in result.layers_route_tables}
     missing = [rt for rt in wanted if rt.route_table_id not in covered]
     # Only traffic that leaves the VPC today can be cut: an isolated table has no open S3 connection
     # for the new route to drop, whatever runs there.
@@ -60,12 +65,16 @@ def plan_gateway(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, resu
     disrupted = disrupted_route_tables(with_egress, snapshot.enis or (), snapshot.endpoints) if with_egress else {}
     result.deferred_route_tables.update(disrupted)
     addable = tuple(sorted(rt.route_table_id for rt in missing if rt.route_table_id not in disrupted))
+    # A table that was isolated and has the layers-only gateway, and now has a way out, moves to this one
+    # (a table routes the S3 prefix list to one gateway; the layers gateway would keep other buckets out).
+    on_layers = {rt for e in live(snapshot, offer.service_name, GATEWAY, PURPOSE_LAYERS) for rt in e.route_table_ids}
+    result.layers_released = sorted(on_layers.intersection(addable))
     decision.route_table_ids = tuple(sorted(covered))
     wanted_policy = None
     if settings.s3_policy == S3_POLICY_RESTRICTIVE:
         wanted_policy = s3_policy_document(snapshot.partition, snapshot.region, settings.s3_allowed_buckets)
     note = _deferred_note(disrupted)
-    left = sorted(rt.route_table_id for rt in isolated if rt.route_table_id not in covered)
+    left = sorted(rt.route_table_id for rt in isolated if rt.route_table_id not in covered | serving)
     if not existing:
         decided = _create(snapshot, spec, offer, decision, addable, wanted_policy, note, bool(isolated))
         _isolated_note(decided[0], left)

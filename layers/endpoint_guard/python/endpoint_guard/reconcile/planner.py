@@ -26,6 +26,7 @@ from endpoint_guard.reconcile.actions import (
 )
 from endpoint_guard.reconcile.gateway import plan_gateway
 from endpoint_guard.reconcile.interface import Room, plan_interface
+from endpoint_guard.reconcile.layers import plan_layers
 from endpoint_guard.reconcile.reads import needs_private_dns, relies_on_dns
 from endpoint_guard.reconcile.rules import live
 from endpoint_guard.reconcile.security_group import plan_security_group
@@ -61,12 +62,18 @@ def plan(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: Settings)
         plan_security_group(snapshot, result)
         result.security_group_checked = True
     gateway_decisions = [plan_gateway(snapshot, spec, settings, result) for spec in specs if spec.type == GATEWAY]
+    s3 = next((spec for spec in specs if spec.type == GATEWAY and spec.short == "s3"), None)
+    layers = plan_layers(snapshot, s3, settings, result.layers_route_tables, result.layers_released) if s3 else None
+    if layers is not None:  # its actions first: a table it hands over leaves it before the S3 gateway takes it
+        result.actions.extend(layers[1])
     for _, actions in gateway_decisions:
         result.actions.extend(actions)
     for decision, actions in interface_decisions:
         result.endpoints.append(decision)
         result.actions.extend(actions)
     result.endpoints.extend(decision for decision, _ in gateway_decisions)
+    if layers is not None:
+        result.endpoints.append(layers[0])
     return result
 
 

@@ -12,10 +12,15 @@ from endpoint_guard.reconcile.actions import COMPLIANT, FAILED, EndpointDecision
 from endpoint_guard.settings import ADOPT_MODIFY, Settings
 
 
-def live(snapshot: Snapshot, service_name: str, type_: str) -> list[Endpoint]:
-    """The VPC's live endpoints of a service. Our own first, then the oldest id: the one we adopt is
+def live(snapshot: Snapshot, service_name: str, type_: str, purpose: str = "") -> list[Endpoint]:
+    """The VPC's live endpoints of a service (for its main purpose, unless ``purpose`` names another: the
+    layers-only S3 gateway is not the S3 gateway). Our own first, then the oldest id: the one we adopt is
     the same every run."""
-    found = [e for e in snapshot.endpoints if e.live and e.service_name == service_name and e.type == type_]
+    found = [
+        e
+        for e in snapshot.endpoints
+        if e.live and e.service_name == service_name and e.type == type_ and e.purpose == purpose
+    ]
     return sorted(found, key=lambda e: (not e.managed, e.endpoint_id))
 
 
