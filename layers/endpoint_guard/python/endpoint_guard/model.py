@@ -205,6 +205,8 @@ class Snapshot:
     # The subnets ECS workloads are configured to run in (services, standalone tasks, container
     # instances), when they were read (the pull path's reads); None while unread.
     workload_subnets: frozenset[str] | None = None
+    # The route tables as AWS described them (the ways out being set up are read against their routes).
+    raw_route_tables: tuple[Raw, ...] = field(default=(), repr=False, compare=False)
 
     def subnet(self, subnet_id: str) -> Subnet | None:
         return next((s for s in self.subnets if s.subnet_id == subnet_id), None)

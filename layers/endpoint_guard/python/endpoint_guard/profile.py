@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -44,7 +45,12 @@ def load_profile(extra_services: tuple[str, ...] = ()) -> tuple[ServiceSpec, ...
     unknown = [name for name in extra_services if name not in catalog["services"]]
     if unknown:
         raise ConfigurationError(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(known_services())}")
-    wanted = set(catalog["default_profile"]) | set(extra_services)
+    return specs(set(catalog["default_profile"]) | set(extra_services))
+
+
+def specs(names: Iterable[str]) -> tuple[ServiceSpec, ...]:
+    """The catalogue's specs of ``names`` (known ones), in catalogue order."""
+    catalog, wanted = _catalog(), set(names)
     return tuple(
         ServiceSpec(short=name, type=spec["type"], private_dns=spec["private_dns"], why=spec["why"])
         for name, spec in catalog["services"].items()

@@ -10,6 +10,11 @@ from endpoint_guard.errors import ConfigurationError
 
 ADOPT_REPORT = "report"
 ADOPT_MODIFY = "modify"
+# What endpoint-guard does with the endpoints a workload cannot start without where it has no other way
+# out (isolated): secretsmanager/ssm for its secrets, ecs/ecs-agent/ecs-telemetry for EC2 instances,
+# ssmmessages for ECS Exec. "required": creates them; "report": says so.
+WORKLOAD_ENDPOINTS_REQUIRED = "required"
+WORKLOAD_ENDPOINTS_REPORT = "report"
 S3_POLICY_FULL = "full"
 S3_POLICY_RESTRICTIVE = "restrictive"
 
@@ -108,6 +113,7 @@ class Settings:
     # "full": the profile's every endpoint. "cost-aware": the S3 gateway always, an interface endpoint
     # only where it is required or pays (cost.choose).
     endpoint_profile: str = PROFILE_FULL
+    workload_endpoints: str = WORKLOAD_ENDPOINTS_REQUIRED
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -125,6 +131,12 @@ class Settings:
             prices_file=env.get("ENDPOINT_GUARD_PRICES_FILE") or None,
             endpoint_profile=_choice(
                 env, "ENDPOINT_GUARD_ENDPOINT_PROFILE", PROFILE_FULL, (PROFILE_FULL, PROFILE_COST_AWARE)
+            ),
+            workload_endpoints=_choice(
+                env,
+                "ENDPOINT_GUARD_WORKLOAD_ENDPOINTS",
+                WORKLOAD_ENDPOINTS_REQUIRED,
+                (WORKLOAD_ENDPOINTS_REQUIRED, WORKLOAD_ENDPOINTS_REPORT),
             ),
         )
 

@@ -1,136 +1,23 @@
-"""The ``endpoint-guard`` command. Options go after the subcommand, as people type them."""
+"""The ``endpoint-guard`` command: each subcommand's run (its grammar is ``cli.parser``'s)."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from endpoint_guard.cli import dlq
+from endpoint_guard.cli import dlq, explain, prices
+from endpoint_guard.cli.parser import EXIT_ERROR, EXIT_NOT_COMPLIANT, EXIT_OK, build_parser
 from endpoint_guard.cli.render import progress_bar, render, render_release, render_report
 from endpoint_guard.cost.estimate import describe as describe_cost
 from endpoint_guard.errors import ConfigurationError, EndpointGuardError
 from endpoint_guard.fleet.render import render_fleet
 from endpoint_guard.model import IGNORE_TAG, valid_vpc_id
-
-EXIT_OK = 0
-EXIT_NOT_COMPLIANT = 1
-EXIT_ERROR = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, exit 2, as for every other input error
-        self.exit(EXIT_ERROR, f"endpoint-guard: {message}\n")
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--endpoint-url", help="AWS endpoint to use (a moto server, for example)")
-    parser.add_argument("--region", help="AWS region (default: the usual AWS configuration)")
-    parser.add_argument("--profile", help="AWS named profile")
-    parser.add_argument("--json", action="store_true", help="print the result document as JSON")
-    parser.add_argument("--verbose", action="store_true", help="show the function's log lines on stderr")
-
-
-def _traffic(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--gb-per-month",
-        type=_gb,
-        help="image-pull traffic to assume for the cost estimate (overrides NAT metrics and ECR image sizes)",
-    )
-
-
-def _words(text: str) -> list[str]:
-    return [w.strip() for w in text.split(",") if w.strip()]
-
-
-def _gb(text: str) -> float:
-    from endpoint_guard.errors import ConfigurationError
-    from endpoint_guard.settings import parse_gb
-
-    try:
-        return parse_gb("--gb-per-month", text) or 0.0
-    except ConfigurationError as err:
-        raise argparse.ArgumentTypeError(str(err).split("=", 1)[1]) from err
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="endpoint-guard", description="Keep the VPC endpoints ECS image pulls need.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    invoke = sub.add_parser(
-        "invoke", help="run an event file through the intake handler, reconciling in-process instead of queueing"
-    )
-    invoke.add_argument("event_file", help="a JSON event (see events/)")
-    invoke.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
-    check = sub.add_parser("check", help="is a VPC compliant, and do its endpoints pay? (read-only; exit 0, 1 or 2)")
-    check.add_argument("vpc_id", help="the VPC")
-    _traffic(check)
-    _endpoint_profile(check)
-    ensure = sub.add_parser("ensure", help="make a VPC compliant (exit 0 compliant, 1 not, 2 error)")
-    ensure.add_argument("vpc_id", help="the VPC")
-    ensure.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
-    ensure.add_argument(
-        "--prune",
-        action="store_true",
-        help="cost-aware profile: also delete endpoint-guard's own interface endpoints that clearly do not pay",
-    )
-    _endpoint_profile(ensure)
-    plan = sub.add_parser(
-        "plan",
-        help="plan the move of a VPC's ECS services into a new VPC that has the S3 gateway (Markdown; --json)",
-    )
-    plan.add_argument("vpc_id", help="the source VPC")
-    _traffic(plan)
-    report = sub.add_parser("report", help="every VPC of the region: compliance, deferred route tables, tasks, cost")
-    _traffic(report)
-    _html(report)
-    release = sub.add_parser(
-        "release",
-        help="remove what endpoint-guard created in a VPC (its tagged endpoints and security group, nothing else)",
-    )
-    release.add_argument("vpc_id", help="the VPC")
-    release.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
-    sweep = sub.add_parser(
-        "sweep",
-        help="every VPC of every account and Region asked for: reconcile (or --dry-run: report) and the fleet report",
-    )
-    sweep.add_argument("--regions", type=_words, help="comma-separated Regions (default: --region's)")
-    accounts = sweep.add_mutually_exclusive_group()
-    accounts.add_argument("--accounts", type=_words, help="comma-separated account ids (default: your own)")
-    accounts.add_argument("--organization", action="store_true", help="every active account of the Organization")
-    sweep.add_argument("--role-name", default=None, help="the member role to assume in other accounts")
-    sweep.add_argument(
-        "--external-id",
-        default=os.environ.get("ENDPOINT_GUARD_FLEET_EXTERNAL_ID"),
-        help="the external id the member role requires (default: $ENDPOINT_GUARD_FLEET_EXTERNAL_ID)",
-    )
-    sweep.add_argument("--exclude-vpcs", type=_words, default=[], help="comma-separated VPC ids to leave alone")
-    sweep.add_argument("--dry-run", action="store_true", help="report only: change nothing")
-    sweep.add_argument("--markdown", action="store_true", help="the fleet report as Markdown")
-    _traffic(sweep)
-    _html(sweep)
-    prices = sub.add_parser(
-        "prices",
-        help="fetch the endpoint and NAT prices from the AWS Price List API into a prices file (ENDPOINT_GUARD_PRICES_FILE)",
-    )
-    prices.add_argument(
-        "--regions", type=_words, help="comma-separated Regions, or all (default: the bundled table's Regions)"
-    )
-    prices.add_argument("--out", metavar="FILE", help="write the table here (default: stdout)")
-    prices.add_argument(
-        "--check",
-        action="store_true",
-        help="fetch nothing: say which catalogue Regions the prices file prices, prices with stale figures, or misses",
-    )
-    for command in (invoke, check, ensure, plan, report, release, sweep, prices):
-        _common(command)
-    dlq.add_commands(sub, _common)
-    return parser
 
 
 class _Run:
@@ -307,20 +194,6 @@ def _plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _endpoint_profile(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--endpoint-profile",
-        choices=("full", "cost-aware"),
-        help="the endpoint profile (default: $ENDPOINT_GUARD_ENDPOINT_PROFILE, else full)",
-    )
-
-
-def _html(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--html", metavar="FILE", help="also write the cost picture: one self-contained page, a bar chart per VPC"
-    )
-
-
 def _write_html(path: str | None, rows: list[dict[str, Any]], title: str) -> None:
     if path:
         from endpoint_guard.cost.html import render_html
@@ -378,56 +251,13 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _prices(args: argparse.Namespace) -> int:
-    """Every Region asked for, priced from the Price List API (its endpoint is in us-east-1); a Region
-    the list does not price is reported and left as it was. Exit 2 when one could not be priced."""
-    import datetime
-
-    from endpoint_guard.aws.pricing import PricingAdapter
-    from endpoint_guard.cost.estimate import load_prices
-    from endpoint_guard.cost.pricelist import price_table, region_prices
-    from endpoint_guard.profile import commercial_regions
-
     run = _Run(args)
-    base = load_prices(run.settings.prices_file)
-    as_of = datetime.date.today().strftime("%Y-%m")
-    regions = args.regions or (sorted(commercial_regions()) if args.check else sorted(base["regions"]))
-    if regions == ["all"]:
-        regions = sorted(commercial_regions())
-    if args.check:
-        return _price_coverage(base, regions, as_of)
-    pricing = PricingAdapter(run.clients.in_region("us-east-1"))
-    fetched, failed = {}, []
-    for region in regions:
-        try:
-            fetched[region] = region_prices(pricing.region_documents(region), region, as_of)
-        except EndpointGuardError as err:
-            failed.append(region)
-            print(f"{region}: {err}", file=sys.stderr)
-    text = json.dumps(price_table(fetched, base, as_of), indent=2) + "\n"
-    if args.out:
-        Path(args.out).write_text(text)
-    else:
-        print(text, end="")
-    return EXIT_ERROR if failed else EXIT_OK
+    return prices.run(args, run.clients, run.settings)
 
 
-def _price_coverage(table: dict[str, Any], regions: list[str], today: str) -> int:
-    """The ``prices --check`` report: one line per Region; exit 2 when one is stale or missing."""
-    from endpoint_guard.cost.pricelist import STALE_AFTER_MONTHS, coverage
-
-    found = coverage(table, regions, today)
-    for region in found["priced"] + found["stale"]:
-        prices = table["regions"][region]
-        status = "stale" if region in found["stale"] else "priced"
-        print(f"{region}: {status}, as of {prices.get('as_of', table['as_of'])}")
-    for region in found["missing"]:
-        print(f"{region}: missing (estimates use us-east-1's prices, with a note)")
-    print(
-        f"{len(found['priced'])} priced, {len(found['stale'])} stale (older than {STALE_AFTER_MONTHS} months), "
-        f"{len(found['missing'])} missing of {len(regions)} Regions",
-        file=sys.stderr,
-    )
-    return EXIT_ERROR if found["stale"] or found["missing"] else EXIT_OK
+def _explain(args: argparse.Namespace) -> int:
+    run = _Run(args)
+    return explain.run(args, run.aws, run.settings)
 
 
 def _dlq(args: argparse.Namespace) -> int:
@@ -450,6 +280,7 @@ def main(argv: list[str] | None = None, *, session: Any = None) -> int:
             "release": _release,
             "sweep": _sweep,
             "prices": _prices,
+            "explain": _explain,
             "dlq": _dlq,
         }
         return commands[args.command](args)

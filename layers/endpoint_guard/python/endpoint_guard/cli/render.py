@@ -82,6 +82,7 @@ def render(result: Any) -> str:
     for rt in result["deferred_route_tables"]:
         kinds = sorted({w["kind"] for w in rt["workloads"]})
         lines.append(f"  deferred {rt['route_table_id']}: {len(rt['workloads'])} workload ENI(s) ({', '.join(kinds)})")
+    lines += render_workloads(result)
     if result["actions"]:
         lines.append("  actions:" if not result["dry_run"] else "  would do:")
         lines += [
@@ -91,6 +92,34 @@ def render(result: Any) -> str:
     else:
         lines.append("  nothing to do")
     return "\n".join(lines)
+
+
+SHOWN = ("blocked", "via_nat", "cross_az")
+
+
+def render_workloads(result: Any) -> list[str]:
+    """Each ECS workload's verdict, with the first problem that decides it and its fix."""
+    if "workloads" not in result:
+        return []
+    found, totals = result["workloads"], result["workloads_summary"]
+    if not found:
+        return ["  workloads: no ECS workload runs in this VPC"]
+    lines = [
+        f"  workloads through endpoints {totals['through_endpoints']}/{totals['workloads']}"
+        + "".join(f", {totals[v]} {v.replace('_', ' ')}" for v in ("via_nat", "blocked") if totals[v])
+    ]
+    for w in found:
+        lines.append(f"    {w['verdict']:<17} {w['kind']} {w['cluster']}/{w['name']} ({w['launch_type']})")
+        decisive = [p for p in w["problems"] if p["effect"] in SHOWN]
+        for p in decisive[:1]:
+            lines.append(f"      {p['hop']} ({p['service']}): {p['detail']}")
+            lines.append(f"      fix: {p['fix']}")
+        rest = len(w["problems"]) - len(decisive[:1])
+        if rest > 0:
+            lines.append(
+                f"      and {rest} more: endpoint-guard explain {result['vpc_id']} --workload {w['cluster']}/{w['name']}"
+            )
+    return lines
 
 
 def _tiers(result: Any, subnet_ids: list[str]) -> str:

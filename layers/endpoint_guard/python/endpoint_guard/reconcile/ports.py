@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from endpoint_guard.model import ServiceOffer
+from endpoint_guard.model import ServiceOffer, Snapshot
+from endpoint_guard.pullpath.model import Network, Workload
 
 Raw = dict[str, Any]
 
@@ -38,3 +39,11 @@ class Ec2Port(Protocol):
     def modify_vpc_endpoint(self, params: Raw) -> None: ...
     def delete_vpc_endpoints(self, endpoint_ids: list[str]) -> None: ...
     def delete_security_group(self, group_id: str) -> None: ...
+
+
+class WorkloadPort(Protocol):
+    """The pull path's reads (``aws.workloads.PullPathReads`` is the real one): the ECS workloads in a
+    VPC's subnets, and the network facts their calls cross."""
+
+    def workloads_in(self, subnet_ids: set[str]) -> list[Workload]: ...
+    def network(self, snapshot: Snapshot) -> Network: ...

@@ -83,6 +83,10 @@ class ResultDocument(TypedDict):
     cost: NotRequired[dict[str, Any]]
     # The cost-aware profile's choice (cost.choose.Choice.document), when that profile is in use.
     cost_aware: NotRequired[dict[str, Any]]
+    # The pull path, when the workloads were read (check, explain, the sweep, an ECS event): each ECS
+    # workload's verdict (through_endpoints, via_nat, blocked) and problems, hop by hop (pullpath).
+    workloads: NotRequired[list[dict[str, Any]]]
+    workloads_summary: NotRequired[dict[str, int]]
 
 
 def _status(outcome: str, dry_run: bool, error: str | None) -> str:

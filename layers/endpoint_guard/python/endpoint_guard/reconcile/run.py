@@ -22,7 +22,8 @@ from endpoint_guard.model import (
     subnets_from_api,
 )
 from endpoint_guard.observe import Observer
-from endpoint_guard.profile import ServiceSpec, load_profile
+from endpoint_guard.profile import ServiceSpec, load_profile, specs
+from endpoint_guard.pullpath import evaluate
 from endpoint_guard.reconcile.actions import (
     FACT_DNS,
     FACT_EGRESS,
@@ -34,7 +35,9 @@ from endpoint_guard.reconcile.actions import (
 )
 from endpoint_guard.reconcile.apply import Applied, Pacer, apply
 from endpoint_guard.reconcile.planner import plan
-from endpoint_guard.reconcile.ports import Ec2Port
+from endpoint_guard.reconcile.ports import Ec2Port, WorkloadPort
+from endpoint_guard.reconcile.projected import projected
+from endpoint_guard.reconcile.pull import judged, required_services
 from endpoint_guard.reconcile.reads import facts_needed, offers_from_endpoints, trusted_group
 from endpoint_guard.reconcile.release import plan_prune, plan_release
 from endpoint_guard.reconcile.result import ActionEntry, ResultDocument, action_entry, failures, result_document
@@ -53,6 +56,11 @@ def read_snapshot(
     says it needs. The VPC itself is not described: every VPC has a main route table (none means the VPC
     does not exist), and the route tables' local routes name its CIDR blocks. The security group is not
     read when ``checked_group`` (an earlier read) still stands for it (reads.trusted_group)."""
+    return complete_snapshot(ec2, read_core(ec2, vpc_id), profile, settings, checked_group)
+
+
+def read_core(ec2: Ec2Port, vpc_id: str) -> Snapshot:
+    """Route tables, endpoints and subnets: the three reads every reconcile makes."""
     raw_route_tables = ec2.route_tables(vpc_id)
     if not raw_route_tables:
         raise VpcNotFoundError(vpc_id)
@@ -60,7 +68,7 @@ def read_snapshot(
     raw_subnets = ec2.subnets(vpc_id)
     route_tables = route_tables_from_api(raw_route_tables, raw_subnets)
     v4, v6 = cidrs_from_route_tables(raw_route_tables)
-    snapshot = Snapshot(
+    return Snapshot(
         vpc_id=vpc_id,
         region=ec2.region,
         partition=ec2.partition,
@@ -69,7 +77,19 @@ def read_snapshot(
         subnets=subnets_from_api(raw_subnets, route_tables),
         route_tables=route_tables,
         endpoints=tuple(endpoint_from_api(e) for e in endpoints),
+        raw_route_tables=tuple(raw_route_tables),
     )
+
+
+def complete_snapshot(
+    ec2: Ec2Port,
+    snapshot: Snapshot,
+    profile: tuple[ServiceSpec, ...],
+    settings: Settings,
+    checked_group: CheckedGroup | None = None,
+) -> Snapshot:
+    """The core snapshot with the service offers and the facts the plan needs for ``profile``."""
+    vpc_id = snapshot.vpc_id
     # A compliant VPC's own endpoints name its services: the offers are read only when they cannot.
     offers = offers_from_endpoints(snapshot, profile)
     if offers is None:
@@ -100,7 +120,7 @@ def read_snapshot(
             # Refused (a spoke's member role from before this read): place as before, without waiting.
         else:
             now = datetime.datetime.now(datetime.UTC)
-            extra["egress_pending"] = egress_being_set_up(nats, attachments, raw_route_tables, now)
+            extra["egress_pending"] = egress_being_set_up(nats, attachments, snapshot.raw_route_tables, now)
     return dataclasses.replace(snapshot, **extra)
 
 
@@ -113,19 +133,33 @@ def reconcile(
     checked_group: CheckedGroup | None = None,
     pace: Pacer | None = None,
     dns_drift: DnsDrift | None = None,
+    workloads: WorkloadPort | None = None,
 ) -> ResultDocument:
     """Make ``vpc_id`` hold the profile's endpoints (or, with ``settings.dry_run``, say what that takes).
     ``checked_group``: what an earlier run read of the managed group, if it is recent enough to trust.
     ``pace``: asked before each endpoint call (the worker's share of the account-Region's bucket).
-    ``dns_drift``: the reconcile answers a call that turned the DNS attributes off (they are read)."""
+    ``dns_drift``: the reconcile answers a call that turned the DNS attributes off (they are read).
+    ``workloads``: the pull path's reads: the VPC's ECS workloads decide which isolated tables get the
+    layers-only gateway and which endpoints they cannot start without, and each one's path is judged
+    on the VPC as the run leaves it (the result's ``workloads``; see reconcile.pull)."""
     profile = profile or load_profile(settings.extra_services)
-    if dns_drift is not None:
+    if dns_drift is not None or workloads is not None:
         settings = dataclasses.replace(settings, verify_dns=True)
-    snapshot = read_snapshot(ec2, vpc_id, profile, settings, checked_group)
+    snapshot = read_core(ec2, vpc_id)
+    found = None
+    if workloads is not None:
+        found = workloads.workloads_in({s.subnet_id for s in snapshot.subnets})
+        snapshot = dataclasses.replace(snapshot, workload_subnets=frozenset(sid for w in found for sid in w.subnet_ids))
+        profile = profile + specs(required_services(snapshot, found, profile, settings))
+    snapshot = complete_snapshot(ec2, snapshot, profile, settings, checked_group)
     snapshot = dataclasses.replace(snapshot, dns_drift=dns_drift)
     the_plan = plan(snapshot, profile, settings)
     applied = None if settings.dry_run else apply(the_plan, ec2, pace)
-    return result_document(snapshot, the_plan, applied, settings.dry_run)
+    result = result_document(snapshot, the_plan, applied, settings.dry_run)
+    if workloads is not None and found is not None:
+        network = workloads.network(projected(snapshot, the_plan, result))
+        result = judged(result, evaluate(network, found, (s.short for s in profile)))
+    return result
 
 
 def reconcile_observed(

@@ -1,0 +1,240 @@
+"""The reads of the pull path: an account-Region's ECS workloads (services, standalone tasks, container
+instances, with their task definitions, which never change per ARN and are cached), and a VPC's
+network facts their calls cross (security groups, network ACLs, DHCP options, the S3 prefix list, ECR
+pull-through cache rules). Thin: AWS's shapes go to ``pullpath.needs`` and ``pullpath.model``.
+
+ECS reads for C clusters with S services: ListClusters once, then per cluster ListServices, one
+DescribeServices per 10 services, ListTasks and ListContainerInstances; DescribeTasks only for a cluster
+running more tasks than its services account for (standalone tasks), DescribeContainerInstances only
+for one with instances registered; one DescribeTaskDefinition per task definition not yet cached."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from endpoint_guard.aws.base import Adapter, Clients, by_vpc, chunks
+from endpoint_guard.model import Snapshot
+from endpoint_guard.pullpath.model import Network, Workload
+from endpoint_guard.pullpath.needs import instance_workload, service_workload, task_workload
+
+Raw = dict[str, Any]
+
+# Task definitions by ARN, for the container's life: a revision never changes.
+_DEFINITIONS: OrderedDict[str, Raw] = OrderedDict()
+DEFINITIONS_KEPT = 512
+
+
+class WorkloadReads(Adapter):
+    """One account-Region's ECS workloads and a VPC's network facts."""
+
+    service = "ecs"
+
+    def __init__(self, clients: Clients | None = None, *, client: Any = None) -> None:
+        super().__init__(clients, client=client)
+        self.definition_reads = 0
+        self._ec2_reads: Ec2Reads | None = None
+
+    def _ec2(self, operation: str, key: str, **params: Any) -> list[Any]:
+        if self._ec2_reads is None:
+            self._ec2_reads = Ec2Reads(self._clients)
+        return self._ec2_reads._pages(operation, key, **params)
+
+    def task_definition(self, arn: str) -> Raw | None:
+        if arn in _DEFINITIONS:
+            _DEFINITIONS.move_to_end(arn)
+            return _DEFINITIONS[arn]
+        from endpoint_guard.errors import AwsCallError
+
+        try:
+            found: Raw = self._call("describe_task_definition", taskDefinition=arn)["taskDefinition"]
+        except AwsCallError as err:
+            if err.code in ("ClientException", "InvalidParameterException"):
+                return None  # deregistered and gone: what it needed is not known
+            raise
+        self.definition_reads += 1
+        _DEFINITIONS[arn] = found
+        while len(_DEFINITIONS) > DEFINITIONS_KEPT:
+            _DEFINITIONS.popitem(last=False)
+        return found
+
+    def workloads(self) -> list[Workload]:
+        """Every ECS workload of the account-Region (in any VPC: ``pullpath.needs.in_vpc`` cuts them)."""
+        region = self.region
+        found: list[Workload] = []
+        for arn in self._pages("list_clusters", "clusterArns"):
+            services = self._services(arn)
+            for service in services:
+                definition = self.task_definition(str(service.get("taskDefinition", "")))
+                workload = service_workload(service, definition, region)
+                if workload:
+                    found.append(workload)
+            found += self._standalone_tasks(arn, region, sum(int(s.get("runningCount", 0)) for s in services))
+            found += self._instances(arn, region)
+        return found
+
+    def _services(self, cluster_arn: str) -> list[Raw]:
+        described: list[Raw] = []
+        for names in chunks(self._pages("list_services", "serviceArns", cluster=cluster_arn), 10):
+            described += self._call("describe_services", cluster=cluster_arn, services=names).get("services", [])
+        return [s for s in described if s.get("status", "ACTIVE") == "ACTIVE"]
+
+    def _standalone_tasks(self, cluster_arn: str, region: str, in_services: int) -> list[Workload]:
+        """The running tasks no service started: described only when the cluster runs more tasks than
+        its services count."""
+        arns = self._pages("list_tasks", "taskArns", cluster=cluster_arn, desiredStatus="RUNNING")
+        if len(arns) <= in_services:
+            return []
+        tasks = [
+            t
+            for chunk in chunks(arns, 100)
+            for t in self._call("describe_tasks", cluster=cluster_arn, tasks=chunk).get("tasks", [])
+        ]
+        standalone = [t for t in tasks if not str(t.get("group", "")).startswith("service:")]
+        eni_ids = sorted(
+            {
+                str(d["value"])
+                for t in standalone
+                for a in t.get("attachments", [])
+                for d in a.get("details", [])
+                if d.get("name") == "networkInterfaceId" and d.get("value")
+            }
+        )
+        groups = {
+            str(e["NetworkInterfaceId"]): tuple(sorted(g["GroupId"] for g in e.get("Groups", [])))
+            for chunk in chunks(eni_ids, 200)
+            for e in self._ec2("describe_network_interfaces", "NetworkInterfaces", NetworkInterfaceIds=chunk)
+        }
+        found = []
+        for task in standalone:
+            workload = task_workload(task, self.task_definition(str(task.get("taskDefinitionArn", ""))), region, groups)
+            if workload:
+                found.append(workload)
+        return found
+
+    def _instances(self, cluster_arn: str, region: str) -> list[Workload]:
+        arns = self._pages("list_container_instances", "containerInstanceArns", cluster=cluster_arn)
+        if not arns:
+            return []
+        ids = sorted(
+            {
+                str(ci["ec2InstanceId"])
+                for chunk in chunks(arns, 100)
+                for ci in self._call("describe_container_instances", cluster=cluster_arn, containerInstances=chunk).get(
+                    "containerInstances", []
+                )
+                if ci.get("ec2InstanceId")
+            }
+        )
+        instances = [
+            i
+            for chunk in chunks(ids, 200)
+            for r in self._ec2("describe_instances", "Reservations", InstanceIds=chunk)
+            for i in r.get("Instances", [])
+        ]
+        return [w for i in instances if (w := instance_workload(cluster_arn, i, region))]
+
+
+class Ec2Reads(Adapter):
+    """The network facts of a VPC's pull path: the groups, the ACLs, the DHCP options, the S3 prefix list
+    (one read each; the DHCP options two when a set of the Region names other servers)."""
+
+    service = "ec2"
+
+    def security_groups(self, vpc_id: str) -> list[Raw]:
+        return self._pages("describe_security_groups", "SecurityGroups", Filters=by_vpc(vpc_id))
+
+    def network_acls(self, vpc_id: str) -> list[Raw]:
+        return self._pages("describe_network_acls", "NetworkAcls", Filters=by_vpc(vpc_id))
+
+    def dns_servers(self, vpc_id: str) -> tuple[str, ...]:
+        """The DNS servers the VPC's DHCP options name: one read when every options set of the Region
+        names only AmazonProvidedDNS (or there is none), a second to learn which set the VPC uses."""
+        sets = self._pages("describe_dhcp_options", "DhcpOptions")
+        if not any(_servers(s) != AMAZON for s in sets):
+            return AMAZON
+        vpcs = self._call("describe_vpcs", VpcIds=[vpc_id]).get("Vpcs", [])
+        wanted = vpcs[0].get("DhcpOptionsId") if vpcs else None
+        used = next((s for s in sets if s.get("DhcpOptionsId") == wanted), None)
+        return _servers(used) if used else AMAZON
+
+    def s3_prefix_lists(self) -> list[Raw]:
+        name = f"com.amazonaws.{self.region}.s3"
+        return self._pages(
+            "describe_prefix_lists", "PrefixLists", Filters=[{"Name": "prefix-list-name", "Values": [name]}]
+        )
+
+    def pull_through_rules(self) -> dict[str, str]:
+        """ECR's pull-through cache rules: repository prefix -> upstream registry URL."""
+        from endpoint_guard.errors import AwsCallError
+
+        registry = RegistryReads(self._clients)
+        try:
+            rules = registry._pages("describe_pull_through_cache_rules", "pullThroughCacheRules")
+        except AwsCallError as err:
+            if err.retryable:
+                raise
+            return {}  # not allowed or not offered: no rule known
+        return {str(r["ecrRepositoryPrefix"]): str(r.get("upstreamRegistryUrl", "")) for r in rules}
+
+
+class RegistryReads(Adapter):
+    service = "ecr"
+
+
+AMAZON = ("AmazonProvidedDNS",)
+
+
+def _servers(options: Raw) -> tuple[str, ...]:
+    """An options set's domain-name-servers (AmazonProvidedDNS when it names none)."""
+    for config in options.get("DhcpConfigurations", []):
+        if config.get("Key") == "domain-name-servers":
+            return tuple(str(v["Value"]) for v in config.get("Values", []) if v.get("Value")) or AMAZON
+    return AMAZON
+
+
+class PullPathReads:
+    """The reconcile's ``WorkloadPort`` over one account-Region: its workloads read once for this object's
+    life (a sweep chunk, a check), each VPC's network facts when asked. ``nat_gb_price``: the Region's
+    NAT processing per GB, for the problems' details."""
+
+    def __init__(self, clients: Clients, *, account: str | None = None, nat_gb_price: float | None = None) -> None:
+        self.reads, self.ec2 = WorkloadReads(clients), Ec2Reads(clients)
+        self._clients, self.account, self.nat_gb_price = clients, account, nat_gb_price
+        self._all: list[Workload] | None = None
+        self._pull_through: dict[str, str] | None = None
+
+    def workloads_in(self, subnet_ids: set[str]) -> list[Workload]:
+        from endpoint_guard.pullpath.needs import in_vpc
+
+        if self._all is None:
+            self._all = self.reads.workloads()
+        return in_vpc(self._all, subnet_ids)
+
+    def network(self, snapshot: Snapshot) -> Network:
+        import dataclasses
+
+        from endpoint_guard.aws.ec2 import Ec2Adapter
+        from endpoint_guard.pullpath.model import network_from_api
+        from endpoint_guard.pullpath.needs import ECR_HERE, image_source
+
+        if snapshot.dns_support is None or snapshot.dns_hostnames is None:
+            support, hostnames = Ec2Adapter(self._clients).dns_attributes(snapshot.vpc_id)
+            snapshot = dataclasses.replace(snapshot, dns_support=support, dns_hostnames=hostnames)
+        outside = any(
+            image_source(i, snapshot.region).kind != ECR_HERE
+            for w in self.workloads_in({s.subnet_id for s in snapshot.subnets})
+            for i in w.images
+        )
+        if outside and self._pull_through is None:
+            self._pull_through = self.ec2.pull_through_rules()
+        return network_from_api(
+            snapshot,
+            groups=self.ec2.security_groups(snapshot.vpc_id),
+            acls=self.ec2.network_acls(snapshot.vpc_id),
+            dns_servers=self.ec2.dns_servers(snapshot.vpc_id),
+            prefix_lists=self.ec2.s3_prefix_lists(),
+            account=self.account,
+            pull_through=self._pull_through,
+            nat_gb_price=self.nat_gb_price,
+        )

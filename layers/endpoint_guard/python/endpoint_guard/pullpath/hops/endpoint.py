@@ -1,0 +1,45 @@
+"""The endpoint hop: a live interface endpoint of this Region's service (``ServiceRegion`` the VPC's;
+VPC Lattice's Resource and ServiceNetwork endpoints are not service endpoints) with a subnet in the
+workload's AZ. In another AZ it still works, and the inter-AZ transfer is billed; with none, the call
+takes the default route or fails."""
+
+from __future__ import annotations
+
+from endpoint_guard.model import Subnet
+from endpoint_guard.pullpath.model import EFFECT_CROSS_AZ, HOP_ENDPOINT, Network, Problem, Workload
+from endpoint_guard.pullpath.paths import S3, endpoint_subnet_in, interface_endpoint, way_out, way_out_words
+
+
+def check(net: Network, workload: Workload, subnet: Subnet, service: str) -> list[Problem]:
+    if service == S3:
+        return []  # the gateway is the route hop's
+    endpoint = interface_endpoint(net, service)
+    if endpoint is None:
+        return [
+            Problem(
+                hop=HOP_ENDPOINT,
+                service=service,
+                effect=way_out(subnet),
+                resource_ids=(net.snapshot.vpc_id, subnet.subnet_id),
+                detail=f"no {service} interface endpoint of {net.snapshot.region} in the VPC: {way_out_words(net, subnet)}",
+                fix=(
+                    f"create the {service} interface endpoint with private DNS in the VPC's private subnets "
+                    f"(endpoint-guard does for its profile: add {service} to ExtraServices, or WorkloadEndpoints=required)"
+                ),
+            )
+        ]
+    if endpoint_subnet_in(net, endpoint, subnet.az) is None:
+        return [
+            Problem(
+                hop=HOP_ENDPOINT,
+                service=service,
+                effect=EFFECT_CROSS_AZ,
+                resource_ids=(endpoint.endpoint_id, subnet.subnet_id),
+                detail=(
+                    f"{endpoint.endpoint_id} has no subnet in {subnet.az}: the traffic crosses AZs to reach it "
+                    "(inter-AZ transfer is billed each way)"
+                ),
+                fix=f"add a subnet in {subnet.az} to {endpoint.endpoint_id}",
+            )
+        ]
+    return []

@@ -1,0 +1,59 @@
+"""The image hop: where each image lives. This Region's ECR (any account) is what the endpoints carry.
+Another Region's ECR is not (a cross-Region PrivateLink endpoint for that Region's ecr.api and ecr.dkr
+would carry the registry calls; its layers come from that Region's S3, which no gateway here reaches).
+ECR Public, Docker Hub and other registries are on the internet: through the NAT gateway, or not at all
+from an isolated subnet. An ECR pull-through cache rule brings such an image into this Region's ECR."""
+
+from __future__ import annotations
+
+from endpoint_guard.model import Subnet
+from endpoint_guard.pullpath.model import HOP_IMAGE, Network, Problem, Workload
+from endpoint_guard.pullpath.needs import DOCKER_HUB, ECR_HERE, ECR_OTHER_REGION, ECR_PUBLIC, image_source
+from endpoint_guard.pullpath.paths import way_out, way_out_words
+
+_UPSTREAM = {ECR_PUBLIC: "public.ecr.aws", DOCKER_HUB: "registry-1.docker.io"}
+
+
+def check(net: Network, workload: Workload, subnet: Subnet) -> list[Problem]:
+    region = net.snapshot.region
+    problems = []
+    for image in workload.images:
+        source = image_source(image, region)
+        if source.kind == ECR_HERE:
+            continue
+        if source.kind == ECR_OTHER_REGION:
+            detail = f"{image} is in {source.region}'s ECR: this Region's endpoints do not carry it; " + way_out_words(
+                net, subnet
+            )
+            fix = (
+                f"replicate the repository to {region} (ECR replication) and pull from there, or add cross-Region "
+                f"endpoints for com.amazonaws.{source.region}.ecr.api and .ecr.dkr (its layers still come from "
+                f"{source.region}'s S3)"
+            )
+        else:
+            prefix = _cache_prefix(net, source.kind, source.registry)
+            detail = f"{image} comes from {source.registry}, outside AWS's network: {way_out_words(net, subnet)}"
+            account = net.account or "<account>"
+            if prefix:
+                fix = f"pull it through the existing cache rule: {account}.dkr.ecr.{region}.amazonaws.com/{prefix}/..."
+            else:
+                fix = (
+                    f"mirror it into {region}'s ECR: an ECR pull-through cache rule for {source.registry}, then "
+                    f"pull {account}.dkr.ecr.{region}.amazonaws.com/<prefix>/{image.split('/', 1)[-1]}"
+                )
+        problems.append(
+            Problem(
+                hop=HOP_IMAGE,
+                service="ecr",
+                effect=way_out(subnet),
+                resource_ids=(image,),
+                detail=detail,
+                fix=fix,
+            )
+        )
+    return problems
+
+
+def _cache_prefix(net: Network, kind: str, registry: str) -> str | None:
+    upstream = _UPSTREAM.get(kind, registry)
+    return next((prefix for prefix, url in sorted(net.pull_through.items()) if upstream in url), None)
