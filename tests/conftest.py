@@ -128,6 +128,11 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def moto() -> Iterator[None]:
+    from endpoint_guard.aws import workloads
+
+    # Task definitions are cached by ARN (a revision never changes on AWS, and its number is never used
+    # again); each moto world numbers its revisions from 1 again, so a world starts with an empty cache.
+    workloads.forget_task_definitions()
     with mock_aws():
         yield
 

@@ -460,12 +460,14 @@ def test_alarms_tell_the_operator_through_one_topic(cloudformation: dict) -> Non
         "WorkerErrorsAlarm",
         "MigrationPlanFailedAlarm",
         "NotCompliantAlarm",
+        "WorkloadsBlockedAlarm",
     }
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
         assert len(alarm["AlarmDescription"]) > 80, name  # what it means and what to do
     assert alarms["NotCompliantAlarm"]["MetricName"] == "VpcsNotCompliant"
     assert alarms["NotCompliantAlarm"]["DatapointsToAlarm"] == 6  # sustained, not one reconcile
+    assert alarms["WorkloadsBlockedAlarm"]["MetricName"] == "WorkloadsBlocked"  # at once: tasks cannot start
     assert cloudformation["AlarmTopicEmail"]["Condition"] == "AlarmEmailGiven"
 
 

@@ -135,7 +135,6 @@ def net(
     dns_servers=("AmazonProvidedDNS",),
     dns=(True, True),
     prefix_cidrs=S3_CIDRS,
-    pull_through=None,
 ) -> Network:
     subnets = (
         subnet(TASKS, "10.0.1.0/24", tier=tier),
@@ -170,7 +169,6 @@ def net(
             {"PrefixListId": PL, "PrefixListName": f"com.amazonaws.{REGION}.s3", "Cidrs": list(prefix_cidrs)}
         ],
         account="123456789012",
-        pull_through=pull_through,
         nat_gb_price=0.048,
     )
 
@@ -454,8 +452,7 @@ def test_image_outside_this_regions_ecr_goes_through_nat_or_blocks_and_names_the
     n = net()
     [hub] = image.check(n, task(images=("nginx:1.27",)), at(n))
     assert hub.effect == EFFECT_VIA_NAT and "pull-through cache rule for docker.io" in hub.fix
-    cached = net(pull_through={"docker-hub": "registry-1.docker.io"})
-    assert "docker-hub/" in image.check(cached, task(images=("nginx:1.27",)), at(cached))[0].fix
+    assert "<prefix>/library/nginx:1.27" in hub.fix
     isolated = net(tier=TIER_ISOLATED)
     assert image.check(isolated, task(images=("nginx:1.27",)), at(isolated))[0].effect == EFFECT_BLOCKED
     [other] = image.check(n, task(images=("123456789012.dkr.ecr.us-west-2.amazonaws.com/a:1",)), at(n))

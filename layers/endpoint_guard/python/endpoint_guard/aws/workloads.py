@@ -1,7 +1,6 @@
 """The reads of the pull path: an account-Region's ECS workloads (services, standalone tasks, container
 instances, with their task definitions, which never change per ARN and are cached), and a VPC's
-network facts their calls cross (security groups, network ACLs, DHCP options, the S3 prefix list, ECR
-pull-through cache rules). Thin: AWS's shapes go to ``pullpath.needs`` and ``pullpath.model``.
+network facts their calls cross (security groups, network ACLs, DHCP options, the S3 prefix list). Thin: AWS's shapes go to ``pullpath.needs`` and ``pullpath.model``.
 
 ECS reads for C clusters with S services: ListClusters once, then per cluster ListServices, one
 DescribeServices per 10 services, ListTasks and ListContainerInstances; DescribeTasks only for a cluster
@@ -23,6 +22,11 @@ Raw = dict[str, Any]
 # Task definitions by ARN, for the container's life: a revision never changes.
 _DEFINITIONS: OrderedDict[str, Raw] = OrderedDict()
 DEFINITIONS_KEPT = 512
+
+
+def forget_task_definitions() -> None:
+    """Empty the cache (an emulator numbers revisions from 1 again in each new world; AWS never does)."""
+    _DEFINITIONS.clear()
 
 
 class WorkloadReads(Adapter):
@@ -164,23 +168,6 @@ class Ec2Reads(Adapter):
             "describe_prefix_lists", "PrefixLists", Filters=[{"Name": "prefix-list-name", "Values": [name]}]
         )
 
-    def pull_through_rules(self) -> dict[str, str]:
-        """ECR's pull-through cache rules: repository prefix -> upstream registry URL."""
-        from endpoint_guard.errors import AwsCallError
-
-        registry = RegistryReads(self._clients)
-        try:
-            rules = registry._pages("describe_pull_through_cache_rules", "pullThroughCacheRules")
-        except AwsCallError as err:
-            if err.retryable:
-                raise
-            return {}  # not allowed or not offered: no rule known
-        return {str(r["ecrRepositoryPrefix"]): str(r.get("upstreamRegistryUrl", "")) for r in rules}
-
-
-class RegistryReads(Adapter):
-    service = "ecr"
-
 
 AMAZON = ("AmazonProvidedDNS",)
 
@@ -202,7 +189,6 @@ class PullPathReads:
         self.reads, self.ec2 = WorkloadReads(clients), Ec2Reads(clients)
         self._clients, self.account, self.nat_gb_price = clients, account, nat_gb_price
         self._all: list[Workload] | None = None
-        self._pull_through: dict[str, str] | None = None
 
     def workloads_in(self, subnet_ids: set[str]) -> list[Workload]:
         from endpoint_guard.pullpath.needs import in_vpc
@@ -216,18 +202,10 @@ class PullPathReads:
 
         from endpoint_guard.aws.ec2 import Ec2Adapter
         from endpoint_guard.pullpath.model import network_from_api
-        from endpoint_guard.pullpath.needs import ECR_HERE, image_source
 
         if snapshot.dns_support is None or snapshot.dns_hostnames is None:
             support, hostnames = Ec2Adapter(self._clients).dns_attributes(snapshot.vpc_id)
             snapshot = dataclasses.replace(snapshot, dns_support=support, dns_hostnames=hostnames)
-        outside = any(
-            image_source(i, snapshot.region).kind != ECR_HERE
-            for w in self.workloads_in({s.subnet_id for s in snapshot.subnets})
-            for i in w.images
-        )
-        if outside and self._pull_through is None:
-            self._pull_through = self.ec2.pull_through_rules()
         return network_from_api(
             snapshot,
             groups=self.ec2.security_groups(snapshot.vpc_id),
@@ -235,6 +213,15 @@ class PullPathReads:
             dns_servers=self.ec2.dns_servers(snapshot.vpc_id),
             prefix_lists=self.ec2.s3_prefix_lists(),
             account=self.account,
-            pull_through=self._pull_through,
             nat_gb_price=self.nat_gb_price,
         )
+
+
+def pull_path(clients: Clients, settings: Any, owner: str | None = None) -> PullPathReads:
+    """The pull path's reads for ``clients``' account-Region, with the Region's NAT price for the
+    problems' details (``settings``: its prices file)."""
+    from endpoint_guard.cost.estimate import load_prices, region_prices
+
+    region = str(clients.client("ec2").meta.region_name)
+    prices, _ = region_prices(load_prices(settings.prices_file), region)
+    return PullPathReads(clients, account=owner, nat_gb_price=float(prices["nat_gb"]))

@@ -234,6 +234,9 @@ def handle(
     # A hand-run answering a DNS-off event turns the attributes back on: it has no memory of an earlier
     # restore (the worker has, in the state table) and a person asked for it.
     drift = {i.key: DnsDrift(i.dns_off_by) for i in accepted.items if i.dns_off_by}
+    # A person is watching: each VPC's workloads are read and their pulls judged (reconcile.pull).
+    from endpoint_guard.aws.workloads import pull_path
+
     output["results"] = reconcile_now(
         [i for i in accepted.items if not i.release],
         lambda item: reconcile_profiled(
@@ -243,6 +246,7 @@ def handle(
             settings=settings,
             observer=observer,
             dns_drift=drift.get(item.key),
+            workloads=pull_path(services_of(item).clients, settings),
         ),
         observer,
     )

@@ -154,8 +154,6 @@ class Network:
     dns_servers: tuple[str, ...] | None = None  # the VPC's DHCP options' domain-name-servers
     s3_prefix_list: PrefixList | None = None
     account: str | None = None  # the VPC's account: whose ECR is "this account's"
-    # The Region's ECR pull-through cache rules: repository prefix -> upstream registry.
-    pull_through: dict[str, str] = field(default_factory=dict)
     nat_gb_price: float | None = None  # the Region's NAT processing per GB (the cost model's figure)
 
     def acl_of(self, subnet_id: str) -> NetworkAcl | None:
@@ -240,7 +238,6 @@ def network_from_api(
     dns_servers: tuple[str, ...] | None = None,
     prefix_lists: Iterable[Raw] | None = None,
     account: str | None = None,
-    pull_through: dict[str, str] | None = None,
     nat_gb_price: float | None = None,
 ) -> Network:
     """The hops' network from what was read (a fact left None was not read)."""
@@ -251,7 +248,6 @@ def network_from_api(
         dns_servers=dns_servers,
         s3_prefix_list=prefix_list_from_api(prefix_lists, snapshot.region) if prefix_lists is not None else None,
         account=account,
-        pull_through=dict(pull_through or {}),
         nat_gb_price=nat_gb_price,
     )
 

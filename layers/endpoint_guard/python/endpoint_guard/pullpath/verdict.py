@@ -120,11 +120,12 @@ def evaluate(net: Network, workloads: Iterable[Workload], profile: Iterable[str]
 
 
 def _unique(problems: Iterable[Problem]) -> list[Problem]:
-    """The same problem found from several subnets (a missing endpoint) once; one per resource otherwise."""
+    """The same problem found from several subnets (a missing endpoint, an image, a group) once: one per
+    hop, service and resource."""
     seen: set[tuple[Any, ...]] = set()
     kept = []
     for p in problems:
-        key = (p.hop, p.service, p.effect, p.detail)
+        key = (p.hop, p.service, p.effect, p.resource_ids)
         if key not in seen:
             seen.add(key)
             kept.append(p)

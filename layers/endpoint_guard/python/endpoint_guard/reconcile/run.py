@@ -172,6 +172,7 @@ def reconcile_observed(
     pace: Pacer | None = None,
     dns_drift: DnsDrift | None = None,
     profile: tuple[ServiceSpec, ...] | None = None,
+    workloads: WorkloadPort | None = None,
 ) -> tuple[ResultDocument, list[str]]:
     """Reconcile one VPC and report what happened: (the result document, its failed actions)."""
     observer.about(vpc_id=vpc_id)
@@ -183,6 +184,7 @@ def reconcile_observed(
         checked_group=checked_group,
         pace=pace,
         dns_drift=dns_drift,
+        workloads=workloads,
     )
     statuses = [e["status"] for e in result["endpoints"]]
     observer.count("VpcsReconciled")
@@ -191,6 +193,9 @@ def reconcile_observed(
     observer.count("EndpointsDeferred", statuses.count("deferred"))
     observer.count("VpcsNotCompliant", 0 if result["compliant"] else 1)
     observer.count("DnsAttributesRestored", 1 if result["dns_restored"] and not result["dry_run"] else 0)
+    if "workloads_summary" in result:
+        observer.count("WorkloadsBlocked", result["workloads_summary"]["blocked"])
+        observer.count("WorkloadsViaNat", result["workloads_summary"]["via_nat"])
     observer.info(
         "reconciled",
         compliant=result["compliant"],

@@ -6,19 +6,19 @@ from __future__ import annotations
 import dataclasses
 
 from endpoint_guard.aws import Services
+from endpoint_guard.aws.workloads import pull_path
 from endpoint_guard.errors import ConfigurationError
 from endpoint_guard.profile import load_profile
 from endpoint_guard.pullpath import WorkloadVerdict, evaluate
 from endpoint_guard.reconcile.run import complete_snapshot, read_core
 from endpoint_guard.settings import Settings
-from endpoint_guard.survey.usecase import pull_path
 
 
 def explain(vpc_id: str, settings: Settings, aws: Services, workload: str | None = None) -> list[WorkloadVerdict]:
     """Every ECS workload of the VPC (or the one ``CLUSTER/NAME`` names) with its verdict and its trace."""
     read = dataclasses.replace(settings, dry_run=True, verify_dns=True)
     profile = load_profile(read.extra_services)
-    pull = pull_path(aws, read, None)
+    pull = pull_path(aws.clients, read)
     snapshot = read_core(aws.ec2, vpc_id)
     found = pull.workloads_in({s.subnet_id for s in snapshot.subnets})
     if workload is not None:

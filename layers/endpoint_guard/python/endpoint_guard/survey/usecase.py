@@ -9,9 +9,9 @@ from typing import Any
 
 from endpoint_guard.aws import Services
 from endpoint_guard.aws.ec2 import account_or_none
-from endpoint_guard.aws.workloads import PullPathReads
+from endpoint_guard.aws.workloads import pull_path
 from endpoint_guard.cost.aware import cost_aware, profile_for
-from endpoint_guard.cost.estimate import Traffic, load_prices, of_result, region_prices
+from endpoint_guard.cost.estimate import Traffic, load_prices, of_result
 from endpoint_guard.cost.traffic import vpc_traffic
 from endpoint_guard.migration.inventory import service_summary, services_by_vpc
 from endpoint_guard.model import eni_from_api, ignored, tags_of
@@ -49,12 +49,6 @@ def running_tasks(aws: Services, vpc_id: str) -> int:
     )
 
 
-def pull_path(aws: Services, settings: Settings, owner: str | None) -> PullPathReads:
-    """The pull path's reads for this account-Region, with the Region's NAT price for the problems."""
-    prices, _ = region_prices(load_prices(settings.prices_file), aws.ec2.region)
-    return PullPathReads(aws.clients, account=owner, nat_gb_price=float(prices["nat_gb"]))
-
-
 def check(vpc_id: str, settings: Settings, aws: Services, override_gb: float | None = None) -> ResultDocument:
     """The dry-run result document of a VPC, with ``running_tasks``, ``cost`` and each ECS workload's
     pull path (``workloads``). The DNS attributes are read whenever an endpoint relies on private DNS (a
@@ -65,7 +59,7 @@ def check(vpc_id: str, settings: Settings, aws: Services, override_gb: float | N
     services = summaries_by_vpc(aws, subnet_vpc).get(vpc_id, [])
     nats = [n["NatGatewayId"] for n in aws.lookups.nat_gateways(vpc_id)]
     measured = vpc_traffic(services, nats, vpc.get("OwnerId"), settings=settings, aws=aws, override_gb=override_gb)
-    pull = pull_path(aws, settings, vpc.get("OwnerId"))
+    pull = pull_path(aws.clients, settings, vpc.get("OwnerId"))
     if cost_aware(settings):  # compliant means: holds what the cost-aware profile chose for it
         profile, choice = profile_for(vpc_id, ec2=aws.ec2, settings=dry, traffic=measured[0], logs=measured[1])
         result = reconcile(vpc_id, ec2=aws.ec2, settings=dry, profile=profile, workloads=pull)

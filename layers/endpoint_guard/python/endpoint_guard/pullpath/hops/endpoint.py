@@ -20,7 +20,7 @@ def check(net: Network, workload: Workload, subnet: Subnet, service: str) -> lis
                 hop=HOP_ENDPOINT,
                 service=service,
                 effect=way_out(subnet),
-                resource_ids=(net.snapshot.vpc_id, subnet.subnet_id),
+                resource_ids=(net.snapshot.vpc_id,),
                 detail=f"no {service} interface endpoint of {net.snapshot.region} in the VPC: {way_out_words(net, subnet)}",
                 fix=(
                     f"create the {service} interface endpoint with private DNS in the VPC's private subnets "

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from endpoint_guard.model import Subnet
 from endpoint_guard.pullpath.model import HOP_IMAGE, Network, Problem, Workload
-from endpoint_guard.pullpath.needs import DOCKER_HUB, ECR_HERE, ECR_OTHER_REGION, ECR_PUBLIC, image_source
+from endpoint_guard.pullpath.needs import DOCKER_HUB, ECR_HERE, ECR_OTHER_REGION, image_source
 from endpoint_guard.pullpath.paths import way_out, way_out_words
-
-_UPSTREAM = {ECR_PUBLIC: "public.ecr.aws", DOCKER_HUB: "registry-1.docker.io"}
 
 
 def check(net: Network, workload: Workload, subnet: Subnet) -> list[Problem]:
@@ -31,16 +29,13 @@ def check(net: Network, workload: Workload, subnet: Subnet) -> list[Problem]:
                 f"{source.region}'s S3)"
             )
         else:
-            prefix = _cache_prefix(net, source.kind, source.registry)
             detail = f"{image} comes from {source.registry}, outside AWS's network: {way_out_words(net, subnet)}"
             account = net.account or "<account>"
-            if prefix:
-                fix = f"pull it through the existing cache rule: {account}.dkr.ecr.{region}.amazonaws.com/{prefix}/..."
-            else:
-                fix = (
-                    f"mirror it into {region}'s ECR: an ECR pull-through cache rule for {source.registry}, then "
-                    f"pull {account}.dkr.ecr.{region}.amazonaws.com/<prefix>/{image.split('/', 1)[-1]}"
-                )
+            fix = (
+                f"mirror it into {region}'s ECR: an ECR pull-through cache rule for {source.registry} (aws ecr "
+                f"create-pull-through-cache-rule), then pull {account}.dkr.ecr.{region}.amazonaws.com/<prefix>/"
+                f"{image.split('/', 1)[-1] if source.kind != DOCKER_HUB or '/' in image else 'library/' + image}"
+            )
         problems.append(
             Problem(
                 hop=HOP_IMAGE,
@@ -52,8 +47,3 @@ def check(net: Network, workload: Workload, subnet: Subnet) -> list[Problem]:
             )
         )
     return problems
-
-
-def _cache_prefix(net: Network, kind: str, registry: str) -> str | None:
-    upstream = _UPSTREAM.get(kind, registry)
-    return next((prefix for prefix, url in sorted(net.pull_through.items()) if upstream in url), None)

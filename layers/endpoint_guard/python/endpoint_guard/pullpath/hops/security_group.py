@@ -121,16 +121,22 @@ def _gateway(
     listed = plist.prefix_list_id if plist else "the S3 prefix list"
     groups = workload.group_ids or _default_group(net)
     effect = EFFECT_BLOCKED if plist and plist.cidrs else EFFECT_UNVERIFIED
+    detail = (
+        f"the workload's group(s) {', '.join(groups)} let no TCP 443 out to {listed}: the image layers "
+        "(from S3 through the gateway) cannot be fetched (CannotPullContainerError)"
+    )
+    if effect == EFFECT_UNVERIFIED:
+        detail = (
+            f"the workload's group(s) {', '.join(groups)} let TCP 443 out neither to {listed} nor everywhere, "
+            "and the list's ranges are not known here: the image layers may not be fetched"
+        )
     return [
         Problem(
             hop=HOP_SECURITY_GROUP,
             service=S3,
             effect=effect,
             resource_ids=tuple(groups) + ((plist.prefix_list_id,) if plist else ()),
-            detail=(
-                f"the workload's group(s) {', '.join(groups)} let no TCP 443 out to {listed}: the image layers "
-                "(from S3 through the gateway) cannot be fetched (CannotPullContainerError)"
-            ),
+            detail=detail,
             fix=f"allow TCP 443 out to prefix list {listed} in {groups[0] if groups else TASK_GROUP}",
         )
     ]
