@@ -20,7 +20,15 @@ from endpoint_guard.worker.messages import WorkItem
 from tests.app.iam import SPOKE, granted_by, iam_action
 from tests.conftest import emf, endpoints_of, load_event, on_assume_role, sample
 from tools.esm import context, receive, run_worker
-from tools.world import OWN_ACCOUNT, awsvpc_service, build_vpc, ecr_image, load_balanced_service, member_client
+from tools.world import (
+    OWN_ACCOUNT,
+    awsvpc_service,
+    build_vpc,
+    ecr_image,
+    load_balanced_service,
+    member_client,
+    run_fargate_tasks,
+)
 
 MEMBER, STRANGER = "111111111111", "222222222222"
 EXTERNAL_ID = "hub-external-id-0123456789"
@@ -254,6 +262,7 @@ def test_the_member_role_allows_every_call_the_hub_makes_with_it_and_nothing_mor
     member["ecs"].put_cluster_capacity_providers(
         cluster=cluster, capacityProviders=["hosts"], defaultCapacityProviderStrategy=[]
     )
+    run_fargate_tasks(member["ecs"], ec2, world.private_subnets[f"{region}b"], cluster="batch")  # standalone tasks
     eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
     ec2.create_nat_gateway(SubnetId=world.public_subnets[f"{region}a"], AllocationId=eip)  # no metrics: images next
 

@@ -264,8 +264,20 @@ def _exercise_the_worker(ec2) -> set[str]:
     sfn = boto3.client("stepfunctions", region_name=REGION)
     failed = sfn.start_execution(stateMachineArn=machine, name=execution_name(busy.vpc_id, deferred), input="{}")
     sfn.stop_execution(executionArn=failed["executionArn"])
+    # Its workloads, for an ECS event's pull path: a service, standalone tasks (above), a container
+    # instance, and DHCP options that name other DNS servers (which set the VPC uses is then read).
+    ecs = boto3.client("ecs", region_name=REGION)
+    awsvpc_service(ecs, [busy.private_subnets["us-east-1b"]], cluster="web")
+    instance = ec2.run_instances(
+        ImageId="ami-12345678", MinCount=1, MaxCount=1, SubnetId=world.private_subnets["us-east-1c"]
+    )
+    document = json.dumps({"instanceId": instance["Instances"][0]["InstanceId"], "region": REGION})
+    ecs.register_container_instance(cluster="web", instanceIdentityDocument=document)
+    options = ec2.create_dhcp_options(DhcpConfigurations=[{"Key": "domain-name-servers", "Values": ["10.0.0.53"]}])
+    ec2.associate_dhcp_options(DhcpOptionsId=options["DhcpOptions"]["DhcpOptionsId"], VpcId=busy.vpc_id)
     intake(subnet_event(world, 1), context("intake"))
     intake(subnet_event(busy, 2), context("intake"))
+    intake(sample("ecs-run-task.json", busy.vpc_id, busy.private_subnets["us-east-1a"]), context("intake"))
     intake(subnet_event(building, 3), context("intake"))
     intake({"vpc_id": "vpc-0123456789abcdef0"}, context("intake"))  # dead-lettered: it does not exist
     os.environ["ENDPOINT_GUARD_ADOPT_UNMANAGED"] = "modify"

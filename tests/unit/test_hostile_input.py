@@ -108,7 +108,7 @@ class Letters:
 def handled_or_classified(body: str) -> None:
     letters = Letters()
 
-    def reconcile(vpc_id, trusted, pace, dns=None):
+    def reconcile(vpc_id, trusted, pace, dns=None, pull=False):
         return {
             "vpc_id": vpc_id,
             "region": "us-east-1",

@@ -45,7 +45,7 @@ def test_the_member_role_may_do_exactly_what_the_hubs_reconcile_may_in_any_regio
     assert member[: len(hub)] == regionless  # same statements, same conditions (AdoptModify, ManageDns)
     assert member[len(hub)] == {"Sid": "FleetReads", "Effect": "Allow", "Action": "ec2:DescribeVpcs", "Resource": "*"}
     # and, after them, only the reads of the hub's intake and migration plan (the next test)
-    assert [s["Sid"] for s in member[len(hub) + 1 :]] == ["FindTheVpc", "ReadTheSourceVpc"]
+    assert [s["Sid"] for s in member[len(hub) + 1 :]] == ["FindTheVpc", "ReadTheSourceVpc", "ReadThePullPath"]
     assert set(SPOKE["Conditions"]) >= {"AdoptModify", "ManageDns", "CostAware"}
 
 
@@ -64,6 +64,7 @@ def test_the_member_role_may_make_the_reads_of_the_hubs_intake_and_migration_pla
     member = {s.get("Sid"): s for s in policy["PolicyDocument"]["Statement"]}
     assert member["FindTheVpc"] == _statement("IntakeFunction", "FindTheVpc")
     assert member["ReadTheSourceVpc"] == _statement("MigrationDiscoverFunction", "ReadTheSourceVpc")
+    assert member["ReadThePullPath"] == _statement("EnsureEndpointsFunction", "ReadThePullPath")
 
 
 def test_a_hub_reaches_its_members_through_their_role_and_listens_on_the_organizations_bus() -> None:

@@ -43,7 +43,7 @@ class Marks:
         self.reads += 1
         return self.known.get(vpc_id, Mark())
 
-    def mark_reconciled(self, vpc_id, started_ms, expires_at, group=None) -> None:
+    def mark_reconciled(self, vpc_id, started_ms, expires_at, group=None, *, paths=False) -> None:
         self.written.append((vpc_id, started_ms, expires_at, group))
         self.failures.pop(vpc_id, None)
 
@@ -87,8 +87,9 @@ class Reconciles:
     def __init__(self, *outcomes) -> None:
         self.outcomes, self.calls = list(outcomes), []
 
-    def __call__(self, vpc_id: str, trusted: CheckedGroup | None, pace=None, dns=None):
+    def __call__(self, vpc_id: str, trusted: CheckedGroup | None, pace=None, dns=None, pull=False):
         self.calls.append((vpc_id, trusted))
+        self.pulls = [*getattr(self, "pulls", []), pull]
         self.drifts = [*getattr(self, "drifts", []), dns]
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):
@@ -286,6 +287,15 @@ def test_a_vpc_is_not_started_without_the_time_to_finish_it() -> None:
     with pytest.raises(HandedBackError):
         done.handle(delivery())
     assert reconciles.calls == []
+
+
+def test_an_ecs_or_path_event_reads_the_workloads_and_a_plain_vpc_event_does_not() -> None:
+    reconciles = Reconciles(result(), result(), result())
+    done, _ = worker(reconciles)
+    for name in ("CreateSubnet", "RunTask", "RevokeSecurityGroupEgress"):
+        body = WorkItem(VPC, f"e-{name}", name).to_message()
+        done.handle(Delivery(body, f"m-{name}", int(NOW * 1000), 1, VPC))
+    assert reconciles.pulls == [False, True, True]
 
 
 def test_after_a_slow_vpc_the_next_is_started_only_with_as_much_time_left() -> None:

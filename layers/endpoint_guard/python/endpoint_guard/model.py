@@ -143,6 +143,9 @@ class Mark:
     group: CheckedGroup | None = None
     failures: int = 0  # reconciles of the VPC that failed since its last success
     released_at: int | None = None  # epoch seconds: endpoint-guard stood aside for its owner's delete
+    # When the last reconcile that read the workloads and judged their pulls started (epoch ms): what
+    # covers an event about the paths (a plain reconcile does not).
+    paths_from: int | None = None
 
     def group_to_trust(self, now: int, recheck_seconds: int) -> CheckedGroup | None:
         """The group's last read, while it is younger than ``recheck_seconds``: an older one (or 0 to

@@ -129,7 +129,8 @@ class StateTable(Adapter):
             )
         reconciled_from = int(item["reconciled_from"]) if "reconciled_from" in item else None
         released_at = int(item["released_at"]) if "released_at" in item else None
-        return Mark(reconciled_from, group, int(item.get("failures", 0)), released_at)
+        paths_from = int(item["paths_from"]) if "paths_from" in item else None
+        return Mark(reconciled_from, group, int(item.get("failures", 0)), released_at, paths_from)
 
     def record_release(self, vpc_id: str, at_s: int, expires_at: int) -> None:
         """Endpoint-guard released its resources in the VPC for its owner's delete (see Worker)."""
@@ -144,12 +145,15 @@ class StateTable(Adapter):
             ExpressionAttributeValues={":t": serializer.serialize(at_s), ":e": serializer.serialize(expires_at)},
         )
 
-    def mark_reconciled(self, vpc_id: str, started_ms: int, expires_at: int, group: CheckedGroup | None = None) -> None:
-        """Record that a reconcile which started at ``started_ms`` succeeded, and what it read of the
-        managed group (``None`` keeps the last read). Never moves the mark back."""
+    def mark_reconciled(
+        self, vpc_id: str, started_ms: int, expires_at: int, group: CheckedGroup | None = None, *, paths: bool = False
+    ) -> None:
+        """Record that a reconcile which started at ``started_ms`` succeeded, what it read of the managed
+        group (``None`` keeps the last read), and (``paths``) that it judged the workloads' pulls. Never
+        moves the mark back."""
         from boto3.dynamodb.types import TypeSerializer
 
-        update = "SET reconciled_from = :t, expiration = :e"
+        update = "SET reconciled_from = :t, expiration = :e" + (", paths_from = :t" if paths else "")
         values: dict[str, Any] = {":t": started_ms, ":e": expires_at}
         if group is not None:
             update += ", group_id = :g, group_cidrs = :c, group_checked_at = :a"

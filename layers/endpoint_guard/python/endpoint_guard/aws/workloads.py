@@ -162,6 +162,17 @@ class Ec2Reads(Adapter):
         used = next((s for s in sets if s.get("DhcpOptionsId") == wanted), None)
         return _servers(used) if used else AMAZON
 
+    def region_facts(self) -> dict[str, Any]:
+        """The account-Region's groups, ACLs, DHCP options sets and which set each VPC uses, and the S3
+        prefix list: five paginated reads for every VPC at once."""
+        return {
+            "groups": self._pages("describe_security_groups", "SecurityGroups"),
+            "acls": self._pages("describe_network_acls", "NetworkAcls"),
+            "dhcp": {str(d["DhcpOptionsId"]): d for d in self._pages("describe_dhcp_options", "DhcpOptions")},
+            "vpc_options": {str(v["VpcId"]): v.get("DhcpOptionsId") for v in self._pages("describe_vpcs", "Vpcs")},
+            "prefix_lists": self.s3_prefix_lists(),
+        }
+
     def s3_prefix_lists(self) -> list[Raw]:
         name = f"com.amazonaws.{self.region}.s3"
         return self._pages(
@@ -183,12 +194,23 @@ def _servers(options: Raw) -> tuple[str, ...]:
 class PullPathReads:
     """The reconcile's ``WorkloadPort`` over one account-Region: its workloads read once for this object's
     life (a sweep chunk, a check), each VPC's network facts when asked. ``nat_gb_price``: the Region's
-    NAT processing per GB, for the problems' details."""
+    NAT processing per GB, for the problems' details. ``region_wide``: the network facts too are read
+    once, for every VPC of the account-Region, and served VPC by VPC (the sweep's way: a few reads per
+    account-Region instead of four a VPC)."""
 
-    def __init__(self, clients: Clients, *, account: str | None = None, nat_gb_price: float | None = None) -> None:
+    def __init__(
+        self,
+        clients: Clients,
+        *,
+        account: str | None = None,
+        nat_gb_price: float | None = None,
+        region_wide: bool = False,
+    ) -> None:
         self.reads, self.ec2 = WorkloadReads(clients), Ec2Reads(clients)
         self._clients, self.account, self.nat_gb_price = clients, account, nat_gb_price
+        self.region_wide = region_wide
         self._all: list[Workload] | None = None
+        self._region: dict[str, Any] | None = None
 
     def workloads_in(self, subnet_ids: set[str]) -> list[Workload]:
         from endpoint_guard.pullpath.needs import in_vpc
@@ -196,6 +218,22 @@ class PullPathReads:
         if self._all is None:
             self._all = self.reads.workloads()
         return in_vpc(self._all, subnet_ids)
+
+    def _facts(self, vpc_id: str) -> tuple[list[Raw], list[Raw], tuple[str, ...], list[Raw]]:
+        """(security groups, network ACLs, DNS servers, S3 prefix lists) of the VPC."""
+        if not self.region_wide:
+            ec2 = self.ec2
+            return ec2.security_groups(vpc_id), ec2.network_acls(vpc_id), ec2.dns_servers(vpc_id), ec2.s3_prefix_lists()
+        if self._region is None:
+            self._region = self.ec2.region_facts()
+        facts = self._region
+        options = facts["dhcp"].get(facts["vpc_options"].get(vpc_id))
+        return (
+            [g for g in facts["groups"] if g.get("VpcId") == vpc_id],
+            [a for a in facts["acls"] if a.get("VpcId") == vpc_id],
+            _servers(options) if options else AMAZON,
+            facts["prefix_lists"],
+        )
 
     def network(self, snapshot: Snapshot) -> Network:
         import dataclasses
@@ -206,22 +244,23 @@ class PullPathReads:
         if snapshot.dns_support is None or snapshot.dns_hostnames is None:
             support, hostnames = Ec2Adapter(self._clients).dns_attributes(snapshot.vpc_id)
             snapshot = dataclasses.replace(snapshot, dns_support=support, dns_hostnames=hostnames)
+        groups, acls, servers, prefix_lists = self._facts(snapshot.vpc_id)
         return network_from_api(
             snapshot,
-            groups=self.ec2.security_groups(snapshot.vpc_id),
-            acls=self.ec2.network_acls(snapshot.vpc_id),
-            dns_servers=self.ec2.dns_servers(snapshot.vpc_id),
-            prefix_lists=self.ec2.s3_prefix_lists(),
+            groups=groups,
+            acls=acls,
+            dns_servers=servers,
+            prefix_lists=prefix_lists,
             account=self.account,
             nat_gb_price=self.nat_gb_price,
         )
 
 
-def pull_path(clients: Clients, settings: Any, owner: str | None = None) -> PullPathReads:
+def pull_path(clients: Clients, settings: Any, owner: str | None = None, *, region_wide: bool = False) -> PullPathReads:
     """The pull path's reads for ``clients``' account-Region, with the Region's NAT price for the
     problems' details (``settings``: its prices file)."""
     from endpoint_guard.cost.estimate import load_prices, region_prices
 
     region = str(clients.client("ec2").meta.region_name)
     prices, _ = region_prices(load_prices(settings.prices_file), region)
-    return PullPathReads(clients, account=owner, nat_gb_price=float(prices["nat_gb"]))
+    return PullPathReads(clients, account=owner, nat_gb_price=float(prices["nat_gb"]), region_wide=region_wide)

@@ -151,6 +151,7 @@ def build_worker(
     """The worker use case with the deployed collaborators (``members``: a hub's way into its member
     accounts; one is made when a hub's caller passes none)."""
     from endpoint_guard.aws import Ec2Adapter, QueueAdapter, Services, StateTable, StepFunctionsAdapter
+    from endpoint_guard.aws.workloads import pull_path
     from endpoint_guard.errors import ReconcileFailedError
     from endpoint_guard.reconcile.result import reconcile_failed
     from endpoint_guard.reconcile.run import reconcile_observed
@@ -172,6 +173,7 @@ def build_worker(
         is assumed only when a VPC of that account is worked on."""
         ec2 = functools.cache(lambda: Ec2Adapter(at()))
         aws = functools.cache(lambda: Services(at()))
+        paths = functools.cache(lambda: pull_path(at(), settings))  # one read of the workloads a batch
         marks = state.within(scope) if state is not None and scope else state
         pacer = None
         if state is not None:
@@ -184,8 +186,10 @@ def build_worker(
                 sleep=sleep,
             )
 
-        def reconcile(vpc_id: str, trusted: Any, pace: Any, dns: Any = None) -> Any:
+        def reconcile(vpc_id: str, trusted: Any, pace: Any, dns: Any = None, pull: bool = False) -> Any:
             how = {"checked_group": trusted, "pace": pace, "dns_drift": dns}
+            if pull:  # an ECS event, or one about a hop of the pulls: the workloads are read and judged
+                how["workloads"] = paths()
             if settings.endpoint_profile == PROFILE_COST_AWARE:  # its pricing is imported only when in use
                 from endpoint_guard.cost.aware import reconcile_profiled
 

@@ -23,6 +23,23 @@ if TYPE_CHECKING:  # pragma: no cover
 MESSAGE_VERSION = 1
 # A DeleteVpc failed with DependencyViolation: release the whole VPC (a subnet id releases that subnet).
 RELEASE_VPC = "vpc"
+# Events about a VPC's workloads or the hops of their pulls: the reconcile of such an item reads the
+# workloads and judges their paths (the pull path's reads; a plain VPC event stays at its few calls).
+PATH_EVENTS = frozenset(
+    {
+        "CreateCluster",
+        "CreateService",
+        "UpdateService",
+        "RunTask",
+        "AuthorizeSecurityGroupEgress",
+        "RevokeSecurityGroupEgress",
+        "CreateNetworkAclEntry",
+        "ReplaceNetworkAclEntry",
+        "DeleteNetworkAclEntry",
+        "ReplaceNetworkAclAssociation",
+        "AssociateDhcpOptions",
+    }
+)
 ACCOUNT = re.compile(r"[0-9]{12}")
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
 
@@ -63,6 +80,11 @@ class WorkItem:
     @property
     def key(self) -> str:
         return self.scope + self.vpc_id
+
+    @property
+    def about_paths(self) -> bool:
+        """Whether the event was about the VPC's workloads or their paths (``PATH_EVENTS``)."""
+        return self.event_name in PATH_EVENTS
 
     @property
     def special(self) -> bool:

@@ -37,7 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover  (the reconcile is not imported on the int
     # Reconcile a VPC (trusting this read of its managed group, if any; pacing its endpoint calls with
     # the pacer, if any; answering a DNS-off call, if any): the result document. Raises
     # ReconcileFailedError when actions failed.
-    Reconciler = Callable[[str, CheckedGroup | None, Pacer | None, DnsDrift | None], ResultDocument]
+    # (VPC, the group's last read, the pace, DNS drift, whether to read the workloads and judge their pulls)
+    Reconciler = Callable[[str, CheckedGroup | None, Pacer | None, DnsDrift | None, bool], ResultDocument]
     # Release endpoint-guard's resources in a VPC (the subnet id, or "vpc" for all of them): the release
     # document. Raises ReconcileFailedError when actions failed.
     Releaser = Callable[[str, str, Pacer | None], dict[str, Any]]
@@ -48,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover  (the reconcile is not imported on the int
 class MarkStore(Protocol):
     def mark(self, vpc_id: str) -> Mark: ...
     def mark_reconciled(
-        self, vpc_id: str, started_ms: int, expires_at: int, group: CheckedGroup | None = None
+        self, vpc_id: str, started_ms: int, expires_at: int, group: CheckedGroup | None = None, *, paths: bool = False
     ) -> None: ...
     def record_failure(self, vpc_id: str, expires_at: int) -> int: ...
     def forget_failures(self, vpc_id: str) -> None: ...
@@ -224,7 +225,9 @@ class Worker:
     def _reconcile(self, item: WorkItem, delivery: Delivery) -> dict[str, Any]:
         place = self.place(item)
         mark = self._mark(item, place)
-        if not item.special and covered(delivery.sent_ms, mark.reconciled_from):  # settled even when out of time
+        # A plain reconcile does not cover an event about the workloads' paths: only one that judged them.
+        since = mark.paths_from if item.about_paths else mark.reconciled_from
+        if not item.special and covered(delivery.sent_ms, since):  # settled even when out of time
             return self.observer.skipped(
                 Skip.COVERED, "a later reconcile of this VPC already covered this event", vpc_id=item.vpc_id
             )
@@ -250,7 +253,7 @@ class Worker:
         if item.dns_off_by:
             drift = DnsDrift(item.dns_off_by, place.marks.dns_restored_at(item.vpc_id) if place.marks else None)
         try:
-            result = place.reconcile(item.vpc_id, trusted, place.pacer, drift)
+            result = place.reconcile(item.vpc_id, trusted, place.pacer, drift, item.about_paths)
         finally:
             self._slowest = max(self._slowest, self.clock() - started_ms / 1000)
         if result.get("dns_restored") and place.marks and not result["dry_run"]:
@@ -266,10 +269,11 @@ class Worker:
             result["migration_execution_arn"] = self._plan_migration(result, item)
         if place.marks and not self.rules.dry_run:
             group = checked_group(result, started_ms // 1000)
-            self._known[item.key] = Mark(started_ms, group or mark.group)
+            paths_from = started_ms if item.about_paths else mark.paths_from
+            self._known[item.key] = Mark(started_ms, group or mark.group, paths_from=paths_from)
             try:
                 expires = started_ms // 1000 + self.rules.watermark_seconds
-                place.marks.mark_reconciled(item.vpc_id, started_ms, expires, group)
+                place.marks.mark_reconciled(item.vpc_id, started_ms, expires, group, paths=item.about_paths)
             except EndpointGuardError as err:
                 # The VPC is done; only the record of it is missing (the next event reconciles it again).
                 self.observer.failed("could not record the reconcile", err)
