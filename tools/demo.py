@@ -6,8 +6,11 @@
    the reconcile worker. Its interface endpoints are created, the S3 gateway is deferred, and the worker
    starts the migration-plan state machine (the deployed ASL, run by moto; its Lambda tasks are the real
    handlers, in this process). The plan lands in the plan bucket.
-3. endpoint-guard report: every VPC with its compliance and what its endpoints cost against the NAT.
-4. The fleet: a second account (reached through its member role, STS on the emulator) and a second
+3. A fully private VPC (no NAT) running a Fargate service: `check` finds its tasks blocked (no S3
+   route for the image layers), `explain` walks the pull hop by hop and names the fix, `ensure` adds the
+   layers-only S3 gateway, and `check` finds the tasks pulling through the endpoints.
+4. endpoint-guard report: every VPC with its compliance and what its endpoints cost against the NAT.
+5. The fleet: a second account (reached through its member role, STS on the emulator) and a second
    Region get VPCs of their own; endpoint-guard sweep reports on both accounts and both Regions, then
    enforces, and the fleet is compliant.
 """
@@ -28,7 +31,7 @@ from moto.server import ThreadedMotoServer
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from tools.world import awsvpc_service, build_vpc, run_fargate_tasks  # noqa: E402
+from tools.world import awsvpc_service, build_vpc, run_fargate_tasks, tiered_vpc  # noqa: E402
 
 REGION = "us-east-1"
 
@@ -89,6 +92,7 @@ def main() -> int:
         os.unlink(handle.name)
 
         deployed_path(endpoint, port)
+        pull_path(endpoint, env)
 
         picture = Path(tempfile.gettempdir()) / "endpoint-guard-cost.html"
         banner(f"endpoint-guard report --html {picture}   (every VPC of the region, with the cost column)")
@@ -112,6 +116,26 @@ def main() -> int:
     finally:
         server.stop()
     return 0
+
+
+def pull_path(endpoint: str, env: dict[str, str]) -> None:
+    """The fully private VPC (no NAT anywhere) with a Fargate service: its tasks cannot pull until the
+    layers-only S3 gateway is there. check says so, explain says which hop and the fix, ensure fixes it."""
+    kw = {"region_name": REGION, "endpoint_url": endpoint, "aws_access_key_id": "demo", "aws_secret_access_key": "demo"}
+    ec2, ecs = boto3.client("ec2", **kw), boto3.client("ecs", **kw)
+    vpc = tiered_vpc(ec2, {"app": "isolated"}, cidr="10.70.0.0/16")
+    image = f"123456789012.dkr.ecr.{REGION}.amazonaws.com/shop/api:v3"
+    awsvpc_service(ecs, list(vpc.subnets["app"].values()), cluster="shop", name="api", image=image)
+    cli = [str(Path(sys.executable).parent / "endpoint-guard")]
+    where = ["--endpoint-url", endpoint, "--region", REGION]
+    banner(f"a fully private VPC {vpc.vpc_id} (no NAT) running service shop/api: endpoint-guard check")
+    subprocess.run([*cli, "check", vpc.vpc_id, *where], env=env, check=False)
+    banner("endpoint-guard explain --workload shop/api   (the pull, hop by hop)")
+    subprocess.run([*cli, "explain", vpc.vpc_id, "--workload", "shop/api", *where], env=env, check=False)
+    banner("endpoint-guard ensure: the interface endpoints, and the layers-only S3 gateway on the isolated table")
+    subprocess.run([*cli, "ensure", vpc.vpc_id, *where], env=env, check=True)
+    banner("endpoint-guard check again: the tasks pull through the endpoints")
+    subprocess.run([*cli, "check", vpc.vpc_id, *where], env=env, check=True)
 
 
 SECOND_ACCOUNT, SECOND_REGION = "111111111111", "eu-west-1"

@@ -24,6 +24,8 @@ from endpoint_guard.pullpath.model import (
 )
 
 Check = Callable[[Network, Workload, Subnet, str], list[Problem]]
+# Problems after which a call goes no further along its path (it fails, or leaves through NAT).
+DECISIVE = frozenset({EFFECT_BLOCKED, EFFECT_VIA_NAT})
 # The hops of one service's call, in the order the call meets them: the S3 gateway's path is a route;
 # an interface endpoint's, a name that resolves to it.
 GATEWAY_HOPS: tuple[tuple[str, Check], ...] = (
@@ -102,7 +104,10 @@ def evaluate_workload(net: Network, workload: Workload, profile: frozenset[str])
         steps.append(Step(subnet_id, "ecr", "image", tuple(image.check(net, workload, subnet))))
         for service in workload.needs:
             for hop, check in GATEWAY_HOPS if service == "s3" else INTERFACE_HOPS:
-                steps.append(Step(subnet_id, service, hop, tuple(check(net, workload, subnet, service))))
+                found = tuple(check(net, workload, subnet, service))
+                steps.append(Step(subnet_id, service, hop, found))
+                if any(p.effect in DECISIVE for p in found):
+                    break  # the call does not get further: the hops behind this one are not reached
     problems = _unique(p for s in steps for p in s.problems)
     ordered = tuple(sorted(problems, key=lambda p: HOPS.index(p.hop)))
     return WorkloadVerdict(

@@ -44,8 +44,8 @@ def judged(result: ResultDocument, verdicts: list[WorkloadVerdict]) -> ResultDoc
         first = counted[0]
         problem = next((p for p in first.problems if p.effect in ("blocked", "via_nat")), first.problems[0])
         result["findings"].append(
-            f"{len(counted)} workload(s) {first.verdict.replace('_', ' ')} or worse because of the VPC's set-up, "
-            f"first {first.workload.key}: {problem.hop} ({problem.service}): {problem.detail}; fix: {problem.fix} "
-            f"(endpoint-guard explain {result['vpc_id']})"
+            f"{len(counted)} workload(s) cannot pull, log or start, or pay NAT, because of the VPC's set-up; first "
+            f"{first.workload.key} ({first.verdict.replace('_', ' ')}): {problem.hop} ({problem.service}): "
+            f"{problem.detail}; fix: {problem.fix} (endpoint-guard explain {result['vpc_id']})"
         )
     return result

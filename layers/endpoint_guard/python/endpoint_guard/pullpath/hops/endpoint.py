@@ -22,10 +22,7 @@ def check(net: Network, workload: Workload, subnet: Subnet, service: str) -> lis
                 effect=way_out(subnet),
                 resource_ids=(net.snapshot.vpc_id,),
                 detail=f"no {service} interface endpoint of {net.snapshot.region} in the VPC: {way_out_words(net, subnet)}",
-                fix=(
-                    f"create the {service} interface endpoint with private DNS in the VPC's private subnets "
-                    f"(endpoint-guard does for its profile: add {service} to ExtraServices, or WorkloadEndpoints=required)"
-                ),
+                fix=_create_fix(service, net.snapshot.vpc_id),
             )
         ]
     if endpoint_subnet_in(net, endpoint, subnet.az) is None:
@@ -43,3 +40,14 @@ def check(net: Network, workload: Workload, subnet: Subnet, service: str) -> lis
             )
         ]
     return []
+
+
+def _create_fix(service: str, vpc_id: str) -> str:
+    from endpoint_guard.profile import load_profile
+
+    if service in {s.short for s in load_profile()}:
+        return f"endpoint-guard ensure {vpc_id} creates the {service} interface endpoint (so does the next reconcile)"
+    return (
+        f"create the {service} interface endpoint with private DNS (endpoint-guard does in isolated subnets with "
+        f"WorkloadEndpoints=required, anywhere with {service} in ExtraServices)"
+    )
