@@ -215,11 +215,15 @@ def test_report_covers_every_vpc_with_its_cost(ec2, ecs, capsys) -> None:
     assert rows[busy.vpc_id]["deferred_route_tables"] == [busy.private_route_tables["us-east-1a"]]
     assert rows[busy.vpc_id]["running_tasks"] == 3 and rows[busy.vpc_id]["endpoints"]["s3"] == "deferred"
     assert rows[busy.vpc_id]["cost"]["pays_off"] is True
+    # Its three standalone tasks pull a public image behind the deferred gateway: through NAT, all three.
+    assert rows[busy.vpc_id]["workloads"] == {"workloads": 3, "through_endpoints": 0, "via_nat": 3, "blocked": 0}
+    assert rows[fresh.vpc_id]["workloads"]["workloads"] == 0
 
     assert main(["report"]) == 0
     table = capsys.readouterr().out
     assert table.splitlines()[0].split()[:6] == ["VPC", "compliant", "ecr.api", "ecr.dkr", "logs", "s3"]
-    assert any(line.startswith(busy.vpc_id) and " deferred " in line for line in table.splitlines())
+    assert any(line.startswith(busy.vpc_id) and " deferred " in line and " 0/3 " in line for line in table.splitlines())
+    assert "workloads through endpoints 0/3" in table
 
 
 def test_report_shows_a_progress_bar_on_a_terminal_when_there_are_many_vpcs(ec2, capsys, monkeypatch) -> None:

@@ -30,7 +30,17 @@ def render_report(all_rows: list[dict[str, Any]]) -> str:
     opted_out = [r["vpc_id"] for r in all_rows if r.get("opted_out")]
     shared = [f"{r['vpc_id']} (account {r['owner']})" for r in all_rows if r.get("skipped") == "shared"]
     services = sorted({s for row in rows for s in row["endpoints"]}, key=service_column)
-    header = ["VPC", "compliant", *services, "deferred", "tasks", "endpoints $/mo", "NAT avoided $/mo", "pays off"]
+    header = [
+        "VPC",
+        "compliant",
+        *services,
+        "deferred",
+        "tasks",
+        "through endpoints",
+        "endpoints $/mo",
+        "NAT avoided $/mo",
+        "pays off",
+    ]
     table = [header]
     for row in rows:
         cost = row["cost"]
@@ -41,6 +51,7 @@ def render_report(all_rows: list[dict[str, Any]]) -> str:
                 *[row["endpoints"].get(s, "-") for s in services],
                 str(len(row["deferred_route_tables"])),
                 str(row["running_tasks"]),
+                through(row.get("workloads")),
                 f"{cost['endpoints_monthly_usd']:,.2f}",
                 f"{cost['nat_processing_avoided_monthly_usd']:,.2f}",
                 pays_off(cost),
@@ -52,6 +63,10 @@ def render_report(all_rows: list[dict[str, Any]]) -> str:
     if rows:
         as_of = rows[0]["cost"]["prices_as_of"]
         lines.append(f"\n{len(rows)} VPC(s); costs a month at each VPC's measured traffic, prices as of {as_of}")
+        counted = [r["workloads"] for r in rows if r.get("workloads")]
+        if counted:
+            total = {k: sum(c[k] for c in counted) for k in ("through_endpoints", "workloads")}
+            lines.append(f"workloads through endpoints {through(total)}")
     else:
         lines.append("no VPCs in this region")
     if opted_out:
@@ -59,6 +74,11 @@ def render_report(all_rows: list[dict[str, Any]]) -> str:
     if shared:
         lines.append(f"shared with this account by their owners, who alone can add endpoints: {', '.join(shared)}")
     return "\n".join(lines)
+
+
+def through(summary: dict[str, int] | None) -> str:
+    """``n/m``: the workloads through the endpoints, of all (``-`` when they were not read)."""
+    return f"{summary['through_endpoints']}/{summary['workloads']}" if summary else "-"
 
 
 def render(result: Any) -> str:

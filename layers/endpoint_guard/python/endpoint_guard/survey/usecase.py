@@ -77,7 +77,8 @@ def report(
     override_gb: float | None = None,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> list[dict[str, Any]]:
-    """One row per VPC of the region: compliance per endpoint, deferred route tables, running tasks, cost.
+    """One row per VPC of the region: compliance per endpoint, deferred route tables, running tasks, its
+    ECS workloads through the endpoints (``workloads``: the counts of each verdict), cost.
     A VPC tagged ``endpoint-guard:ignore = true`` gets a row that says only that (``opted_out``)."""
     vpcs = sorted(aws.lookups.all_vpcs(), key=lambda v: str(v["VpcId"]))
     subnet_vpc = {s["SubnetId"]: s["VpcId"] for s in aws.lookups.all_subnets()}
@@ -85,6 +86,7 @@ def report(
     dry = dataclasses.replace(settings, dry_run=True, verify_dns=True)
     rows: list[dict[str, Any]] = []
     acting = account_or_none(aws.ec2)
+    pull = pull_path(aws.clients, settings, acting, region_wide=True)  # the region's facts read once
     for n, vpc in enumerate(vpcs):
         vpc_id = vpc["VpcId"]
         owner = vpc.get("OwnerId")
@@ -94,7 +96,7 @@ def report(
             rows.append(row)
             progress(n + 1, len(vpcs))
             continue
-        result = reconcile(vpc_id, ec2=aws.ec2, settings=dry)
+        result = reconcile(vpc_id, ec2=aws.ec2, settings=dry, workloads=pull)
         nats = [g["NatGatewayId"] for g in aws.lookups.nat_gateways(vpc_id)]
         rows.append(
             {
@@ -104,6 +106,7 @@ def report(
                 "endpoints": {e["service"]: e["status"] for e in result["endpoints"]},
                 "deferred_route_tables": [t["route_table_id"] for t in result["deferred_route_tables"]],
                 "running_tasks": running_tasks(aws, vpc_id),
+                "workloads": result.get("workloads_summary"),
                 "cost": vpc_cost(
                     result,
                     vpc_traffic(
