@@ -286,6 +286,11 @@ def test_the_member_role_allows_every_call_the_hub_makes_with_it_and_nothing_mor
     theirs = ec2.create_security_group(GroupName="app", Description="app", VpcId=world.vpc_id)["GroupId"]
     deliver(sample("drift-revoke-security-group-ingress.json", world.vpc_id, group=theirs))
     deliver(sample("drift-delete-vpc-endpoints.json", world.vpc_id, endpoint="vpce-0123456789abcdef0"))
+    deliver(sample("path-revoke-security-group-egress.json", world.vpc_id, group=theirs))  # a hop: nothing uses it
+    acls = ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["NetworkAcls"]
+    acl_event = load_event("path-replace-network-acl-entry.json")
+    acl_event["detail"]["requestParameters"]["networkAclId"] = acls[0]["NetworkAclId"]
+    deliver(acl_event)  # and an ACL on the VPC's subnets: the pulls judged again, through the member role
     ec2.modify_vpc_attribute(VpcId=world.vpc_id, EnableDnsHostnames={"Value": False})
     deliver(sample("modify-vpc-attribute-dns-off.json", world.vpc_id))
 

@@ -40,7 +40,7 @@ def test_rules_invoke_the_intake_and_never_lose_an_event(cloudformation: dict) -
         for k, v in cloudformation.items()
         if v["Type"] == "AWS::Events::Rule" and not k.startswith("FleetSweepStateMachine")  # the schedule
     }
-    assert len(rules) == 8
+    assert len(rules) == 9
     for rule in rules.values():
         pattern = rule["Properties"]["EventPattern"]
         assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
@@ -226,6 +226,12 @@ def _exercise_the_intake(ec2, ecs) -> set[str]:
     theirs = ec2.create_security_group(GroupName="app", Description="app", VpcId=world.vpc_id)["GroupId"]
     intake(sample("drift-revoke-security-group-ingress.json", world.vpc_id, group=theirs), ctx)
     intake(sample("drift-delete-vpc-endpoints.json", world.vpc_id, endpoint="vpce-0123456789abcdef0"), ctx)
+    # A hop of the pulls: a group's egress (found where it is in use), an ACL (found on its subnets).
+    intake(sample("path-revoke-security-group-egress.json", world.vpc_id, group=theirs), ctx)
+    acls = ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": [world.vpc_id]}])["NetworkAcls"]
+    acl_event = load_event("path-replace-network-acl-entry.json")
+    acl_event["detail"]["requestParameters"]["networkAclId"] = acls[0]["NetworkAclId"]
+    intake(acl_event, ctx)
 
     def refuse(**_: object) -> None:
         raise ClientError({"Error": {"Code": "InternalError", "Message": "later"}}, "SendMessageBatch")
@@ -317,6 +323,8 @@ def test_iam_grants_the_intake_exactly_the_calls_it_makes(cloudformation: dict, 
         "Ec2Lookups.vpcs",
         "Ec2Lookups.vpcs_of_endpoints",
         "Ec2Lookups.vpcs_of_managed_groups",
+        "Ec2Lookups.vpcs_of_groups_in_use",
+        "Ec2Lookups.vpcs_of_acls",
         "StateTable.vpcs_of_resources",
         "QueueAdapter.send_fifo",
     }

@@ -338,3 +338,36 @@ def test_a_vpc_without_ecs_workloads_says_so(aws, capsys) -> None:
     ensure(world.vpc_id, capsys)
     code, result = check(world.vpc_id, capsys)
     assert code == 0 and result["workloads"] == [] and result["workloads_summary"]["workloads"] == 0
+
+
+# --- the events that change a hop ----------------------------------------------------------------------
+
+
+def test_a_task_groups_egress_cut_reaches_the_vpc_where_the_group_is_in_use_and_judges_its_pulls(
+    aws, clients, capsys
+) -> None:
+    """RevokeSecurityGroupEgress on a group on an in-use network interface (here an EC2 instance's): the
+    intake finds its VPC with one read, and the reconcile judges the workloads there. A group nothing
+    uses leads nowhere (the events folder's sample)."""
+    from endpoint_guard.lambdas.intake import make_intake
+
+    from tests.conftest import sample
+    from tools.esm import context
+
+    world = build_vpc(aws.ec2, nat=False)
+    narrow = task_group(aws, world.vpc_id, https_to(cidr="10.40.0.0/16"))
+    key = service(aws, list(world.private_subnets.values()), groups=[narrow])
+    ensure(world.vpc_id, capsys)
+    aws.ec2.run_instances(
+        ImageId="ami-12345678",
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=world.private_subnets["us-east-1a"],
+        SecurityGroupIds=[narrow],
+    )
+    output = make_intake(clients)(
+        sample("path-revoke-security-group-egress.json", world.vpc_id, group=narrow), context("i")
+    )
+    [result] = output["results"]
+    assert result["vpc_id"] == world.vpc_id and result["compliant"] is False
+    assert workload(result, key)["verdict"] == "blocked"

@@ -47,6 +47,7 @@ def parsed_or_classified(event: Any) -> list[Trigger] | None:
         assert isinstance(trigger, Trigger)
         assert trigger.event_id is None or isinstance(trigger.event_id, str)
         ids = trigger.vpc_ids + trigger.subnet_ids + trigger.route_table_ids + trigger.endpoint_ids + trigger.group_ids
+        ids += trigger.path_group_ids + trigger.acl_ids
         assert all(isinstance(v, str) for v in ids)
         assert ids or trigger.clusters or trigger.skip_kind
     return triggers

@@ -240,6 +240,32 @@ class Ec2Lookups(Ec2Reads):
         found = self._pages("describe_security_groups", "SecurityGroups", Filters=[{"Name": "group-id", "Values": ids}])
         return tuple(sorted({g["VpcId"] for g in found if is_managed(g) and g.get("VpcId")}))
 
+    def vpcs_of_groups_in_use(self, group_ids: Iterable[str]) -> tuple[str, ...]:
+        """The VPCs where those security groups are on a network interface in use (a task, an instance,
+        an endpoint): one read. A group nothing uses changes no pull."""
+        ids = sorted(set(group_ids))
+        if not ids:
+            return ()
+        found = self._pages(
+            "describe_network_interfaces",
+            "NetworkInterfaces",
+            Filters=[{"Name": "group-id", "Values": ids}, {"Name": "status", "Values": ["in-use"]}],
+        )
+        return tuple(sorted({e["VpcId"] for e in found if e.get("VpcId")}))
+
+    def vpcs_of_acls(self, acl_ids: Iterable[str]) -> tuple[str, ...]:
+        """The VPCs of those network ACLs that are associated with a subnet: one read."""
+        ids = sorted(set(acl_ids))
+        if not ids:
+            return ()
+        try:
+            found = self._pages("describe_network_acls", "NetworkAcls", NetworkAclIds=ids)
+        except AwsCallError as err:
+            if err.code != "InvalidNetworkAclID.NotFound":
+                raise
+            return ()  # deleted since the call: nothing to judge
+        return tuple(sorted({a["VpcId"] for a in found if a.get("VpcId") and a.get("Associations")}))
+
     def vpcs(self, vpc_ids: Iterable[str]) -> list[Raw]:
         """The VPCs of these ids that exist, in one call by filter (a VPC deleted since the event is
         simply not there): their owner (``OwnerId``) and tags (``endpoint-guard:ignore``)."""

@@ -8,17 +8,33 @@ and ``{"cluster": "<name or ARN>"}``.
 from __future__ import annotations
 
 import re
-import reprlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
 from endpoint_guard.errors import InvalidEventError
+from endpoint_guard.intake.changes import (
+    BLOCKABLE_DELETES,
+    DRIFT_CALLS,
+    PATH_CALLS,
+    blocked_delete,
+    drift,
+    modify_vpc_attribute,
+    path_change,
+)
+from endpoint_guard.intake.shapes import (
+    Targets,
+    Trigger,
+    actor,
+    caller,
+    dig,
+    ids,
+    show,
+    text,
+)
 from endpoint_guard.model import VPC_ID, valid_vpc_id
 from endpoint_guard.observe import Skip
-from endpoint_guard.worker.messages import RELEASE_VPC
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 EXPECTED = (
@@ -30,201 +46,8 @@ EXPECTED = (
 CLUSTER_VPC_TAG = "endpoint-guard:vpc-ids"
 
 
-@dataclass(frozen=True)
-class Trigger:
-    """One thing to act on: the VPCs it names (directly, or through subnets, route tables and ECS
-    clusters that the adapters resolve), or why it is skipped."""
-
-    event_id: str | None
-    event_name: str | None
-    vpc_ids: tuple[str, ...] = ()
-    subnet_ids: tuple[str, ...] = ()
-    route_table_ids: tuple[str, ...] = ()
-    clusters: tuple[str, ...] = ()
-    account: str | None = None
-    skip_reason: str | None = None
-    skip_kind: str | None = None
-    dns_off_by: str | None = None  # the call turned the VPC's DNS attributes off; who made it
-    release: str | None = None  # a delete failed on endpoint-guard's resources: RELEASE_VPC or the subnet id
-    endpoint_ids: tuple[str, ...] = ()  # VPC endpoints the call touched (their VPC is looked up)
-    group_ids: tuple[str, ...] = ()  # security groups the call touched (only endpoint-guard's count)
-    drift: str | None = None  # the call may have broken what endpoint-guard built: "<call> by <who>"
-    caller: str | None = None  # the role (session issuer) or user that made the call
-    region: str | None = None  # the Region the call was made in (a hub's events come from many)
-
-
-@dataclass(frozen=True)
-class Targets:
-    vpc_ids: tuple[str, ...] = ()
-    subnet_ids: tuple[str, ...] = ()
-    route_table_ids: tuple[str, ...] = ()
-    clusters: tuple[str, ...] = ()
-    skip_reason: str | None = None
-    skip_kind: str | None = None
-    dns_off_by: str | None = None
-    release: str | None = None
-    endpoint_ids: tuple[str, ...] = ()
-    group_ids: tuple[str, ...] = ()
-    drift: bool = False
-
-
-def _dig(data: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
-def _show(value: Any) -> str:
-    """A value from the event, for an error message: bounded in length and depth."""
-    return reprlib.repr(value)
-
-
-def _text(value: Any) -> str | None:
-    """A string field of the event, or None when it is missing or not a string."""
-    return value if isinstance(value, str) and value else None
-
-
-def _ids(value: Any, prefix: str) -> tuple[str, ...]:
-    items = value if isinstance(value, list) else [value]
-    return tuple(sorted({v for v in items if isinstance(v, str) and v.startswith(prefix)}))
-
-
-def request_parameters(detail: dict[str, Any]) -> dict[str, Any]:
-    """The call's parameters with their keys in lower camel case, whichever way CloudTrail wrote them:
-    older EC2 APIs as ``{"vpcId": ...}``, newer ones wrapped per operation with upper camel keys
-    (``{"ModifyVpcAttributeRequest": {"VpcId": ...}}``)."""
-    params = detail.get("requestParameters")
-    if not isinstance(params, dict):
-        return {}
-    if len(params) == 1:
-        [(key, inner)] = params.items()
-        if isinstance(key, str) and key.endswith("Request") and isinstance(inner, dict):
-            params = inner
-    return {(k[:1].lower() + k[1:] if isinstance(k, str) else k): v for k, v in params.items()}
-
-
-def _flag(value: Any) -> bool | None:
-    """A boolean parameter as CloudTrail records it: ``{"value": false}``, ``{"Value": "false"}`` or bare."""
-    if isinstance(value, dict):
-        value = value.get("value", value.get("Value"))
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
-
-
-def actor(detail: dict[str, Any]) -> str | None:
-    """Who made the call, as precisely as the record says: the ARN, else the principal or the type."""
-    identity = detail.get("userIdentity")
-    if not isinstance(identity, dict):
-        return None
-    issuer = _dig(identity, "sessionContext", "sessionIssuer", "arn")
-    return (
-        _text(identity.get("arn")) or _text(issuer) or _text(identity.get("principalId")) or _text(identity.get("type"))
-    )
-
-
-def caller(detail: dict[str, Any]) -> str | None:
-    """The IAM role behind an assumed-role session (its ARN, as a function's role has it), or the user."""
-    identity = detail.get("userIdentity")
-    if not isinstance(identity, dict):
-        return None
-    return _text(_dig(identity, "sessionContext", "sessionIssuer", "arn")) or _text(identity.get("arn"))
-
-
-def _modify_vpc_attribute(detail: dict[str, Any]) -> Targets:
-    """ModifyVpcAttribute: only turning enableDnsSupport or enableDnsHostnames off matters (the private
-    DNS of the interface endpoints stops resolving)."""
-    params = request_parameters(detail)
-    vpc_id = params.get("vpcId")
-    if not vpc_id:
-        raise InvalidEventError("ModifyVpcAttribute event without requestParameters.vpcId")
-    if any(_flag(params.get(name)) is False for name in ("enableDnsSupport", "enableDnsHostnames")):
-        return Targets(vpc_ids=(vpc_id,), dns_off_by=actor(detail) or "an unknown caller")
-    return Targets(skip_reason="the call did not turn the VPC's DNS attributes off", skip_kind=Skip.NO_EFFECT)
-
-
-DEPENDENCY_VIOLATION = ("DependencyViolation", "Client.DependencyViolation")
-BLOCKABLE_DELETES = {("ec2.amazonaws.com", "DeleteSubnet"), ("ec2.amazonaws.com", "DeleteVpc")}
-
-
-def _blocked_delete(name: str, detail: dict[str, Any]) -> Targets | None:
-    """A DeleteSubnet or DeleteVpc that failed with DependencyViolation: endpoint-guard's resources may
-    be what stands in the way (the worker checks, and releases only its own)."""
-    if detail.get("errorCode") not in DEPENDENCY_VIOLATION:
-        return None
-    params = request_parameters(detail)
-    if name == "DeleteSubnet" and (found := _ids(params.get("subnetId"), "subnet-")):
-        return Targets(subnet_ids=found, release=found[0])
-    if name == "DeleteVpc" and isinstance(params.get("vpcId"), str):
-        return Targets(vpc_ids=(params["vpcId"],), release=RELEASE_VPC)
-    raise InvalidEventError(f"failed {name} event without the id it tried to delete")
-
-
-MAX_IDS = 200  # far more ids than any one call names
-
-
-def ids_in(value: Any, prefix: str, found: set[str] | None = None) -> tuple[str, ...]:
-    """Every id with ``prefix`` anywhere in ``value``, however CloudTrail wrapped it: plain strings,
-    lists, ``{"items": [...]}`` sets, ``{"tag": 1, "content": "..."}`` pairs, nested request objects."""
-    found = set() if found is None else found
-    stack = [value]
-    while stack and len(found) < MAX_IDS:
-        item = stack.pop()
-        if isinstance(item, str):
-            if re.fullmatch(re.escape(prefix) + "[0-9a-f]{8,17}", item):  # not vpc-cidr-assoc-..., sgr-...
-                found.add(item)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return tuple(sorted(found))
-
-
-def _drift(detail: dict[str, Any]) -> Targets:
-    """A call that may have broken what endpoint-guard built (an endpoint deleted or modified, the managed
-    group deleted or its rules cut, a route table swapped or deleted, a CIDR block added or removed, a
-    subnet deleted): the ids it names, in the request or the response, in either CloudTrail shape. The
-    intake finds their VPC; an id endpoint-guard does not manage leads nowhere."""
-    where = [detail.get("requestParameters"), detail.get("responseElements")]
-    targets = Targets(
-        vpc_ids=ids_in(where, "vpc-"),
-        subnet_ids=ids_in(detail.get("requestParameters"), "subnet-"),
-        route_table_ids=ids_in(where, "rtb-"),
-        endpoint_ids=ids_in(detail.get("requestParameters"), "vpce-"),
-        group_ids=ids_in(detail.get("requestParameters"), "sg-"),
-        drift=True,
-    )
-    if not (
-        targets.vpc_ids or targets.subnet_ids or targets.route_table_ids or targets.endpoint_ids or targets.group_ids
-    ):
-        return Targets(
-            skip_reason=f"{detail.get('eventName')} names nothing endpoint-guard can look up", skip_kind=Skip.GONE
-        )
-    return targets
-
-
-# The calls that can undo what endpoint-guard built (see _drift).
-DRIFT_CALLS = (
-    "DeleteVpcEndpoints",
-    "ModifyVpcEndpoint",
-    "DeleteSecurityGroup",
-    "RevokeSecurityGroupIngress",
-    "ModifySecurityGroupRules",
-    "ReplaceRouteTableAssociation",
-    "DisassociateRouteTable",
-    "DeleteRouteTable",
-    "AssociateVpcCidrBlock",
-    "DisassociateVpcCidrBlock",
-    "DeleteSubnet",
-)
-
-
 def _create_vpc(detail: dict[str, Any]) -> Targets:
-    vpc_id = _dig(detail, "responseElements", "vpc", "vpcId")
+    vpc_id = dig(detail, "responseElements", "vpc", "vpcId")
     if not vpc_id:
         raise InvalidEventError("CreateVpc event without responseElements.vpc.vpcId")
     return Targets(vpc_ids=(vpc_id,))
@@ -235,7 +58,7 @@ def _in_vpc(*paths: tuple[str, ...]) -> Callable[[dict[str, Any]], Targets]:
 
     def handler(detail: dict[str, Any]) -> Targets:
         for path in paths:
-            if vpc_id := _dig(detail, *path):
+            if vpc_id := dig(detail, *path):
                 return Targets(vpc_ids=(vpc_id,))
         raise InvalidEventError(f"{detail.get('eventName')} event without a VPC id at {'.'.join(paths[0])}")
 
@@ -251,10 +74,10 @@ def _associate_route_table(detail: dict[str, Any]) -> Targets:
         return Targets(
             skip_reason="route table associated with a gateway, not a subnet", skip_kind=Skip.GATEWAY_ASSOCIATION
         )
-    found = _ids(params["routeTableId"], "rtb-")
+    found = ids(params["routeTableId"], "rtb-")
     if not found:
         raise InvalidEventError(
-            f"AssociateRouteTable event with no usable route table id: {_show(params['routeTableId'])}"
+            f"AssociateRouteTable event with no usable route table id: {show(params['routeTableId'])}"
         )
     return Targets(route_table_ids=found)
 
@@ -279,10 +102,10 @@ def _default_route(detail: dict[str, Any]) -> Targets:
             "does not change its table's tier (only the default route does)",
             skip_kind=Skip.NO_EFFECT,
         )
-    found = _ids(params["routeTableId"], "rtb-")
+    found = ids(params["routeTableId"], "rtb-")
     if not found:
         raise InvalidEventError(
-            f"{detail.get('eventName')} event with no usable route table id: {_show(params['routeTableId'])}"
+            f"{detail.get('eventName')} event with no usable route table id: {show(params['routeTableId'])}"
         )
     return Targets(route_table_ids=found)
 
@@ -290,12 +113,12 @@ def _default_route(detail: dict[str, Any]) -> Targets:
 def _awsvpc_workload(detail: dict[str, Any]) -> Targets:
     """ECS CreateService / UpdateService / RunTask: the VPC of the awsvpc subnets (security groups may be
     absent from the request)."""
-    subnets = _dig(detail, "requestParameters", "networkConfiguration", "awsvpcConfiguration", "subnets")
+    subnets = dig(detail, "requestParameters", "networkConfiguration", "awsvpcConfiguration", "subnets")
     if not subnets:
         return Targets(skip_reason="no awsvpc network configuration in the request", skip_kind=Skip.NO_AWSVPC)
-    found = _ids(subnets, "subnet-")
+    found = ids(subnets, "subnet-")
     if not found:
-        raise InvalidEventError(f"{detail.get('eventName')} event with no usable subnet ids: {_show(subnets)}")
+        raise InvalidEventError(f"{detail.get('eventName')} event with no usable subnet ids: {show(subnets)}")
     return Targets(subnet_ids=found)
 
 
@@ -316,7 +139,7 @@ def _create_cluster(detail: dict[str, Any]) -> Targets:
     """ECS CreateCluster: the cluster has no VPC of its own. Its tag may name VPCs; its services,
     container instances and capacity providers are looked up by the intake (most appear later, with
     their own events)."""
-    cluster = _dig(detail, "responseElements", "cluster", "clusterArn") or _dig(
+    cluster = dig(detail, "responseElements", "cluster", "clusterArn") or dig(
         detail, "requestParameters", "clusterName"
     )
     if not isinstance(cluster, str) or not cluster:
@@ -324,7 +147,7 @@ def _create_cluster(detail: dict[str, Any]) -> Targets:
             "CreateCluster event that names no cluster: "
             "expected responseElements.cluster.clusterArn or requestParameters.clusterName"
         )
-    return Targets(vpc_ids=vpc_ids_in_tags(_dig(detail, "requestParameters", "tags")), clusters=(cluster,))
+    return Targets(vpc_ids=vpc_ids_in_tags(dig(detail, "requestParameters", "tags")), clusters=(cluster,))
 
 
 # (eventSource, eventName) -> what the call created or touched. Keyed on both: eventName alone is
@@ -339,8 +162,9 @@ HANDLERS: dict[tuple[str, str], Callable[[dict[str, Any]], Targets]] = {
     ),
     ("ec2.amazonaws.com", "AssociateRouteTable"): _associate_route_table,
     **{("ec2.amazonaws.com", name): _default_route for name in ("CreateRoute", "ReplaceRoute", "DeleteRoute")},
-    ("ec2.amazonaws.com", "ModifyVpcAttribute"): _modify_vpc_attribute,
-    **{("ec2.amazonaws.com", name): _drift for name in DRIFT_CALLS},
+    ("ec2.amazonaws.com", "ModifyVpcAttribute"): modify_vpc_attribute,
+    **{("ec2.amazonaws.com", name): drift for name in DRIFT_CALLS},
+    **{("ec2.amazonaws.com", name): path_change for name in PATH_CALLS},
     ("ecs.amazonaws.com", "CreateCluster"): _create_cluster,
     ("ecs.amazonaws.com", "CreateService"): _awsvpc_workload,
     ("ecs.amazonaws.com", "UpdateService"): _awsvpc_workload,
@@ -350,23 +174,23 @@ HANDLERS: dict[tuple[str, str], Callable[[dict[str, Any]], Targets]] = {
 
 def _account(detail: dict[str, Any], envelope_account: Any) -> str | None:
     return (
-        _text(envelope_account)
-        or _text(detail.get("recipientAccountId"))
-        or _text(_dig(detail, "userIdentity", "accountId"))
+        text(envelope_account)
+        or text(detail.get("recipientAccountId"))
+        or text(dig(detail, "userIdentity", "accountId"))
     )
 
 
 def _from_cloudtrail(
     detail: dict[str, Any], event_id: Any, envelope_account: Any = None, envelope_region: Any = None
 ) -> Trigger:
-    source, name = _text(detail.get("eventSource")), _text(detail.get("eventName"))
-    event_id = _text(detail.get("eventID")) or _text(event_id)
+    source, name = text(detail.get("eventSource")), text(detail.get("eventName"))
+    event_id = text(detail.get("eventID")) or text(event_id)
     account = _account(detail, envelope_account)
-    region = _text(envelope_region) or _text(detail.get("awsRegion"))
+    region = text(envelope_region) or text(detail.get("awsRegion"))
     if not source or not name:
         raise InvalidEventError(f"CloudTrail detail without eventSource/eventName strings; expected {EXPECTED}")
     # A delete that endpoint-guard's resources blocked is the one failed call it acts on.
-    blocked = _blocked_delete(name, detail) if (source, name) in BLOCKABLE_DELETES else None
+    blocked = blocked_delete(name, detail) if (source, name) in BLOCKABLE_DELETES else None
     if blocked is not None:
         targets = blocked
     elif detail.get("errorCode"):
@@ -375,7 +199,7 @@ def _from_cloudtrail(
             name,
             account=account,
             region=region,
-            skip_reason=f"failed call: {source} {name} returned {_show(detail['errorCode'])}",
+            skip_reason=f"failed call: {source} {name} returned {show(detail['errorCode'])}",
             skip_kind=Skip.FAILED_CALL,
         )
     elif (handler := HANDLERS.get((source, name))) is None:
@@ -408,6 +232,8 @@ def _from_cloudtrail(
         group_ids=targets.group_ids,
         drift=f"{name} by {actor(detail) or 'an unknown caller'}" if targets.drift or targets.dns_off_by else None,
         caller=caller(detail),
+        path_group_ids=targets.path_group_ids,
+        acl_ids=targets.acl_ids,
     )
 
 
@@ -423,7 +249,7 @@ def _from_envelope(event: dict[str, Any]) -> Trigger:
             f"this looks like an EventBridge pattern or a broken envelope, not an event; expected {EXPECTED}"
         )
     envelope = EventBridgeEvent(event)
-    event_id = _text(event.get("id"))  # optional here: the data class raises KeyError on a missing field
+    event_id = text(event.get("id"))  # optional here: the data class raises KeyError on a missing field
     if envelope.detail_type != CLOUDTRAIL_DETAIL_TYPE:
         return Trigger(
             event_id,
@@ -468,4 +294,4 @@ def _parse(event: Any) -> list[Trigger]:
         if not isinstance(cluster, str) or not cluster.strip() or len(cluster) > MAX_NAME:
             raise InvalidEventError('"cluster" must be an ECS cluster name or ARN')
         return [Trigger(None, "request", clusters=(event["cluster"].strip(),))]
-    raise InvalidEventError(f"unrecognised input with keys {_show(sorted(map(str, event))[:6])}; expected {EXPECTED}")
+    raise InvalidEventError(f"unrecognised input with keys {show(sorted(map(str, event))[:6])}; expected {EXPECTED}")

@@ -54,14 +54,7 @@ def resolve(
         return Resolution(
             skip_kind=Skip.OWN_CALL, skip_reason=f"endpoint-guard's own call ({trigger.caller}): nothing drifted"
         )
-    found = list(trigger.vpc_ids)
-    found += aws.lookups.vpcs_of(trigger.subnet_ids, trigger.route_table_ids)
-    found += aws.lookups.vpcs_of_endpoints(trigger.endpoint_ids)
-    found += aws.lookups.vpcs_of_managed_groups(trigger.group_ids)
-    if trigger.drift and not found and records is not None:  # deleted since: what endpoint-guard recorded
-        found += records.vpcs_of_resources(
-            (*trigger.endpoint_ids, *trigger.group_ids, *trigger.subnet_ids, *trigger.route_table_ids)
-        )
+    found = _named_vpcs(trigger, aws, records)
     unresolved, missing = [], []
     for cluster in trigger.clusters:
         vpcs = cluster_vpcs(cluster, aws)
@@ -109,10 +102,35 @@ def resolve(
         )
     if missing:
         return Resolution(skip_kind=Skip.GONE, skip_reason=f"cluster {', '.join(missing)} does not exist (any more)")
+    if trigger.path_group_ids or trigger.acl_ids:
+        named = ", ".join((*trigger.path_group_ids, *trigger.acl_ids))
+        return Resolution(
+            skip_kind=Skip.NO_EFFECT,
+            skip_reason=f"{named}: on no network interface in use, or on no subnet (no pull crosses it)",
+        )
     return Resolution(
         skip_kind=Skip.GONE,
         skip_reason="what the event names no longer exists, or is not endpoint-guard's (nothing to repair)",
     )
+
+
+def _named_vpcs(trigger: Trigger, aws: Services, records: Records | None) -> list[str]:
+    """The VPCs of what the trigger names (clusters aside): its VPCs, those of its subnets, route tables,
+    endpoints and endpoint-guard's groups, and, for a hop of the pulls, those where its group is in use
+    or its ACL is on a subnet (one read each); for drift on something deleted since, the records'."""
+    found = list(trigger.vpc_ids)
+    found += aws.lookups.vpcs_of(trigger.subnet_ids, trigger.route_table_ids)
+    found += aws.lookups.vpcs_of_endpoints(trigger.endpoint_ids)
+    found += aws.lookups.vpcs_of_managed_groups(trigger.group_ids)
+    if trigger.path_group_ids:
+        found += aws.lookups.vpcs_of_groups_in_use(trigger.path_group_ids)
+    if trigger.acl_ids:
+        found += aws.lookups.vpcs_of_acls(trigger.acl_ids)
+    if trigger.drift and not found and records is not None:  # deleted since: what endpoint-guard recorded
+        found += records.vpcs_of_resources(
+            (*trigger.endpoint_ids, *trigger.group_ids, *trigger.subnet_ids, *trigger.route_table_ids)
+        )
+    return found
 
 
 def cluster_vpcs(cluster: str, aws: Services) -> tuple[str, ...] | None:
