@@ -6,8 +6,9 @@ import json
 
 import boto3
 import pytest
-from endpoint_guard.intake.events import CLUSTER_VPC_TAG, Trigger
+from endpoint_guard.intake.events import CLUSTER_VPC_TAG
 from endpoint_guard.intake.resolve import cluster_vpcs, resolve
+from endpoint_guard.intake.shapes import Trigger
 from endpoint_guard.observe import Skip
 
 from tests.conftest import REGION

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from endpoint_guard.aws import Services
-from endpoint_guard.intake.events import Trigger, foreign_account, vpc_ids_in_tags
+from endpoint_guard.intake.events import foreign_account, vpc_ids_in_tags
+from endpoint_guard.intake.shapes import Trigger
 from endpoint_guard.model import IGNORE_TAG, ignored
 from endpoint_guard.observe import Skip
 

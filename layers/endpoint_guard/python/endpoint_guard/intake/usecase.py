@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from endpoint_guard.aws import Services
 from endpoint_guard.errors import EndpointGuardError, ReconcileFailedError
-from endpoint_guard.intake.events import Trigger
 from endpoint_guard.intake.resolve import Records, resolve
+from endpoint_guard.intake.shapes import Trigger
 from endpoint_guard.observe import Observer, Skip
 from endpoint_guard.settings import Settings
 from endpoint_guard.worker.messages import WorkItem, released_subnet
