@@ -7,6 +7,7 @@ Calls are counted exactly with botocore's before-call event on endpoint-guard's 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import os
 import shutil
 import statistics
@@ -264,6 +265,59 @@ def scale() -> list[tuple[str, str, str, str]]:
                     f"{sum(ops.values()) / count:.1f}",
                     f"{elapsed / count * 1000:.0f} ms",
                     f"{own / count * 1000:.1f} ms",
+                )
+            )
+    return rows
+
+
+def pull_path_calls(counts: tuple[int, ...] = (1, 10, 100)) -> list[tuple[str, ...]]:
+    """The pull path's reads for one VPC with one cluster of S services, each with its own task
+    definition: the ECS reads (a fresh container, then a warm one whose task definitions are cached) and
+    the EC2 reads of the VPC's network facts."""
+    from endpoint_guard.aws.workloads import PullPathReads, forget_task_definitions
+    from endpoint_guard.reconcile.run import read_core
+
+    rows = []
+    for count in counts:
+        with mock_aws():
+            forget_task_definitions()
+            ec2, ecs = boto3.client("ec2", region_name=REGION), boto3.client("ecs", region_name=REGION)
+            world = build_vpc(ec2)
+            ecs.create_cluster(clusterName="shop")
+            for n in range(count):
+                family = fargate_task_definition(
+                    ecs, f"svc-{n}", image=f"123456789012.dkr.ecr.{REGION}.amazonaws.com/s{n}:1"
+                )
+                ecs.create_service(
+                    cluster="shop",
+                    serviceName=f"svc-{n}",
+                    taskDefinition=family,
+                    desiredCount=1,
+                    launchType="FARGATE",
+                    networkConfiguration={
+                        "awsvpcConfiguration": {"subnets": list(world.private_subnets.values()), "securityGroups": []}
+                    },
+                )
+            clients = Container.fresh()
+            ecs_calls, ec2_calls = Calls("ecs"), Calls("ec2")
+            snapshot = read_core(Ec2Adapter(clients), world.vpc_id)
+            ec2_calls.take()
+            pull = PullPathReads(clients)
+            found = pull.workloads_in({s.subnet_id for s in snapshot.subnets})
+            first = ecs_calls.take()
+            pull.network(dataclasses.replace(snapshot, dns_support=True, dns_hostnames=True))
+            network = ec2_calls.take()
+            PullPathReads(clients).workloads_in({s.subnet_id for s in snapshot.subnets})
+            warm = ecs_calls.take()
+            target = 1 + 1 * -(-count // 10)  # the issue's C + C*ceil(S/10), C = 1
+            rows.append(
+                (
+                    f"{count} service(s), {len(found)} workload(s)",
+                    str(sum(first.values())),
+                    str(sum(warm.values())),
+                    f"{target} + {count} definitions / {target}",
+                    by_operation(warm),
+                    f"{sum(network.values())} ({by_operation(network)})",
                 )
             )
     return rows
@@ -591,6 +645,20 @@ def main() -> int:
         f"Warm reconcile of a fresh 3-AZ VPC, in-process on moto: median {warm_latency():.0f} ms (relative figure).",
         "",
     ]
+    lines += [
+        "## The pull path's reads: one VPC, one cluster, S services",
+        "",
+        "ECS reads with a fresh container (every task definition read once) and a warm one (cached), against",
+        "the issue's C + C·⌈S/10⌉ plus one per task definition not yet cached; endpoint-guard also lists the",
+        "clusters, and each cluster's running tasks and container instances (describing them only when there",
+        "are standalone tasks or instances): 1 + 2·C more. EC2: the VPC's network facts (target: 4).",
+        "",
+    ]
+    lines += table(
+        ("VPC", "ECS reads, fresh", "ECS reads, warm", "Target fresh / warm", "Warm, by operation", "EC2 reads"),
+        pull_path_calls(),
+    )
+    lines += [""]
     lines += [
         "## Fleet sweep: many VPCs across accounts and Regions (simulated time, real sweep tasks on moto)",
         "",

@@ -22,6 +22,8 @@ Raw = dict[str, Any]
 # Task definitions by ARN, for the container's life: a revision never changes.
 _DEFINITIONS: OrderedDict[str, Raw] = OrderedDict()
 DEFINITIONS_KEPT = 512
+# ECS's list calls return 10 (services) or 100 items a page by default; 100 is the most each allows.
+PAGE = {"PageSize": 100}
 
 
 def forget_task_definitions() -> None:
@@ -66,7 +68,7 @@ class WorkloadReads(Adapter):
         """Every ECS workload of the account-Region (in any VPC: ``pullpath.needs.in_vpc`` cuts them)."""
         region = self.region
         found: list[Workload] = []
-        for arn in self._pages("list_clusters", "clusterArns"):
+        for arn in self._pages("list_clusters", "clusterArns", PaginationConfig=PAGE):
             services = self._services(arn)
             for service in services:
                 definition = self.task_definition(str(service.get("taskDefinition", "")))
@@ -79,14 +81,18 @@ class WorkloadReads(Adapter):
 
     def _services(self, cluster_arn: str) -> list[Raw]:
         described: list[Raw] = []
-        for names in chunks(self._pages("list_services", "serviceArns", cluster=cluster_arn), 10):
+        for names in chunks(
+            self._pages("list_services", "serviceArns", cluster=cluster_arn, PaginationConfig=PAGE), 10
+        ):
             described += self._call("describe_services", cluster=cluster_arn, services=names).get("services", [])
         return [s for s in described if s.get("status", "ACTIVE") == "ACTIVE"]
 
     def _standalone_tasks(self, cluster_arn: str, region: str, in_services: int) -> list[Workload]:
         """The running tasks no service started: described only when the cluster runs more tasks than
         its services count."""
-        arns = self._pages("list_tasks", "taskArns", cluster=cluster_arn, desiredStatus="RUNNING")
+        arns = self._pages(
+            "list_tasks", "taskArns", cluster=cluster_arn, desiredStatus="RUNNING", PaginationConfig=PAGE
+        )
         if len(arns) <= in_services:
             return []
         tasks = [
@@ -117,7 +123,9 @@ class WorkloadReads(Adapter):
         return found
 
     def _instances(self, cluster_arn: str, region: str) -> list[Workload]:
-        arns = self._pages("list_container_instances", "containerInstanceArns", cluster=cluster_arn)
+        arns = self._pages(
+            "list_container_instances", "containerInstanceArns", cluster=cluster_arn, PaginationConfig=PAGE
+        )
         if not arns:
             return []
         ids = sorted(
