@@ -371,3 +371,22 @@ def test_a_task_groups_egress_cut_reaches_the_vpc_where_the_group_is_in_use_and_
     [result] = output["results"]
     assert result["vpc_id"] == world.vpc_id and result["compliant"] is False
     assert workload(result, key)["verdict"] == "blocked"
+
+
+def test_explain_walks_each_pull_hop_by_hop_and_names_the_fix(aws, capsys) -> None:
+    vpc = tiered_vpc(aws.ec2, {"app": "isolated"})
+    key = service(aws, list(vpc.subnets["app"].values()))
+    capsys.readouterr()
+    assert main(["explain", vpc.vpc_id, "--workload", key, "--region", REGION]) == 1
+    text = capsys.readouterr().out
+    assert text.startswith(f"service {key} (FARGATE) in {vpc.vpc_id}: blocked")
+    assert "x  s3              route:" in text and "fix: add the S3 gateway endpoint" in text
+    assert "ok ecr             image" in text
+    # the hops behind a broken one are not reached, so never reported "ok"
+    assert not any(line.strip().startswith("ok ecr.api") for line in text.splitlines())
+    assert main(["explain", vpc.vpc_id, "--workload", "shop/none", "--region", REGION]) == 2
+    assert "no ECS workload shop/none" in capsys.readouterr().err
+    ensure(vpc.vpc_id, capsys)
+    assert main(["explain", vpc.vpc_id, "--json", "--region", REGION]) == 0
+    [document] = json.loads(capsys.readouterr().out)
+    assert document["verdict"] == "through_endpoints" and document["name"] == "api"
