@@ -196,3 +196,23 @@ def test_the_sweep_reads_the_ways_out_once_for_the_region_and_a_vpc_being_built_
     assert set(rows[building.vpc_id]["endpoints"].values()) == {"waiting", "created"}  # the gateway is made
     assert rows[building.vpc_id]["endpoints"]["ecr.dkr"] == "waiting"
     assert rows[isolated.vpc_id]["endpoints"]["ecr.dkr"] == "created"
+
+
+def test_the_sweep_judges_each_vpcs_workloads_once_per_account_region(moto, capsys) -> None:
+    """A fully private VPC with a Fargate service in a second account: blocked in the report sweep
+    (no S3 route for its layers), pulling through the endpoints once the enforcing sweep made them."""
+    from tools.world import awsvpc_service, tiered_vpc
+
+    ec2, ecs = member_client("ec2", SECOND, "us-east-1"), member_client("ecs", SECOND, "us-east-1")
+    vpc = tiered_vpc(ec2, {"app": "isolated"}, azs=AZS["us-east-1"])
+    awsvpc_service(ecs, list(vpc.subnets["app"].values()), image=f"{SECOND}.dkr.ecr.us-east-1.amazonaws.com/a:1")
+    code, report = sweep(capsys, "--accounts", SECOND, "--dry-run")
+    rows = {r["vpc_id"]: r for r in report["vpcs"]}
+    assert code == 1 and rows[vpc.vpc_id]["workloads"]["blocked"] == 1
+    assert report["summary"]["workloads"] == {"through_endpoints": 0, "workloads": 1}
+    code, enforced = sweep(capsys, "--accounts", SECOND)
+    rows = {r["vpc_id"]: r for r in enforced["vpcs"]}
+    assert rows[vpc.vpc_id]["compliant"] is True and rows[vpc.vpc_id]["workloads"]["through_endpoints"] == 1
+    assert main(["sweep", "--regions", "us-east-1", "--accounts", SECOND, "--dry-run", "--markdown"]) == 0
+    markdown = capsys.readouterr().out
+    assert "through endpoints" in markdown.splitlines()[4] and "workloads through endpoints 1/1" in markdown

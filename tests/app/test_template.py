@@ -522,7 +522,16 @@ def test_iam_grants_the_sweep_tasks_exactly_the_calls_they_make(cloudformation: 
     stack = create_stack(sqs, dynamodb)
     for key, value in stack.env.items():
         monkeypatch.setenv(key, value)
-    build_vpc(ec2, dns_support=False, dns_hostnames=False)
+    world = build_vpc(ec2, dns_support=False, dns_hostnames=False)
+    # Workloads for the plan's pull-path read: a service, standalone tasks (their ENIs), an instance.
+    ecs = boto3.client("ecs", region_name=REGION)
+    awsvpc_service(ecs, [world.private_subnets["us-east-1a"]], cluster="web")
+    run_fargate_tasks(ecs, ec2, world.private_subnets["us-east-1b"], cluster="web")
+    instance = ec2.run_instances(
+        ImageId="ami-12345678", MinCount=1, MaxCount=1, SubnetId=world.private_subnets["us-east-1c"]
+    )
+    document = json.dumps({"instanceId": instance["Instances"][0]["InstanceId"], "region": REGION})
+    ecs.register_container_instance(cluster="web", instanceIdentityDocument=document)
     plan_bucket(monkeypatch)
     clients = Clients(region=REGION)
     calls = _AllCalls(clients)

@@ -52,6 +52,12 @@ def test_a_report_sweep_runs_every_chunk_and_writes_the_fleet_report(sweep) -> N
     assert set(vpcs) <= set(rows)  # and moto's default VPC
     assert all(rows[v]["compliant"] is False and set(rows[v]["endpoints"].values()) == {"planned"} for v in vpcs)
     assert document["summary"]["mode"] == "report" and document["summary"]["vpcs"] == len(rows)
+    # the pull path, read once by the plan step and stored for the chunks (no ECS workload here)
+    assert all(
+        rows[v]["workloads"] == {"workloads": 0, "through_endpoints": 0, "via_nat": 0, "blocked": 0} for v in vpcs
+    )
+    paths = sweep.s3.list_objects_v2(Bucket=workflow_tools.BUCKET, Prefix="sweeps/nightly-1/paths/")["Contents"]
+    assert [o["Key"] for o in paths] == ["sweeps/nightly-1/paths/123456789012-us-east-1.json"]
     assert sweep.ec2.describe_vpc_endpoints()["VpcEndpoints"] == []  # report mode changes nothing
     markdown = sweep.s3.get_object(Bucket=workflow_tools.BUCKET, Key="sweeps/nightly-1/report.md")["Body"].read()
     assert markdown.decode().startswith("# endpoint-guard fleet report")

@@ -141,6 +141,11 @@ class Adapter:
         self._client = client
 
     @property
+    def clients(self) -> Clients:
+        """The account-Region's clients this adapter was made with."""
+        return self._clients
+
+    @property
     def client(self) -> Any:
         if self._client is None:
             self._client = self._clients.client(self.service)

@@ -9,12 +9,13 @@ for one with instances registered; one DescribeTaskDefinition per task definitio
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from typing import Any
 
 from endpoint_guard.aws.base import Adapter, Clients, by_vpc, chunks
 from endpoint_guard.model import Snapshot
-from endpoint_guard.pullpath.model import Network, Workload
+from endpoint_guard.pullpath.model import Network, Workload, workload_from_dict
 from endpoint_guard.pullpath.needs import instance_workload, service_workload, task_workload
 
 Raw = dict[str, Any]
@@ -227,6 +228,15 @@ class PullPathReads:
             self._all = self.reads.workloads()
         return in_vpc(self._all, subnet_ids)
 
+    def stored(self) -> dict[str, Any]:
+        """Everything this object would read for the account-Region's VPCs, as JSON: a sweep's plan step
+        reads it once per account-Region and stores it for the chunks (``StoredPullPath``)."""
+        if self._all is None:
+            self._all = self.reads.workloads()
+        if self._region is None:
+            self._region = self.ec2.region_facts()
+        return {"workloads": [dataclasses.asdict(w) for w in self._all], "facts": self._region}
+
     def _facts(self, vpc_id: str) -> tuple[list[Raw], list[Raw], tuple[str, ...], list[Raw]]:
         """(security groups, network ACLs, DNS servers, S3 prefix lists) of the VPC."""
         if not self.region_wide:
@@ -243,15 +253,19 @@ class PullPathReads:
             facts["prefix_lists"],
         )
 
-    def network(self, snapshot: Snapshot) -> Network:
-        import dataclasses
-
+    def _with_dns(self, snapshot: Snapshot) -> Snapshot:
+        """The snapshot with the VPC's DNS attributes, read when the reconcile did not."""
         from endpoint_guard.aws.ec2 import Ec2Adapter
-        from endpoint_guard.pullpath.model import network_from_api
 
         if snapshot.dns_support is None or snapshot.dns_hostnames is None:
             support, hostnames = Ec2Adapter(self._clients).dns_attributes(snapshot.vpc_id)
             snapshot = dataclasses.replace(snapshot, dns_support=support, dns_hostnames=hostnames)
+        return snapshot
+
+    def network(self, snapshot: Snapshot) -> Network:
+        from endpoint_guard.pullpath.model import network_from_api
+
+        snapshot = self._with_dns(snapshot)
         groups, acls, servers, prefix_lists = self._facts(snapshot.vpc_id)
         return network_from_api(
             snapshot,
@@ -262,6 +276,21 @@ class PullPathReads:
             account=self.account,
             nat_gb_price=self.nat_gb_price,
         )
+
+
+class StoredPullPath(PullPathReads):
+    """The pull path of an account-Region from what a sweep's plan step read and stored (``stored``): no
+    read of its own, whichever chunk of the account-Region it serves."""
+
+    def __init__(
+        self, document: dict[str, Any], *, account: str | None = None, nat_gb_price: float | None = None
+    ) -> None:
+        self.account, self.nat_gb_price, self.region_wide = account, nat_gb_price, True
+        self._all = [workload_from_dict(w) for w in document["workloads"]]
+        self._region = document["facts"]
+
+    def _with_dns(self, snapshot: Snapshot) -> Snapshot:
+        return snapshot  # read by the chunk's reconcile where an endpoint relies on private DNS
 
 
 def pull_path(clients: Clients, settings: Any, owner: str | None = None, *, region_wide: bool = False) -> PullPathReads:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from endpoint_guard.fleet.render import pays_off, service_column
+from endpoint_guard.fleet.render import pays_off, service_column, through
 
 PROGRESS_FROM = 5  # VPCs; fewer finish before a progress bar would help
 
@@ -74,11 +74,6 @@ def render_report(all_rows: list[dict[str, Any]]) -> str:
     if shared:
         lines.append(f"shared with this account by their owners, who alone can add endpoints: {', '.join(shared)}")
     return "\n".join(lines)
-
-
-def through(summary: dict[str, int] | None) -> str:
-    """``n/m``: the workloads through the endpoints, of all (``-`` when they were not read)."""
-    return f"{summary['through_endpoints']}/{summary['workloads']}" if summary else "-"
 
 
 def render(result: Any) -> str:

@@ -13,6 +13,11 @@ def service_column(service: str) -> tuple[bool, str]:
     return service.startswith("s3"), service
 
 
+def through(summary: dict[str, int] | None) -> str:
+    """``n/m``: the workloads through the endpoints, of all (``-`` when they were not read)."""
+    return f"{summary['through_endpoints']}/{summary['workloads']}" if summary else "-"
+
+
 def pays_off(cost: dict[str, Any]) -> str:
     """The cost column's answer: required (no other path out), yes, or no with the break-even."""
     if any(s.get("verdict") == "required" for s in cost.get("services", [])):
@@ -34,6 +39,7 @@ def render_fleet(report: Any, *, markdown: bool = False) -> str:
         "compliant",
         *services,
         "deferred",
+        "through endpoints",
         "endpoints $/mo",
         "NAT avoided $/mo",
         "pays off",
@@ -49,15 +55,17 @@ def render_fleet(report: Any, *, markdown: bool = False) -> str:
                 pays_off(r["cost"]),
             ]
             deferred = str(len(r["deferred_route_tables"]))
+            pulls = through(r.get("workloads"))
         else:
             state = r.get("skipped") or "error"
-            cells, money, deferred = ["-"] * len(services), ["-", "-", "-"], "-"
-        table.append([str(r["account"]), r["region"], r["vpc_id"], state, *cells, deferred, *money])
+            cells, money, deferred, pulls = ["-"] * len(services), ["-", "-", "-"], "-", "-"
+        table.append([str(r["account"]), r["region"], r["vpc_id"], state, *cells, deferred, pulls, *money])
     totals = (
         f"{summary['vpcs']} VPC(s) in {summary['accounts']} account(s) and {summary['regions']} Region(s), "
         f"{summary['mode']} mode: {summary['compliant']} compliant, {summary['not_compliant']} not, "
         f"{summary['skipped']} skipped, {summary['errors']} with errors, {summary['deferred_gateways']} with a deferred "
-        f"gateway; endpoints ${summary['endpoints_monthly_usd']:,.2f}/month, NAT processing avoided "
+        f"gateway; workloads through endpoints {through(summary.get('workloads'))}; endpoints "
+        f"${summary['endpoints_monthly_usd']:,.2f}/month, NAT processing avoided "
         f"${summary['nat_processing_avoided_monthly_usd']:,.2f}/month (at the default traffic per VPC)"
     )
     problems = [

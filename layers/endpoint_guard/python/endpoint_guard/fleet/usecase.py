@@ -16,6 +16,7 @@ from endpoint_guard.errors import EndpointGuardError
 from endpoint_guard.fleet.reads import FleetReads
 from endpoint_guard.model import ignored, tags_of
 from endpoint_guard.reconcile.apply import Pacer
+from endpoint_guard.reconcile.ports import WorkloadPort
 from endpoint_guard.reconcile.result import ResultDocument, failures
 from endpoint_guard.reconcile.run import reconcile
 from endpoint_guard.settings import Settings
@@ -37,9 +38,12 @@ def sweep_target(
     progress: Callable[[int, int], None] = lambda done, total: None,
     vpc_ids: Iterable[str] | None = None,
     pace: Pacer | None = None,
+    workloads: WorkloadPort | None = None,
 ) -> list[dict[str, Any]]:
     """One row per VPC of the target (or of ``vpc_ids`` in it): reconciled (or, dry, planned), opted
-    out, excluded, or failed. ``pace``: the account-Region's endpoint pace (the deployed sweep's)."""
+    out, excluded, or failed. ``pace``: the account-Region's endpoint pace (the deployed sweep's);
+    ``workloads``: the account-Region's pull path, read once (each row then says how many of the VPC's
+    workloads pull through the endpoints)."""
     fleet = FleetReads(ec2, vpc_ids)
     skipped = set(exclude)
     acting = target.account or account_or_none(ec2)
@@ -63,7 +67,7 @@ def sweep_target(
                 if cost_aware(settings):  # chosen at the sweep's traffic figure (it measures none per VPC)
                     traffic = _traffic(settings, override_gb)
                     profile, choice = profile_for(vpc_id, ec2=view, settings=settings, traffic=traffic)
-                result = reconcile(vpc_id, ec2=view, settings=settings, pace=pace, profile=profile)
+                result = reconcile(vpc_id, ec2=view, settings=settings, pace=pace, profile=profile, workloads=workloads)
             except EndpointGuardError as err:
                 row["error"] = f"{type(err).__name__}: {err}"
             else:
@@ -89,6 +93,7 @@ def _summary(result: ResultDocument, settings: Settings, override_gb: float | No
         "endpoints": {e["service"]: e["status"] for e in result["endpoints"]},
         "deferred_route_tables": [t["route_table_id"] for t in result["deferred_route_tables"]],
         "failed_actions": failures(result),
+        "workloads": result.get("workloads_summary"),
         "cost": of_result(result, traffic, load_prices(settings.prices_file)),
     }
 
@@ -107,10 +112,14 @@ def sweep(
     ``progress(done, total)`` follows each target's VPCs."""
     rows: list[dict[str, Any]] = []
     unreachable: list[dict[str, Any]] = []
+    from endpoint_guard.aws.workloads import pull_path
+
     for target in targets:
         try:
+            ec2 = connect(target)
+            paths = pull_path(ec2.clients, settings, region_wide=True)  # read once for the account-Region
             rows += sweep_target(
-                connect(target), target, settings, exclude=exclude, override_gb=override_gb, progress=progress
+                ec2, target, settings, exclude=exclude, override_gb=override_gb, progress=progress, workloads=paths
             )
         except EndpointGuardError as err:
             unreachable.append({"account": target.account, "region": target.region, "reason": str(err)})
@@ -131,6 +140,9 @@ def summarise(rows: list[dict[str, Any]], unreachable: list[dict[str, Any]], dry
         "errors": sum(1 for r in rows if "error" in r or r.get("failed_actions")),
         "deferred_gateways": sum(1 for r in swept if r["deferred_route_tables"]),
         "unreachable": unreachable,
+        "workloads": {
+            k: sum((r.get("workloads") or {}).get(k, 0) for r in swept) for k in ("through_endpoints", "workloads")
+        },
         "endpoints_monthly_usd": round(sum(c["endpoints_monthly_usd"] for c in costs), 2),
         "nat_processing_avoided_monthly_usd": round(sum(c["nat_processing_avoided_monthly_usd"] for c in costs), 2),
     }

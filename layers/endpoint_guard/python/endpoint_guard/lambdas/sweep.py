@@ -40,6 +40,7 @@ def make_plan(clients: Clients | None = None) -> Handler:
     def plan_sweep(event: Any, context: Any) -> dict[str, Any]:
         """{run?, mode?} -> {run, mode, bucket, items_key, chunks, vpcs, unreachable, ...the Map's settings}."""
         from endpoint_guard.aws import Ec2Lookups
+        from endpoint_guard.aws.workloads import PullPathReads
         from endpoint_guard.fleet.usecase import schedule
         from endpoint_guard.model import ignored
 
@@ -61,8 +62,19 @@ def make_plan(clients: Clients | None = None) -> Handler:
                 continue
             ids = sorted(str(v["VpcId"]) for v in found)
             vpcs += len(ids)
+            # The pull path of the account-Region, read once here and stored for its chunks.
+            paths_key = f"sweeps/{run}/paths/{account or 'self'}-{region}.json"
+            clients = container.at(wiring, context, account, region)
+            store.put_json(paths_key, PullPathReads(clients).stored() if ids else {"workloads": [], "facts": {}})
             for start in range(0, len(ids), CHUNK):
-                items.append({"account": target.account, "region": region, "vpc_ids": ids[start : start + CHUNK]})
+                items.append(
+                    {
+                        "account": target.account,
+                        "region": region,
+                        "vpc_ids": ids[start : start + CHUNK],
+                        "paths_key": paths_key,
+                    }
+                )
             logger.info(
                 "listed", account=account, region=region, vpcs=len(ids), ignored=sum(1 for v in found if ignored(v))
             )
@@ -163,6 +175,14 @@ def make_chunk(
             ec2.client.meta.events.register("before-call.ec2", paced)
             if not settings.dry_run:
                 pace = pacer("ec2-endpoints", wiring.endpoint_calls_per_second, wiring.endpoint_call_burst)
+        paths = None
+        if isinstance(item.get("paths_key"), str) and item["paths_key"].startswith(f"sweeps/{run}/paths/"):
+            from endpoint_guard.aws.workloads import StoredPullPath
+            from endpoint_guard.cost.estimate import load_prices, region_prices
+
+            nat = float(region_prices(load_prices(settings.prices_file), region)[0]["nat_gb"])
+            stored = plan_store(container).get_json(item["paths_key"])
+            paths = StoredPullPath(stored, account=account, nat_gb_price=nat)
         try:
             rows = sweep_target(
                 ec2,
@@ -171,6 +191,7 @@ def make_chunk(
                 exclude=wiring.sweep_exclude_vpc_ids,
                 vpc_ids=vpc_ids,
                 pace=pace,
+                workloads=paths,
             )
         finally:
             if paced is not None:

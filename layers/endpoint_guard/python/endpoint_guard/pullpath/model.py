@@ -88,6 +88,12 @@ class Workload:
         return f"{self.cluster}/{self.name}"
 
 
+def workload_from_dict(stored: dict[str, Any]) -> Workload:
+    """A workload as ``dataclasses.asdict`` stored it in JSON (its tuples became lists)."""
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()}
+    return Workload(**values)
+
+
 @dataclass(frozen=True)
 class Rule:
     """One security group rule, one direction: what it allows."""
