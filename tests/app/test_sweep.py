@@ -216,3 +216,7 @@ def test_the_sweep_judges_each_vpcs_workloads_once_per_account_region(moto, caps
     assert main(["sweep", "--regions", "us-east-1", "--accounts", SECOND, "--dry-run", "--markdown"]) == 0
     markdown = capsys.readouterr().out
     assert "through endpoints" in markdown.splitlines()[4] and "workloads through endpoints 1/1" in markdown
+    from endpoint_guard.cost.html import render_html
+
+    page = render_html(enforced["vpcs"], "fleet")
+    assert page.count("workloads through endpoints 1/1") == 2  # the VPC and the fleet total

@@ -42,19 +42,30 @@ def _bars(key: str, cost: dict[str, Any], scale: float) -> tuple[list[str], int]
     return parts, y + 4
 
 
-def _chart(key: str, title: str, cost: dict[str, Any], scale: float) -> str:
+def _chart(key: str, title: str, cost: dict[str, Any], scale: float, pulls: dict[str, int] | None = None) -> str:
+    """One VPC's (or the total's) bars, verdict and, when its workloads were read, how many pull through
+    the endpoints."""
     bars, height = _bars(key, cost, scale)
     services = ", ".join(
         f"{escape(s['service'])}: {escape(s['verdict'].replace('_', ' '))}" for s in cost.get("services", [])
     )
+    through = f"<p>workloads through endpoints {pulls['through_endpoints']}/{pulls['workloads']}</p>" if pulls else ""
     return (
         f'<section class="vpc"><h2>{escape(title)}</h2>'
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{WIDTH + 260}" height="{height}">'
         f"{''.join(bars)}</svg>"
         f"<p>{escape(cost.get('verdict', ''))}</p>"
+        + through
         + (f"<p class='note'>{services}</p>" if services else "")
         + "</section>"
     )
+
+
+def _pulls(rows: list[dict[str, Any]]) -> dict[str, int] | None:
+    read = [r["workloads"] for r in rows if isinstance(r.get("workloads"), dict)]
+    if not read:
+        return None
+    return {k: sum(int(w.get(k, 0)) for w in read) for k in ("through_endpoints", "workloads")}
 
 
 def _total(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -81,10 +92,11 @@ def render_html(rows: list[dict[str, Any]], title: str = "endpoint-guard cost re
         ]
     )
     scale = WIDTH / biggest
-    charts = [_chart("total", "Fleet total", total, scale)]
+    charts = [_chart("total", "Fleet total", total, scale, _pulls(priced))]
     for r in priced:
         where = " ".join(str(r[k]) for k in ("account", "region") if r.get(k))
-        charts.append(_chart(r["vpc_id"], f"{r['vpc_id']} {where}".strip(), r["cost"], scale))
+        pulls = r["workloads"] if isinstance(r.get("workloads"), dict) else None
+        charts.append(_chart(r["vpc_id"], f"{r['vpc_id']} {where}".strip(), r["cost"], scale, pulls))
     unpriced = [r for r in rows if not isinstance(r.get("cost"), dict)]
     listed = "".join(
         f"<li>{escape(str(r.get('vpc_id')))}: {escape(str(r.get('skipped') or r.get('error') or 'no cost'))}</li>"
