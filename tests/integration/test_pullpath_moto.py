@@ -304,6 +304,10 @@ def test_secrets_behind_a_nat_are_reported_not_created(aws, capsys) -> None:
     found = workload(result, key)
     assert found["verdict"] == "via_nat" and ("endpoint", "ssm", "via_nat") in problems(found)
     assert code == 0  # a way out: it works, and the finding says what it costs
+    ssm = next(p for p in found["problems"] if p["service"] == "ssm")
+    # us-east-1: 3 AZs x 730 h x $0.01 = $21.90 a month; it pays above 21.90 / (0.045 - 0.01) = 626 GB
+    assert "$0.045/GB of NAT processing here" in ssm["detail"]
+    assert "would cost $21.90 a month and pays above about 626 GB a month" in ssm["detail"]
 
 
 def test_ec2_container_instances_in_isolated_subnets_get_the_ecs_endpoints(aws, capsys) -> None:

@@ -213,10 +213,13 @@ class PullPathReads:
         *,
         account: str | None = None,
         nat_gb_price: float | None = None,
+        endpoint_hour_price: float | None = None,
+        endpoint_gb_price: float | None = None,
         region_wide: bool = False,
     ) -> None:
         self.reads, self.ec2 = WorkloadReads(clients), Ec2Reads(clients)
         self._clients, self.account, self.nat_gb_price = clients, account, nat_gb_price
+        self.endpoint_hour_price, self.endpoint_gb_price = endpoint_hour_price, endpoint_gb_price
         self.region_wide = region_wide
         self._all: list[Workload] | None = None
         self._region: dict[str, Any] | None = None
@@ -275,6 +278,8 @@ class PullPathReads:
             prefix_lists=prefix_lists,
             account=self.account,
             nat_gb_price=self.nat_gb_price,
+            endpoint_hour_price=self.endpoint_hour_price,
+            endpoint_gb_price=self.endpoint_gb_price,
         )
 
 
@@ -283,9 +288,16 @@ class StoredPullPath(PullPathReads):
     read of its own, whichever chunk of the account-Region it serves."""
 
     def __init__(
-        self, document: dict[str, Any], *, account: str | None = None, nat_gb_price: float | None = None
+        self,
+        document: dict[str, Any],
+        *,
+        account: str | None = None,
+        nat_gb_price: float | None = None,
+        endpoint_hour_price: float | None = None,
+        endpoint_gb_price: float | None = None,
     ) -> None:
         self.account, self.nat_gb_price, self.region_wide = account, nat_gb_price, True
+        self.endpoint_hour_price, self.endpoint_gb_price = endpoint_hour_price, endpoint_gb_price
         self._all = [workload_from_dict(w) for w in document["workloads"]]
         self._region = document["facts"]
 
@@ -300,4 +312,11 @@ def pull_path(clients: Clients, settings: Any, owner: str | None = None, *, regi
 
     region = str(clients.client("ec2").meta.region_name)
     prices, _ = region_prices(load_prices(settings.prices_file), region)
-    return PullPathReads(clients, account=owner, nat_gb_price=float(prices["nat_gb"]), region_wide=region_wide)
+    return PullPathReads(
+        clients,
+        account=owner,
+        nat_gb_price=float(prices["nat_gb"]),
+        endpoint_hour_price=float(prices["endpoint_hour"]),
+        endpoint_gb_price=float(prices["endpoint_gb"]),
+        region_wide=region_wide,
+    )

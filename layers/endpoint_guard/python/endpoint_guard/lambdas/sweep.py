@@ -180,9 +180,15 @@ def make_chunk(
             from endpoint_guard.aws.workloads import StoredPullPath
             from endpoint_guard.cost.estimate import load_prices, region_prices
 
-            nat = float(region_prices(load_prices(settings.prices_file), region)[0]["nat_gb"])
+            prices = region_prices(load_prices(settings.prices_file), region)[0]
             stored = plan_store(container).get_json(item["paths_key"])
-            paths = StoredPullPath(stored, account=account, nat_gb_price=nat)
+            paths = StoredPullPath(
+                stored,
+                account=account,
+                nat_gb_price=float(prices["nat_gb"]),
+                endpoint_hour_price=float(prices["endpoint_hour"]),
+                endpoint_gb_price=float(prices["endpoint_gb"]),
+            )
         try:
             rows = sweep_target(
                 ec2,

@@ -161,6 +161,8 @@ class Network:
     s3_prefix_list: PrefixList | None = None
     account: str | None = None  # the VPC's account: whose ECR is "this account's"
     nat_gb_price: float | None = None  # the Region's NAT processing per GB (the cost model's figure)
+    endpoint_hour_price: float | None = None  # an interface endpoint's AZ-hour here (the cost model's)
+    endpoint_gb_price: float | None = None  # and its per-GB processing (the first tier)
 
     def acl_of(self, subnet_id: str) -> NetworkAcl | None:
         if self.acls is None:
@@ -245,6 +247,8 @@ def network_from_api(
     prefix_lists: Iterable[Raw] | None = None,
     account: str | None = None,
     nat_gb_price: float | None = None,
+    endpoint_hour_price: float | None = None,
+    endpoint_gb_price: float | None = None,
 ) -> Network:
     """The hops' network from what was read (a fact left None was not read)."""
     return Network(
@@ -255,6 +259,8 @@ def network_from_api(
         s3_prefix_list=prefix_list_from_api(prefix_lists, snapshot.region) if prefix_lists is not None else None,
         account=account,
         nat_gb_price=nat_gb_price,
+        endpoint_hour_price=endpoint_hour_price,
+        endpoint_gb_price=endpoint_gb_price,
     )
 
 

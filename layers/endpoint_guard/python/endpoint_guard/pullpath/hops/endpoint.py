@@ -21,7 +21,8 @@ def check(net: Network, workload: Workload, subnet: Subnet, service: str) -> lis
                 service=service,
                 effect=way_out(subnet),
                 resource_ids=(net.snapshot.vpc_id,),
-                detail=f"no {service} interface endpoint of {net.snapshot.region} in the VPC: {way_out_words(net, subnet)}",
+                detail=f"no {service} interface endpoint of {net.snapshot.region} in the VPC: {way_out_words(net, subnet)}"
+                + _cost_words(net),
                 fix=_create_fix(service, net.snapshot.vpc_id),
             )
         ]
@@ -40,6 +41,20 @@ def check(net: Network, workload: Workload, subnet: Subnet, service: str) -> lis
             )
         ]
     return []
+
+
+def _cost_words(net: Network) -> str:
+    """What an endpoint here would cost against the NAT processing it saves (the cost model's prices):
+    it pays above the break-even traffic."""
+    hour, nat, per_gb = net.endpoint_hour_price, net.nat_gb_price, net.endpoint_gb_price or 0.0
+    if not hour or not nat or nat <= per_gb:
+        return ""
+    azs = len({s.az for s in net.snapshot.subnets}) or 1
+    monthly = azs * 730 * hour
+    return (
+        f"; an endpoint in {azs} AZ(s) would cost ${monthly:,.2f} a month and pays above about "
+        f"{monthly / (nat - per_gb):,.0f} GB a month through it"
+    )
 
 
 def _create_fix(service: str, vpc_id: str) -> str:
