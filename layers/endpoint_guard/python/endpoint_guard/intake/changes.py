@@ -81,19 +81,9 @@ DRIFT_CALLS = (
 )
 
 
-# The calls that change a hop of the workloads' pulls: a security group's egress, a network ACL's rules
-# or associations, the VPC's DHCP options. Groups and ACLs change all the time: the intake keeps a call
-# only when, with one read, the group is found on a network interface in use (a task, an instance, an
-# endpoint) or the ACL on a subnet, and goes to that VPC.
-PATH_CALLS = (
-    "AuthorizeSecurityGroupEgress",
-    "RevokeSecurityGroupEgress",
-    "CreateNetworkAclEntry",
-    "ReplaceNetworkAclEntry",
-    "DeleteNetworkAclEntry",
-    "ReplaceNetworkAclAssociation",
-    "AssociateDhcpOptions",
-)
+# Groups and ACLs change all the time (``worker.messages.PATH_CALLS``): the intake keeps such a call only when, with one
+# read, the group is found on a network interface in use (a task, an instance, an endpoint) or the ACL on
+# a subnet, and goes to that VPC.
 
 
 def path_change(detail: dict[str, Any]) -> Targets:

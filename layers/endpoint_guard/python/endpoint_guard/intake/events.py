@@ -17,7 +17,6 @@ from endpoint_guard.errors import InvalidEventError
 from endpoint_guard.intake.changes import (
     BLOCKABLE_DELETES,
     DRIFT_CALLS,
-    PATH_CALLS,
     blocked_delete,
     drift,
     modify_vpc_attribute,
@@ -35,6 +34,7 @@ from endpoint_guard.intake.shapes import (
 )
 from endpoint_guard.model import VPC_ID, valid_vpc_id
 from endpoint_guard.observe import Skip
+from endpoint_guard.worker.messages import PATH_CALLS
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 EXPECTED = (

@@ -234,8 +234,15 @@ def handle(
     # A hand-run answering a DNS-off event turns the attributes back on: it has no memory of an earlier
     # restore (the worker has, in the state table) and a person asked for it.
     drift = {i.key: DnsDrift(i.dns_off_by) for i in accepted.items if i.dns_off_by}
-    # A person is watching: each VPC's workloads are read and their pulls judged (reconcile.pull).
-    from endpoint_guard.aws.workloads import pull_path
+    # A person is watching: each VPC's workloads are read and their pulls judged (reconcile.pull), the
+    # account-Region's workloads once for all its VPCs.
+    from endpoint_guard.aws.workloads import PullPathReads, pull_path
+
+    paths: dict[int, PullPathReads] = {}
+
+    def paths_of(item: WorkItem) -> PullPathReads:
+        clients = services_of(item).clients
+        return paths.setdefault(id(clients), pull_path(clients, settings))
 
     output["results"] = reconcile_now(
         [i for i in accepted.items if not i.release],
@@ -246,7 +253,7 @@ def handle(
             settings=settings,
             observer=observer,
             dns_drift=drift.get(item.key),
-            workloads=pull_path(services_of(item).clients, settings),
+            workloads=paths_of(item),
         ),
         observer,
     )

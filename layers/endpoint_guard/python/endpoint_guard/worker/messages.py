@@ -23,23 +23,20 @@ if TYPE_CHECKING:  # pragma: no cover
 MESSAGE_VERSION = 1
 # A DeleteVpc failed with DependencyViolation: release the whole VPC (a subnet id releases that subnet).
 RELEASE_VPC = "vpc"
+# The EC2 calls that change a hop of the workloads' pulls: a security group's egress, a network ACL's
+# rules or associations, the VPC's DHCP options (the intake's PathChanges handlers).
+PATH_CALLS = (
+    "AuthorizeSecurityGroupEgress",
+    "RevokeSecurityGroupEgress",
+    "CreateNetworkAclEntry",
+    "ReplaceNetworkAclEntry",
+    "DeleteNetworkAclEntry",
+    "ReplaceNetworkAclAssociation",
+    "AssociateDhcpOptions",
+)
 # Events about a VPC's workloads or the hops of their pulls: the reconcile of such an item reads the
 # workloads and judges their paths (the pull path's reads; a plain VPC event stays at its few calls).
-PATH_EVENTS = frozenset(
-    {
-        "CreateCluster",
-        "CreateService",
-        "UpdateService",
-        "RunTask",
-        "AuthorizeSecurityGroupEgress",
-        "RevokeSecurityGroupEgress",
-        "CreateNetworkAclEntry",
-        "ReplaceNetworkAclEntry",
-        "DeleteNetworkAclEntry",
-        "ReplaceNetworkAclAssociation",
-        "AssociateDhcpOptions",
-    }
-)
+PATH_EVENTS = frozenset({"CreateCluster", "CreateService", "UpdateService", "RunTask", *PATH_CALLS})
 ACCOUNT = re.compile(r"[0-9]{12}")
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
 

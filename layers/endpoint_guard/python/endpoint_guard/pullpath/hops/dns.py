@@ -5,6 +5,8 @@ the public address and the call takes the default route."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from endpoint_guard.model import Subnet
 from endpoint_guard.pullpath.model import EFFECT_UNVERIFIED, EFFECT_WARNING, HOP_DNS, Network, Problem, Workload
 from endpoint_guard.pullpath.paths import S3, interface_endpoint, way_out, way_out_words
@@ -78,8 +80,6 @@ def check(net: Network, workload: Workload, subnet: Subnet, service: str) -> lis
 
 def _vpc_resolver(cidrs: tuple[str, ...], server: str) -> bool:
     """The VPC's own resolver: a CIDR block's base address + 2."""
-    import ipaddress
-
     try:
         return any(str(ipaddress.ip_network(c, strict=False).network_address + 2) == server for c in cidrs)
     except ValueError:

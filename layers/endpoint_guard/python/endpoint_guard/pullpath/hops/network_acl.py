@@ -6,6 +6,7 @@ For the S3 gateway the peer is every range of the S3 prefix list."""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from endpoint_guard.model import Subnet
@@ -40,8 +41,6 @@ class Flow:
 
 
 def _overlaps(a: str, b: str) -> bool:
-    import ipaddress
-
     try:
         return ipaddress.ip_network(a, strict=False).overlaps(ipaddress.ip_network(b, strict=False))
     except (ValueError, TypeError):
