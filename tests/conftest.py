@@ -19,6 +19,8 @@ from endpoint_guard.settings import Settings
 from hypothesis import settings
 from moto import mock_aws
 
+from tools import emulator
+
 # Property-based tests: 300 examples each under make test; make unit asks for the quick profile.
 settings.register_profile("full", max_examples=300)
 settings.register_profile("quick", max_examples=40)
@@ -26,6 +28,9 @@ settings.load_profile("full")
 
 # moto reloads its catalogue of default AMIs on every reset; nothing here runs instances from them.
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+# moto's DescribeClusters counts no services, instances or Fargate tasks; AWS's counts are what
+# endpoint-guard reads to decide which lists to read, so every emulator here answers with them.
+emulator.aws_cluster_counts()
 
 REPO = Path(__file__).resolve().parents[1]
 EVENTS = REPO / "events"

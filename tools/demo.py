@@ -31,6 +31,7 @@ from moto.server import ThreadedMotoServer
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from tools import emulator  # noqa: E402
 from tools.world import awsvpc_service, build_vpc, run_fargate_tasks, tiered_vpc  # noqa: E402
 
 REGION = "us-east-1"
@@ -47,6 +48,7 @@ def banner(text: str) -> None:
 
 
 def main() -> int:
+    emulator.aws_cluster_counts()  # moto counts no services or instances; AWS does
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's request log is noise here
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

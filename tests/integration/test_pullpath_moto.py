@@ -394,3 +394,40 @@ def test_explain_walks_each_pull_hop_by_hop_and_names_the_fix(aws, capsys) -> No
     assert main(["explain", vpc.vpc_id, "--json", "--region", REGION]) == 0
     [document] = json.loads(capsys.readouterr().out)
     assert document["verdict"] == "through_endpoints" and document["name"] == "api"
+
+
+def test_the_ecs_reads_follow_the_clusters_counts(aws) -> None:
+    """C clusters and S services: ListClusters and DescribeClusters once, then ListServices and one
+    DescribeServices per 10 services only for a cluster with services; tasks and instances are listed
+    only where the counts say there are standalone tasks or instances. moto's cluster counts are AWS's
+    here (tools.emulator)."""
+    from endpoint_guard.aws import Clients
+    from endpoint_guard.aws.workloads import PullPathReads
+
+    from tests.conftest import CallRecorder
+
+    world = build_vpc(aws.ec2)
+    subnets = list(world.private_subnets.values())
+    for n in range(12):
+        service(aws, subnets, name=f"svc{n}")
+    aws.ecs.create_cluster(clusterName="empty")
+
+    def reads() -> tuple[list[str], list]:
+        clients = Clients(region=REGION)
+        recorder = CallRecorder(clients.client("ecs"))
+        found = PullPathReads(clients).workloads_in(set(subnets))
+        return recorder.operations, found
+
+    reads()  # the task definitions, read once and cached
+    operations, found = reads()
+    assert len(found) == 12
+    assert sorted(operations) == sorted(["ListClusters", "DescribeClusters", "ListServices"] + ["DescribeServices"] * 2)
+
+    run_fargate_tasks(aws.ecs, aws.ec2, subnets[0], cluster="batch", count=1)
+    hosts = aws.ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, SubnetId=subnets[1])["Instances"]
+    document = json.dumps({"instanceId": hosts[0]["InstanceId"], "region": REGION})
+    aws.ecs.register_container_instance(cluster="empty", instanceIdentityDocument=document)
+    operations, found = reads()
+    assert {w.kind for w in found} == {"service", "task", "container_instance"}
+    assert operations.count("ListTasks") == 1 and operations.count("ListContainerInstances") == 1
+    assert operations.count("ListServices") == 1  # the batch and empty clusters run no service

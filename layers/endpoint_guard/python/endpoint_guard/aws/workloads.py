@@ -2,10 +2,11 @@
 instances, with their task definitions, which never change per ARN and are cached), and a VPC's
 network facts their calls cross (security groups, network ACLs, DHCP options, the S3 prefix list). Thin: AWS's shapes go to ``pullpath.needs`` and ``pullpath.model``.
 
-ECS reads for C clusters with S services: ListClusters once, then per cluster ListServices, one
-DescribeServices per 10 services, ListTasks and ListContainerInstances; DescribeTasks only for a cluster
-running more tasks than its services account for (standalone tasks), DescribeContainerInstances only
-for one with instances registered; one DescribeTaskDefinition per task definition not yet cached."""
+ECS reads for C clusters with S services: ListClusters and one DescribeClusters per 100 clusters (their
+counts say what else to read), then per cluster with services ListServices and one DescribeServices per
+10 services; ListTasks and DescribeTasks only for a cluster running more tasks than its services account
+for (standalone tasks), ListContainerInstances and DescribeContainerInstances only for one with
+instances registered; one DescribeTaskDefinition per task definition not yet cached."""
 
 from __future__ import annotations
 
@@ -69,16 +70,28 @@ class WorkloadReads(Adapter):
         """Every ECS workload of the account-Region (in any VPC: ``pullpath.needs.in_vpc`` cuts them)."""
         region = self.region
         found: list[Workload] = []
-        for arn in self._pages("list_clusters", "clusterArns", PaginationConfig=PAGE):
-            services = self._services(arn)
+        for cluster in self._clusters():
+            arn = str(cluster["clusterArn"])
+            services = self._services(arn) if _count(cluster, "activeServicesCount") else []
             for service in services:
                 definition = self.task_definition(str(service.get("taskDefinition", "")))
                 workload = service_workload(service, definition, region)
                 if workload:
                     found.append(workload)
-            found += self._standalone_tasks(arn, region, sum(int(s.get("runningCount", 0)) for s in services))
-            found += self._instances(arn, region)
+            in_services = sum(_count(s, "runningCount") + _count(s, "pendingCount") for s in services)
+            if _count(cluster, "runningTasksCount") + _count(cluster, "pendingTasksCount") > in_services:
+                found += self._standalone_tasks(arn, region, in_services)
+            if _count(cluster, "registeredContainerInstancesCount"):
+                found += self._instances(arn, region)
         return found
+
+    def _clusters(self) -> list[Raw]:
+        """The account-Region's clusters with their counts (one DescribeClusters per 100 of them)."""
+        arns = self._pages("list_clusters", "clusterArns", PaginationConfig=PAGE)
+        described = [
+            c for chunk in chunks(arns, 100) for c in self._call("describe_clusters", clusters=chunk).get("clusters", [])
+        ]
+        return [c for c in described if c.get("status", "ACTIVE") != "INACTIVE"]
 
     def _services(self, cluster_arn: str) -> list[Raw]:
         described: list[Raw] = []
@@ -190,6 +203,10 @@ class Ec2Reads(Adapter):
 
 
 AMAZON = ("AmazonProvidedDNS",)
+
+
+def _count(found: Raw, key: str) -> int:
+    return int(found.get(key) or 0)
 
 
 def _servers(options: Raw) -> tuple[str, ...]:
