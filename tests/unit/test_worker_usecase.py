@@ -43,9 +43,17 @@ class Marks:
         self.reads += 1
         return self.known.get(vpc_id, Mark())
 
-    def mark_reconciled(self, vpc_id, started_ms, expires_at, group=None, *, paths=False) -> None:
+    def mark_reconciled(self, vpc_id, started_ms, expires_at, group=None, *, paths=False, deferred=False) -> None:
         self.written.append((vpc_id, started_ms, expires_at, group))
         self.failures.pop(vpc_id, None)
+
+    deferrals: dict[str, list[str]] = field(default_factory=dict)
+
+    def record_deferred(self, vpc_id, region, account, tables, at) -> None:
+        self.deferrals[vpc_id] = list(tables)
+
+    def forget_deferred(self, vpc_id) -> None:
+        self.deferrals.pop(vpc_id)
 
     def record_failure(self, vpc_id: str, expires_at: int) -> int:
         self.failures[vpc_id] = self.failures.get(vpc_id, 0) + 1
@@ -209,6 +217,25 @@ def test_a_deferred_gateway_starts_the_migration_plan_named_by_its_state() -> No
     [(name, document)] = started
     assert name.startswith(VPC + "-") and document["deferred_route_tables"] == deferred
     assert answer["migration_execution_arn"].endswith(name) and observer.counts["MigrationPlansStarted"] == 1
+
+
+def test_what_a_reconcile_deferred_is_recorded_for_the_window_and_forgotten_once_it_is_not() -> None:
+    deferred = [{"route_table_id": "rtb-1", "workloads": [{"eni_id": "eni-1", "kind": "ecs-task"}]}]
+    marks = Marks()
+    done, _ = worker(Reconciles(result(deferred=deferred)), marks=marks)
+    done.handle(delivery())
+    assert marks.deferrals == {VPC: ["rtb-1"]}
+    # A later container: the mark says the VPC was deferred, and this reconcile deferred nothing.
+    marks.known[VPC] = Mark(reconciled_from=int(NOW * 1000) - 10_000_000, deferred=True)
+    done, _ = worker(Reconciles(result()), marks=marks)
+    done.handle(delivery(sent_ms=int(NOW * 1000)))
+    assert marks.deferrals == {}
+    # Nothing deferred before or now: no write about it at all.
+    marks.known[VPC] = Mark(reconciled_from=int(NOW * 1000) - 10_000_000)
+    marks.deferrals = {"other": ["rtb-9"]}
+    done, _ = worker(Reconciles(result()), marks=marks)
+    done.handle(delivery(sent_ms=int(NOW * 1000)))
+    assert marks.deferrals == {"other": ["rtb-9"]}
 
 
 def test_a_dry_run_marks_nothing() -> None:

@@ -146,6 +146,9 @@ class Mark:
     # When the last reconcile that read the workloads and judged their pulls started (epoch ms): what
     # covers an event about the paths (a plain reconcile does not).
     paths_from: int | None = None
+    # Whether its last reconcile deferred the S3 gateway on a route table (the state table then also
+    # holds what it deferred, for the maintenance window).
+    deferred: bool = False
 
     def group_to_trust(self, now: int, recheck_seconds: int) -> CheckedGroup | None:
         """The group's last read, while it is younger than ``recheck_seconds``: an older one (or 0 to
@@ -208,8 +211,15 @@ class Snapshot:
     # The subnets ECS workloads are configured to run in (services, standalone tasks, container
     # instances), when they were read (the pull path's reads); None while unread.
     workload_subnets: frozenset[str] | None = None
+    # The deferred route tables whose interruption someone accepted (``ensure --apply-deferred``, an
+    # approved maintenance window): the gateway goes on them although workloads run there. ALL_TABLES
+    # accepts every one.
+    apply_deferred: frozenset[str] = frozenset()
     # The route tables as AWS described them (the ways out being set up are read against their routes).
     raw_route_tables: tuple[Raw, ...] = field(default=(), repr=False, compare=False)
+
+    def accepts_interruption(self, route_table_id: str) -> bool:
+        return ALL_TABLES in self.apply_deferred or route_table_id in self.apply_deferred
 
     def subnet(self, subnet_id: str) -> Subnet | None:
         return next((s for s in self.subnets if s.subnet_id == subnet_id), None)
@@ -217,6 +227,9 @@ class Snapshot:
     @property
     def cidrs(self) -> tuple[str, ...]:
         return self.cidrs_v4 + self.cidrs_v6
+
+
+ALL_TABLES = "*"  # in ``Snapshot.apply_deferred``: every deferred route table
 
 
 def tags_of(resource: Raw) -> dict[str, str]:

@@ -103,6 +103,16 @@ class Clients:
                 raise aws_error("get_caller_identity", err) from err
         return self._account
 
+    def caller(self) -> str:
+        """Who these clients act as (STS GetCallerIdentity's ARN): the name an approval or an accepted
+        interruption is recorded under. Raises AwsCallError when STS cannot be reached."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return str(self.client("sts").get_caller_identity()["Arn"])
+        except (ClientError, BotoCoreError) as err:
+            raise aws_error("get_caller_identity", err) from err
+
     @property
     def session(self) -> boto3.session.Session:
         """The boto3 session these clients are made from."""

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from endpoint_guard.aws.base import Adapter, Clients, chunks
+from endpoint_guard.aws.deferred import DeferredRecords
 from endpoint_guard.errors import AwsCallError
 from endpoint_guard.model import CheckedGroup, Mark
 
@@ -90,7 +91,7 @@ def sqs_text(text: str) -> str:
     )
 
 
-class StateTable(Adapter):
+class StateTable(DeferredRecords, Adapter):
     """The DynamoDB table the stack keeps its state in: Powertools idempotency records, and per VPC the
         start time of its last successful reconcile (items ``vpc#<id>``) and when it turned the VPC's DNS
     attributes back on (items ``dns#<id>``). Both expire through ``expiration``."""
@@ -130,7 +131,8 @@ class StateTable(Adapter):
         reconciled_from = int(item["reconciled_from"]) if "reconciled_from" in item else None
         released_at = int(item["released_at"]) if "released_at" in item else None
         paths_from = int(item["paths_from"]) if "paths_from" in item else None
-        return Mark(reconciled_from, group, int(item.get("failures", 0)), released_at, paths_from)
+        deferred = bool(item.get("deferred", False))
+        return Mark(reconciled_from, group, int(item.get("failures", 0)), released_at, paths_from, deferred)
 
     def record_release(self, vpc_id: str, at_s: int, expires_at: int) -> None:
         """Endpoint-guard released its resources in the VPC for its owner's delete (see Worker)."""
@@ -146,15 +148,22 @@ class StateTable(Adapter):
         )
 
     def mark_reconciled(
-        self, vpc_id: str, started_ms: int, expires_at: int, group: CheckedGroup | None = None, *, paths: bool = False
+        self,
+        vpc_id: str,
+        started_ms: int,
+        expires_at: int,
+        group: CheckedGroup | None = None,
+        *,
+        paths: bool = False,
+        deferred: bool = False,
     ) -> None:
         """Record that a reconcile which started at ``started_ms`` succeeded, what it read of the managed
-        group (``None`` keeps the last read), and (``paths``) that it judged the workloads' pulls. Never
-        moves the mark back."""
+        group (``None`` keeps the last read), (``paths``) that it judged the workloads' pulls, and
+        whether it deferred the gateway somewhere. Never moves the mark back."""
         from boto3.dynamodb.types import TypeSerializer
 
-        update = "SET reconciled_from = :t, expiration = :e" + (", paths_from = :t" if paths else "")
-        values: dict[str, Any] = {":t": started_ms, ":e": expires_at}
+        update = "SET reconciled_from = :t, expiration = :e, deferred = :d" + (", paths_from = :t" if paths else "")
+        values: dict[str, Any] = {":t": started_ms, ":e": expires_at, ":d": deferred}
         if group is not None:
             update += ", group_id = :g, group_cidrs = :c, group_checked_at = :a"
             values.update({":g": group.group_id, ":c": " ".join(group.cidrs), ":a": group.checked_at})

@@ -89,7 +89,9 @@ class WorkloadReads(Adapter):
         """The account-Region's clusters with their counts (one DescribeClusters per 100 of them)."""
         arns = self._pages("list_clusters", "clusterArns", PaginationConfig=PAGE)
         described = [
-            c for chunk in chunks(arns, 100) for c in self._call("describe_clusters", clusters=chunk).get("clusters", [])
+            c
+            for chunk in chunks(arns, 100)
+            for c in self._call("describe_clusters", clusters=chunk).get("clusters", [])
         ]
         return [c for c in described if c.get("status", "ACTIVE") != "INACTIVE"]
 

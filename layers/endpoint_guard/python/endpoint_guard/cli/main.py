@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from endpoint_guard.cli import dlq, explain, prices
+from endpoint_guard.cli import deferred, dlq, explain, prices
 from endpoint_guard.cli.parser import EXIT_ERROR, EXIT_NOT_COMPLIANT, EXIT_OK, build_parser
 from endpoint_guard.cli.render import progress_bar, render, render_release, render_report
 from endpoint_guard.cost.estimate import describe as describe_cost
@@ -109,16 +109,31 @@ def _check(args: argparse.Namespace) -> int:
     if _left_alone(run, vpc_id, args.json):
         return EXIT_OK
 
-    result = check(vpc_id, run.settings, run.aws, args.gb_per_month)
+    result = check(vpc_id, run.settings, run.aws, args.gb_per_month, _approvals(args, run))
     print(json.dumps(result, indent=2) if args.json else render(result) + "\n" + describe_cost(result["cost"]))
     return EXIT_OK if result["compliant"] else EXIT_NOT_COMPLIANT
 
 
+def _approvals(args: argparse.Namespace, run: _Run) -> Any:
+    """The state table's approvals, when the command was given the table (check, report)."""
+    if not args.state_table:
+        return None
+    from endpoint_guard.aws import StateTable
+
+    return StateTable(args.state_table, run.clients).approval
+
+
 def _ensure(args: argparse.Namespace) -> int:
     vpc_id = valid_vpc_id(args.vpc_id)
+    if args.route_tables and not args.apply_deferred:
+        raise ConfigurationError("--route-tables goes with --apply-deferred")
     run = _Run(args)
     if _left_alone(run, vpc_id, args.json):
         return EXIT_OK
+    if args.apply_deferred:
+        applied, _ = deferred.apply(args, run, vpc_id)
+        print(json.dumps(applied, indent=2) if args.json else render(applied))
+        return EXIT_OK if applied["compliant"] else EXIT_NOT_COMPLIANT
     [result] = run.intake({"vpc_id": vpc_id})["results"]
     if args.prune:
         result["pruned"] = _prune(run, result)
@@ -205,7 +220,7 @@ def _report(args: argparse.Namespace) -> int:
     run = _Run(args)
     from endpoint_guard.survey import report
 
-    rows = report(run.settings, run.aws, args.gb_per_month, progress_bar(sys.stderr))
+    rows = report(run.settings, run.aws, args.gb_per_month, progress_bar(sys.stderr), _approvals(args, run))
     print(json.dumps(rows, indent=2) if args.json else render_report(rows))
     _write_html(args.html, rows, "endpoint-guard cost report")
     return EXIT_OK
@@ -260,6 +275,10 @@ def _explain(args: argparse.Namespace) -> int:
     return explain.run(args, run.aws, run.settings)
 
 
+def _approve(args: argparse.Namespace) -> int:
+    return deferred.approve(args, _Run(args).clients)
+
+
 def _dlq(args: argparse.Namespace) -> int:
     run = _Run(args)
     return dlq.run(args, run.clients, run.settings, run.observer)
@@ -282,6 +301,7 @@ def main(argv: list[str] | None = None, *, session: Any = None) -> int:
             "prices": _prices,
             "explain": _explain,
             "dlq": _dlq,
+            "approve": _approve,
         }
         return commands[args.command](args)
     except EndpointGuardError as err:

@@ -7,7 +7,7 @@ import argparse
 import os
 from typing import NoReturn
 
-from endpoint_guard.cli import dlq, explain
+from endpoint_guard.cli import deferred, dlq, explain
 
 EXIT_OK = 0
 EXIT_NOT_COMPLIANT = 1
@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("vpc_id", help="the VPC")
     _traffic(check)
     _endpoint_profile(check)
+    deferred.state_table_option(check)
     ensure = sub.add_parser("ensure", help="make a VPC compliant (exit 0 compliant, 1 not, 2 error)")
     ensure.add_argument("vpc_id", help="the VPC")
     ensure.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="cost-aware profile: also delete endpoint-guard's own interface endpoints that clearly do not pay",
     )
+    deferred.add_ensure_options(ensure)
     _endpoint_profile(ensure)
     plan = sub.add_parser(
         "plan",
@@ -79,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="every VPC of the region: compliance, deferred route tables, tasks, cost")
     _traffic(report)
     _html(report)
+    deferred.state_table_option(report)
     release = sub.add_parser(
         "release",
         help="remove what endpoint-guard created in a VPC (its tagged endpoints and security group, nothing else)",
@@ -120,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (invoke, check, ensure, plan, report, release, sweep, prices):
         common(command)
     explain.add_command(sub, common)
+    deferred.add_approve(sub, common)
     dlq.add_commands(sub, common)
     return parser
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from endpoint_guard.deferred.usecase import iso
 from endpoint_guard.fleet.render import pays_off, service_column, through
 
 PROGRESS_FROM = 5  # VPCs; fewer finish before a progress bar would help
@@ -49,7 +50,7 @@ def render_report(all_rows: list[dict[str, Any]]) -> str:
                 row["vpc_id"] + (f" ({row['name']})" if row.get("name") else ""),
                 "yes" if row["compliant"] else "NO",
                 *[row["endpoints"].get(s, "-") for s in services],
-                str(len(row["deferred_route_tables"])),
+                str(len(row["deferred_route_tables"])) + (" (approved)" if row.get("approval") else ""),
                 str(row["running_tasks"]),
                 through(row.get("workloads")),
                 f"{cost['endpoints_monthly_usd']:,.2f}",
@@ -97,6 +98,17 @@ def render(result: Any) -> str:
     for rt in result["deferred_route_tables"]:
         kinds = sorted({w["kind"] for w in rt["workloads"]})
         lines.append(f"  deferred {rt['route_table_id']}: {len(rt['workloads'])} workload ENI(s) ({', '.join(kinds)})")
+    for rt in result.get("applied_deferred_route_tables", []):
+        lines.append(
+            f"  added to deferred {rt['route_table_id']}: {len(rt['workloads'])} workload ENI(s) interrupted once"
+        )
+    if result.get("apply_deferred"):
+        asked = result["apply_deferred"]
+        lines.append(f"  interruption accepted by {asked['by']} at {asked['at']}")
+    if result.get("approval"):
+        a = result["approval"]
+        until = f" until {iso(a['until'])}" if a.get("until") else ""
+        lines.append(f"  approved for the maintenance window ({', '.join(a['route_tables'])}) by {a['by']}{until}")
     lines += render_workloads(result)
     if result["actions"]:
         lines.append("  actions:" if not result["dry_run"] else "  would do:")

@@ -4,6 +4,7 @@ reconcile it, with the reads made once per target; the fleet report out. Collabo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from endpoint_guard.aws import Ec2Adapter
 from endpoint_guard.aws.ec2 import account_or_none
 from endpoint_guard.cost.aware import cost_aware, profile_for
 from endpoint_guard.cost.estimate import Traffic, load_prices, of_result
+from endpoint_guard.deferred.approval import Lookup, standing
 from endpoint_guard.errors import EndpointGuardError
 from endpoint_guard.fleet.reads import FleetReads
 from endpoint_guard.model import ignored, tags_of
@@ -39,11 +41,13 @@ def sweep_target(
     vpc_ids: Iterable[str] | None = None,
     pace: Pacer | None = None,
     workloads: WorkloadPort | None = None,
+    approvals: Lookup | None = None,
 ) -> list[dict[str, Any]]:
     """One row per VPC of the target (or of ``vpc_ids`` in it): reconciled (or, dry, planned), opted
     out, excluded, or failed. ``pace``: the account-Region's endpoint pace (the deployed sweep's);
     ``workloads``: the account-Region's pull path, read once (each row then says how many of the VPC's
-    workloads pull through the endpoints)."""
+    workloads pull through the endpoints); ``approvals``: the state table's, for the approval that stands
+    for a deferred VPC (its tag counts without)."""
     fleet = FleetReads(ec2, vpc_ids)
     skipped = set(exclude)
     acting = target.account or account_or_none(ec2)
@@ -72,6 +76,8 @@ def sweep_target(
                 row["error"] = f"{type(err).__name__}: {err}"
             else:
                 row.update(_summary(result, settings, override_gb))
+                if row["deferred_route_tables"]:
+                    row["approval"] = standing(vpc, target.region, target.account, approvals, time.time())
                 if choice is not None:
                     row["cost_aware"] = choice.document()
         rows.append(row)
@@ -139,6 +145,7 @@ def summarise(rows: list[dict[str, Any]], unreachable: list[dict[str, Any]], dry
         "skipped": sum(1 for r in rows if "skipped" in r),
         "errors": sum(1 for r in rows if "error" in r or r.get("failed_actions")),
         "deferred_gateways": sum(1 for r in swept if r["deferred_route_tables"]),
+        "approved_for_window": sum(1 for r in swept if r.get("approval")),
         "unreachable": unreachable,
         "workloads": {
             k: sum((r.get("workloads") or {}).get(k, 0) for r in swept) for k in ("through_endpoints", "workloads")

@@ -91,6 +91,9 @@ class Plan:
     actions: list[Action] = field(default_factory=list)
     endpoints: list[EndpointDecision] = field(default_factory=list)
     deferred_route_tables: dict[str, tuple[Workload, ...]] = field(default_factory=dict)
+    # Deferred route tables the gateway goes on all the same: their interruption was accepted
+    # (Snapshot.apply_deferred), with the workloads whose open S3 connections it drops.
+    applied_deferred: dict[str, tuple[Workload, ...]] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)  # VPC-level reasons it is not compliant
     # Whether the managed group's rules were held against the desired ones (and fixed if they differ);
     # only when an endpoint of ours uses or will use the group.

@@ -48,7 +48,8 @@ Decided = tuple[EndpointDecision, list[Action]]
 
 def plan_gateway(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, result: Plan) -> Decided:
     """The decision for the gateway service. Route tables whose subnets hold running workloads are
-    deferred (recorded in ``result.deferred_route_tables``), never touched."""
+    deferred (recorded in ``result.deferred_route_tables``), never touched, unless their interruption was
+    accepted (``snapshot.apply_deferred``; recorded in ``result.applied_deferred``)."""
     decision, offer = begin(snapshot, spec)
     if offer is None:
         return decision, []
@@ -63,6 +64,9 @@ def plan_gateway(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, resu
     # for the new route to drop, whatever runs there.
     with_egress = [rt for rt in missing if rt.tier != TIER_ISOLATED]
     disrupted = disrupted_route_tables(with_egress, snapshot.enis or (), snapshot.endpoints) if with_egress else {}
+    # Someone accepted the interruption of these (ensure --apply-deferred, an approved window): added.
+    result.applied_deferred.update({rt: w for rt, w in disrupted.items() if snapshot.accepts_interruption(rt)})
+    disrupted = {rt: w for rt, w in disrupted.items() if rt not in result.applied_deferred}
     result.deferred_route_tables.update(disrupted)
     addable = tuple(sorted(rt.route_table_id for rt in missing if rt.route_table_id not in disrupted))
     # A table that was isolated and has the layers-only gateway, and now has a way out, moves to this one

@@ -7,7 +7,16 @@ from typing import Any, NotRequired, TypedDict
 
 from endpoint_guard.errors import ReconcileFailedError
 from endpoint_guard.model import Snapshot
-from endpoint_guard.reconcile.actions import CREATE, DEFERRED, MODIFY, TARGET_SECURITY_GROUP, TARGET_VPC, Action, Plan
+from endpoint_guard.reconcile.actions import (
+    CREATE,
+    DEFERRED,
+    MODIFY,
+    TARGET_SECURITY_GROUP,
+    TARGET_VPC,
+    Action,
+    Plan,
+    Workload,
+)
 from endpoint_guard.reconcile.apply import Applied
 
 SCHEMA_VERSION = 1
@@ -66,6 +75,13 @@ class ResultDocument(TypedDict):
     vpc_cidrs: list[str]
     endpoints: list[EndpointEntry]
     deferred_route_tables: list[DeferredRouteTable]
+    # Deferred route tables given the gateway because their interruption was accepted, and the workloads
+    # behind each (ensure --apply-deferred, the maintenance window); with who asked and when
+    # (``apply_deferred``), added by the caller.
+    applied_deferred_route_tables: list[DeferredRouteTable]
+    apply_deferred: NotRequired[dict[str, Any]]
+    # The approval that stands for the deferred tables (the maintenance window's), added by check.
+    approval: NotRequired[dict[str, Any] | None]
     actions: list[ActionEntry]
     # The Step Functions execution planning the move to a new VPC, when the gateway was deferred and
     # the deployed worker started one.
@@ -146,22 +162,27 @@ def result_document(snapshot: Snapshot, plan: Plan, applied: Applied | None, dry
         "security_group_rules": rules,
         "vpc_cidrs": list(snapshot.cidrs),
         "endpoints": endpoints,
-        "deferred_route_tables": [
-            {
-                "route_table_id": rt,
-                "workloads": [
-                    {"eni_id": w.eni_id, "subnet_id": w.subnet_id, "kind": w.kind, "description": w.description}
-                    for w in workloads
-                ],
-            }
-            for rt, workloads in sorted(plan.deferred_route_tables.items())
-        ],
+        "deferred_route_tables": _tables(plan.deferred_route_tables),
+        "applied_deferred_route_tables": _tables(plan.applied_deferred),
         "actions": [action_entry(a, i, applied, dry_run) for i, a in enumerate(plan.actions)],
         "migration_execution_arn": None,
         "dns_restored": plan.dns_restored,
         "subnet_tiers": {s.subnet_id: s.tier for s in snapshot.subnets},
         "subnet_azs": {s.subnet_id: s.az for s in snapshot.subnets},
     }
+
+
+def _tables(tables: dict[str, tuple[Workload, ...]]) -> list[DeferredRouteTable]:
+    return [
+        {
+            "route_table_id": rt,
+            "workloads": [
+                {"eni_id": w.eni_id, "subnet_id": w.subnet_id, "kind": w.kind, "description": w.description}
+                for w in workloads
+            ],
+        }
+        for rt, workloads in sorted(tables.items())
+    ]
 
 
 def action_entry(action: Action, n: int, applied: Applied | None, dry_run: bool) -> ActionEntry:

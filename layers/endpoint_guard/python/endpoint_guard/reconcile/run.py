@@ -134,6 +134,7 @@ def reconcile(
     pace: Pacer | None = None,
     dns_drift: DnsDrift | None = None,
     workloads: WorkloadPort | None = None,
+    apply_deferred: frozenset[str] = frozenset(),
 ) -> ResultDocument:
     """Make ``vpc_id`` hold the profile's endpoints (or, with ``settings.dry_run``, say what that takes).
     ``checked_group``: what an earlier run read of the managed group, if it is recent enough to trust.
@@ -141,7 +142,9 @@ def reconcile(
     ``dns_drift``: the reconcile answers a call that turned the DNS attributes off (they are read).
     ``workloads``: the pull path's reads: the VPC's ECS workloads decide which isolated tables get the
     layers-only gateway and which endpoints they cannot start without, and each one's path is judged
-    on the VPC as the run leaves it (the result's ``workloads``; see reconcile.pull)."""
+    on the VPC as the run leaves it (the result's ``workloads``; see reconcile.pull).
+    ``apply_deferred``: route tables (or ``model.ALL_TABLES``) whose interruption was accepted: the S3
+    gateway goes on them although workloads run there (the result's ``applied_deferred_route_tables``)."""
     profile = profile or load_profile(settings.extra_services)
     if dns_drift is not None or workloads is not None:
         settings = dataclasses.replace(settings, verify_dns=True)
@@ -152,7 +155,7 @@ def reconcile(
         snapshot = dataclasses.replace(snapshot, workload_subnets=frozenset(sid for w in found for sid in w.subnet_ids))
         profile = profile + specs(required_services(snapshot, found, profile, settings))
     snapshot = complete_snapshot(ec2, snapshot, profile, settings, checked_group)
-    snapshot = dataclasses.replace(snapshot, dns_drift=dns_drift)
+    snapshot = dataclasses.replace(snapshot, dns_drift=dns_drift, apply_deferred=apply_deferred)
     the_plan = plan(snapshot, profile, settings)
     applied = None if settings.dry_run else apply(the_plan, ec2, pace)
     result = result_document(snapshot, the_plan, applied, settings.dry_run)
@@ -173,6 +176,7 @@ def reconcile_observed(
     dns_drift: DnsDrift | None = None,
     profile: tuple[ServiceSpec, ...] | None = None,
     workloads: WorkloadPort | None = None,
+    apply_deferred: frozenset[str] = frozenset(),
 ) -> tuple[ResultDocument, list[str]]:
     """Reconcile one VPC and report what happened: (the result document, its failed actions)."""
     observer.about(vpc_id=vpc_id)
@@ -185,6 +189,7 @@ def reconcile_observed(
         pace=pace,
         dns_drift=dns_drift,
         workloads=workloads,
+        apply_deferred=apply_deferred,
     )
     statuses = [e["status"] for e in result["endpoints"]]
     observer.count("VpcsReconciled")

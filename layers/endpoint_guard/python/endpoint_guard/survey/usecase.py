@@ -4,6 +4,7 @@ and the same for every VPC of the region. Read-only: every reconcile here is a d
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from endpoint_guard.aws.workloads import pull_path
 from endpoint_guard.cost.aware import cost_aware, profile_for
 from endpoint_guard.cost.estimate import Traffic, load_prices, of_result
 from endpoint_guard.cost.traffic import vpc_traffic
+from endpoint_guard.deferred.approval import Lookup, standing
 from endpoint_guard.migration.inventory import service_summary, services_by_vpc
 from endpoint_guard.model import eni_from_api, ignored, tags_of
 from endpoint_guard.reconcile import ResultDocument, reconcile, workload_kind
@@ -49,7 +51,13 @@ def running_tasks(aws: Services, vpc_id: str) -> int:
     )
 
 
-def check(vpc_id: str, settings: Settings, aws: Services, override_gb: float | None = None) -> ResultDocument:
+def check(
+    vpc_id: str,
+    settings: Settings,
+    aws: Services,
+    override_gb: float | None = None,
+    approvals: Lookup | None = None,
+) -> ResultDocument:
     """The dry-run result document of a VPC, with ``running_tasks``, ``cost`` and each ECS workload's
     pull path (``workloads``). The DNS attributes are read whenever an endpoint relies on private DNS (a
     VPC whose attributes were turned off is broken, however its endpoints look)."""
@@ -68,6 +76,8 @@ def check(vpc_id: str, settings: Settings, aws: Services, override_gb: float | N
         result = reconcile(vpc_id, ec2=aws.ec2, settings=dry, workloads=pull)
     result["running_tasks"] = running_tasks(aws, vpc_id)
     result["cost"] = vpc_cost(result, measured, settings=settings, aws=aws)
+    if result["deferred_route_tables"]:
+        result["approval"] = standing(vpc, result["region"], vpc.get("OwnerId"), approvals, time.time())
     return result
 
 
@@ -76,6 +86,7 @@ def report(
     aws: Services,
     override_gb: float | None = None,
     progress: Callable[[int, int], None] = lambda done, total: None,
+    approvals: Lookup | None = None,
 ) -> list[dict[str, Any]]:
     """One row per VPC of the region: compliance per endpoint, deferred route tables, running tasks, its
     ECS workloads through the endpoints (``workloads``: the counts of each verdict), cost.
@@ -122,6 +133,8 @@ def report(
                 ),
             }
         )
+        if rows[-1]["deferred_route_tables"]:
+            rows[-1]["approval"] = standing(vpc, result["region"], owner, approvals, time.time())
         progress(n + 1, len(vpcs))
     return rows
 

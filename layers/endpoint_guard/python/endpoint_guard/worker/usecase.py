@@ -49,8 +49,17 @@ if TYPE_CHECKING:  # pragma: no cover  (the reconcile is not imported on the int
 class MarkStore(Protocol):
     def mark(self, vpc_id: str) -> Mark: ...
     def mark_reconciled(
-        self, vpc_id: str, started_ms: int, expires_at: int, group: CheckedGroup | None = None, *, paths: bool = False
+        self,
+        vpc_id: str,
+        started_ms: int,
+        expires_at: int,
+        group: CheckedGroup | None = None,
+        *,
+        paths: bool = False,
+        deferred: bool = False,
     ) -> None: ...
+    def record_deferred(self, vpc_id: str, region: str, account: str | None, tables: list[str], at: int) -> None: ...
+    def forget_deferred(self, vpc_id: str) -> None: ...
     def record_failure(self, vpc_id: str, expires_at: int) -> int: ...
     def forget_failures(self, vpc_id: str) -> None: ...
     def dns_restored_at(self, vpc_id: str) -> int | None: ...
@@ -268,21 +277,32 @@ class Worker:
         if result["deferred_route_tables"] and self.start_migration and not result["dry_run"]:
             result["migration_execution_arn"] = self._plan_migration(result, item)
         if place.marks and not self.rules.dry_run:
-            group = checked_group(result, started_ms // 1000)
-            paths_from = started_ms if item.about_paths else mark.paths_from
-            self._known[item.key] = Mark(started_ms, group or mark.group, paths_from=paths_from)
-            try:
-                expires = started_ms // 1000 + self.rules.watermark_seconds
-                place.marks.mark_reconciled(item.vpc_id, started_ms, expires, group, paths=item.about_paths)
-            except EndpointGuardError as err:
-                # The VPC is done; only the record of it is missing (the next event reconciles it again).
-                self.observer.failed("could not record the reconcile", err)
-                self.observer.count("BookkeepingFailures")
+            self._remember(place.marks, item, mark, result, started_ms)
         return {
             "vpc_id": item.vpc_id,
             "compliant": result["compliant"],
             "migration_execution_arn": result["migration_execution_arn"],
         }
+
+    def _remember(self, marks: MarkStore, item: WorkItem, mark: Mark, result: ResultDocument, started_ms: int) -> None:
+        """The VPC's mark after a reconcile, and what it deferred (for the maintenance window)."""
+        group = checked_group(result, started_ms // 1000)
+        paths_from = started_ms if item.about_paths else mark.paths_from
+        deferred = [str(d["route_table_id"]) for d in result["deferred_route_tables"]]
+        self._known[item.key] = Mark(started_ms, group or mark.group, paths_from=paths_from, deferred=bool(deferred))
+        try:
+            expires = started_ms // 1000 + self.rules.watermark_seconds
+            if deferred:  # what the maintenance window takes (deferred.approval.window_targets)
+                marks.record_deferred(item.vpc_id, result["region"], item.account, deferred, started_ms // 1000)
+            elif mark.deferred:
+                marks.forget_deferred(item.vpc_id)
+            marks.mark_reconciled(
+                item.vpc_id, started_ms, expires, group, paths=item.about_paths, deferred=bool(deferred)
+            )
+        except EndpointGuardError as err:
+            # The VPC is done; only the record of it is missing (the next event reconciles it again).
+            self.observer.failed("could not record the reconcile", err)
+            self.observer.count("BookkeepingFailures")
 
     def _remember_dns_restore(self, marks: MarkStore, vpc_id: str, started_ms: int) -> None:
         try:
