@@ -262,9 +262,9 @@ def on_every_client(monkeypatch: pytest.MonkeyPatch, service: str, event: str, h
     under test makes its own clients): a way to give moto AWS's answers where moto differs."""
     original = boto3.session.Session.client
 
-    def client(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        made = original(self, name, *args, **kwargs)
-        if name == service:
+    def client(self: Any, *args: Any, **kwargs: Any) -> Any:
+        made = original(self, *args, **kwargs)
+        if (args[0] if args else kwargs.get("service_name")) == service:
             made.meta.events.register(event, hook)
         return made
 

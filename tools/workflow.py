@@ -15,11 +15,13 @@ from typing import Any
 
 from endpoint_guard.lambdas import migration as tasks
 from endpoint_guard.lambdas import sweep as sweep_tasks
+from endpoint_guard.lambdas import window as window_tasks
 
 from tools.esm import context
 
 ASL = Path(__file__).resolve().parents[1] / "statemachines" / "migration-plan.asl.json"
 SWEEP_ASL = ASL.with_name("fleet-sweep.asl.json")
+WINDOW_ASL = ASL.with_name("deferred-window.asl.json")
 # The template's DefinitionSubstitutions for the task functions: moto function name and the handler's
 # factory (each invoke gets a fresh handler, with clients for the moto of the moment).
 FUNCTIONS = {
@@ -33,6 +35,11 @@ SWEEP_FUNCTIONS = {
     "SweepChunkFunctionArn": ("sweep-chunk", sweep_tasks.make_chunk),
     "SweepReportFunctionArn": ("sweep-report", sweep_tasks.make_report),
 }
+WINDOW_FUNCTIONS = {
+    "WindowPlanFunctionArn": ("window-plan", window_tasks.make_plan),
+    "WindowApplyFunctionArn": ("window-apply", window_tasks.make_apply),
+    "WindowCheckFunctionArn": ("window-check", window_tasks.make_check),
+}
 BUCKET = "endpoint-guard-plans"
 
 
@@ -42,7 +49,8 @@ def invoke_in_process(
     """Stands in for moto's LambdaBackend.invoke: the real handler answers, with Lambda's error shape
     (the exception's class name as errorType) on failure."""
     name = function_name.rsplit(":", 1)[-1]
-    handler = next(make() for n, make in (*FUNCTIONS.values(), *SWEEP_FUNCTIONS.values()) if n == name)
+    every = (*FUNCTIONS.values(), *SWEEP_FUNCTIONS.values(), *WINDOW_FUNCTIONS.values())
+    handler = next(make() for n, make in every if n == name)
     try:
         return json.dumps(handler(json.loads(body or "{}"), context(name)))
     except Exception as err:  # noqa: BLE001 (Lambda reports any exception as a function error)

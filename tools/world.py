@@ -217,6 +217,18 @@ def run_fargate_tasks(
     return [t["taskArn"] for t in tasks]
 
 
+def stop_fargate_tasks(ecs: Any, ec2: Any, arns: list[str], *, cluster: str = "web", reason: str = "done") -> None:
+    """Stop tasks as AWS does: stopped, and their ENIs deleted (moto keeps a stopped task's ENI)."""
+    described = ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]
+    for arn in arns:
+        ecs.stop_task(cluster=cluster, task=arn, reason=reason)
+    for task in described:
+        for attachment in task.get("attachments", []):
+            for detail in attachment.get("details", []):
+                if detail.get("name") == "networkInterfaceId":
+                    ec2.delete_network_interface(NetworkInterfaceId=detail["value"])
+
+
 def awsvpc_service(
     ecs: Any,
     subnet_ids: list[str],

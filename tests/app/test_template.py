@@ -30,8 +30,16 @@ from endpoint_guard.settings import Settings
 from tests.app.iam import granted_by, iam_name
 from tests.conftest import EVENTS, REGION, REPO, CallRecorder, load_event, sample, subnet_event, with_vpc
 from tools.esm import context, create_stack, run_worker
-from tools.workflow import ASL, SWEEP_ASL
-from tools.world import awsvpc_service, build_vpc, ecr_image, load_balanced_service, nat_gateway, run_fargate_tasks
+from tools.workflow import ASL, SWEEP_ASL, WINDOW_ASL
+from tools.world import (
+    awsvpc_service,
+    build_vpc,
+    ecr_image,
+    load_balanced_service,
+    nat_gateway,
+    run_fargate_tasks,
+    stop_fargate_tasks,
+)
 
 
 def test_rules_invoke_the_intake_and_never_lose_an_event(cloudformation: dict) -> None:
@@ -260,7 +268,7 @@ def _exercise_the_worker(ec2) -> set[str]:
     # A VPC whose NAT gateway is up but not routed yet: its interface endpoints wait for the route.
     building = build_vpc(ec2, cidr="10.42.0.0/16", nat=False)
     nat_gateway(ec2, building.public_subnets["us-east-1a"])
-    run_fargate_tasks(boto3.client("ecs", region_name=REGION), ec2, busy.private_subnets["us-east-1a"])
+    busy_tasks = run_fargate_tasks(boto3.client("ecs", region_name=REGION), ec2, busy.private_subnets["us-east-1a"])
     machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
         name="plan", definition=ASL.read_text(), roleArn="arn:aws:iam::123456789012:role/plan"
     )["stateMachineArn"]
@@ -301,6 +309,10 @@ def _exercise_the_worker(ec2) -> set[str]:
     # Someone turns DNS hostnames off under the endpoints: turned back on, and remembered.
     ec2.modify_vpc_attribute(VpcId=world.vpc_id, EnableDnsHostnames={"Value": False})
     intake(sample("modify-vpc-attribute-dns-off.json", world.vpc_id), context("intake"))
+    run_worker(sqs, stack.work, ensure_endpoints)
+    # The busy VPC's tasks stop: its deferral ends, and the record the window would take goes.
+    stop_fargate_tasks(ecs, ec2, busy_tasks)
+    intake(subnet_event(busy, 4), context("intake"))
     run_worker(sqs, stack.work, ensure_endpoints)
     # The owner's DeleteVpc fails on endpoint-guard's resources: released.
     intake(sample("delete-vpc-dependency-violation.json", world.vpc_id), context("intake"))
@@ -352,6 +364,11 @@ def test_iam_grants_the_worker_exactly_the_calls_it_makes(cloudformation: dict, 
         "StateTable.vpcs_of_resources",
         "Ec2Adapter.region_wide",
         "StateTable.within",
+        # approve's and the maintenance window's (test_deferred_window.py checks their roles).
+        "StateTable.approval",
+        "StateTable.put_approval",
+        "StateTable.revoke_approval",
+        "StateTable.window_items",
     }
     assert worker_methods - {m for m in used if not m.startswith("Ec2Lookups.")} == set()
     # Permissions the code needs without calling them by name: tags on create, Route 53 for private DNS.
@@ -414,7 +431,11 @@ def test_the_state_machines_are_the_asl_files_with_every_substitution_wired(clou
         for v in cloudformation.values()
         if v["Type"] == "AWS::StepFunctions::StateMachine"
     }
-    assert set(machines) == {"${AWS::StackName}-migration-plan", "${AWS::StackName}-fleet-sweep"}
+    assert set(machines) == {
+        "${AWS::StackName}-migration-plan",
+        "${AWS::StackName}-fleet-sweep",
+        "${AWS::StackName}-deferred-window",
+    }
     for name, asl, functions in (
         (
             "${AWS::StackName}-migration-plan",
@@ -435,6 +456,15 @@ def test_the_state_machines_are_the_asl_files_with_every_substitution_wired(clou
                 ("SweepReportFunctionArn", "SweepReportFunction"),
             ),
         ),
+        (
+            "${AWS::StackName}-deferred-window",
+            WINDOW_ASL,
+            (
+                ("WindowPlanFunctionArn", "WindowPlanFunction"),
+                ("WindowApplyFunctionArn", "WindowApplyFunction"),
+                ("WindowCheckFunctionArn", "WindowCheckFunction"),
+            ),
+        ),
     ):
         machine = machines[name]
         # The translator inlines DefinitionUri (as `sam package` uploads it): the deployed definition is the file.
@@ -443,9 +473,22 @@ def test_the_state_machines_are_the_asl_files_with_every_substitution_wired(clou
         subs = machine["DefinitionSubstitutions"]
         for key, function in functions:
             assert subs[key] == {"Fn::GetAtt": [function, "Arn"]}
-        assert subs["PlanBucket"] == {"Ref": "PlanBucket"} and subs["PlanTopicArn"] == {"Ref": "PlanTopic"}
+        assert subs["PlanTopicArn"] == {"Ref": "PlanTopic"}
+        assert "PlanBucket" not in subs or subs["PlanBucket"] == {"Ref": "PlanBucket"}
     schedule = cloudformation["FleetSweepStateMachineScheduled"]["Properties"]
     assert schedule["State"] == {"Fn::If": ["SweepOn", "ENABLED", "DISABLED"]}
+    # The window: an EventBridge Scheduler schedule in the deployer's time zone, off while empty,
+    # retried and dead-lettered like the sweep's.
+    window = next(v["Properties"] for v in cloudformation.values() if v["Type"] == "AWS::Scheduler::Schedule")
+    assert window["State"] == {"Fn::If": ["WindowOn", "ENABLED", "DISABLED"]}
+    assert window["ScheduleExpression"]["Fn::If"][:2] == ["WindowOn", {"Ref": "DeferredGatewayWindow"}]
+    assert window["ScheduleExpressionTimezone"] == {"Ref": "DeferredGatewayWindowTimezone"}
+    assert window["Target"]["Arn"] == {"Ref": "DeferredWindowStateMachine"}
+    assert window["Target"]["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    assert window["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 10
+    planner = cloudformation["WindowPlanFunction"]["Properties"]["Environment"]["Variables"]
+    assert planner["ENDPOINT_GUARD_DEFERRED_GATEWAY_APPROVAL"] == {"Ref": "DeferredGatewayApproval"}
+    assert planner["ENDPOINT_GUARD_DEFERRED_GATEWAY_SETTLE_SECONDS"] == {"Ref": "DeferredGatewaySettleSeconds"}
     bucket = cloudformation["PlanBucket"]["Properties"]
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
@@ -456,7 +499,7 @@ def test_the_state_machines_are_the_asl_files_with_every_substitution_wired(clou
 
 def test_every_function_logs_to_its_own_group_with_retention(cloudformation: dict) -> None:
     functions = {k: v for k, v in cloudformation.items() if v["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 9
+    assert len(functions) == 12
     for name, function in functions.items():
         group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
         assert cloudformation[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
@@ -560,3 +603,72 @@ def test_iam_grants_the_sweep_tasks_exactly_the_calls_they_make(cloudformation: 
     calls = _AllCalls(clients)
     sweep_tasks.make_report(clients)({"run": "r1", "mode": "enforce"}, context("sweep-report"))
     _check(_role_grants(cloudformation, "SweepReportFunction"), calls.actions, implied=set())
+
+
+def test_iam_grants_the_window_tasks_exactly_the_calls_they_make(cloudformation: dict, ec2, monkeypatch) -> None:
+    """The maintenance window's three tasks in-process on moto: plan (an approval, a tagged VPC, a
+    deferral record), apply on a VPC with workloads behind every routed table (so the gateway is
+    created) and on one whose gateway exists (modified), check, and the report."""
+    from endpoint_guard.deferred.approval import Approval
+    from endpoint_guard.lambdas import window as window_tasks
+
+    sqs, dynamodb = boto3.client("sqs", region_name=REGION), boto3.client("dynamodb", region_name=REGION)
+    stack = create_stack(sqs, dynamodb)
+    for key, value in stack.env.items():
+        monkeypatch.setenv(key, value)
+    ecs = boto3.client("ecs", region_name=REGION)
+    lone = build_vpc(ec2, azs=("us-east-1a",))  # tasks behind its public and its private table: no gateway yet
+    for subnet in (lone.public_subnets["us-east-1a"], lone.private_subnets["us-east-1a"]):
+        run_fargate_tasks(ecs, ec2, subnet, cluster="lone", count=1, group="service:api")
+    awsvpc_service(ecs, [lone.private_subnets["us-east-1a"]], cluster="lone", name="api")
+    busy = build_vpc(ec2, cidr="10.41.0.0/16")
+    run_fargate_tasks(ecs, ec2, busy.private_subnets["us-east-1a"], cluster="web", count=1, group="service:web")
+    # What the pull path reads beyond services and tasks: a container instance, and DHCP options that
+    # name other DNS servers (which set the VPC uses is then read).
+    instance = ec2.run_instances(
+        ImageId="ami-12345678", MinCount=1, MaxCount=1, SubnetId=busy.private_subnets["us-east-1b"]
+    )
+    document = json.dumps({"instanceId": instance["Instances"][0]["InstanceId"], "region": REGION})
+    ecs.register_container_instance(cluster="web", instanceIdentityDocument=document)
+    options = ec2.create_dhcp_options(DhcpConfigurations=[{"Key": "domain-name-servers", "Values": ["10.0.0.53"]}])
+    ec2.associate_dhcp_options(DhcpOptionsId=options["DhcpOptions"]["DhcpOptionsId"], VpcId=busy.vpc_id)
+    clients = Clients(region=REGION)
+    reconcile(busy.vpc_id, ec2=Ec2Adapter(clients), settings=Settings())  # lone was never reconciled
+    table = StateTable(stack.env["ENDPOINT_GUARD_STATE_TABLE"], clients)
+    table.put_approval(Approval(lone.vpc_id, REGION, by="ops", at=1, until=4_000_000_000))
+    table.record_deferred(busy.vpc_id, REGION, None, [busy.private_route_tables["us-east-1a"]], 1)
+    ec2.create_tags(Resources=[busy.vpc_id], Tags=[{"Key": "endpoint-guard:apply-deferred", "Value": "window"}])
+
+    clients = Clients(region=REGION)  # fresh: nothing the reconcile above read is cached
+    calls = _AllCalls(clients)
+    planned = window_tasks.make_plan(clients)({"step": "collect", "run": "w1"}, context("window-plan"))
+    assert {v["vpc_id"] for v in planned["vpcs"]} == {lone.vpc_id, busy.vpc_id}
+    _check(_role_grants(cloudformation, "WindowPlanFunction"), calls.actions, implied=set())
+
+    calls = _AllCalls(clients)
+    steps = []
+    for target in planned["vpcs"]:  # table after table until none is left
+        step = {"added": [], "done": False}
+        while not step["done"]:
+            event = {"run": "w1", "vpc": target, "added": step["added"]}
+            step = window_tasks.make_apply(clients)(event, context("window-apply"))
+            steps.append((target, step))
+    assert {len(step["added"]) for _, step in steps if step["done"]} == {2}
+    # GetItem: where a busy pace stands (a burst, test_burst.py); CreateTags: implied by the tagged create.
+    _check(
+        _role_grants(cloudformation, "WindowApplyFunction"),
+        calls.actions,
+        implied={"ec2:CreateTags", "dynamodb:GetItem"},
+    )
+
+    calls = _AllCalls(clients)
+    target, step = next((t, s) for t, s in steps if s.get("services"))
+    cluster = step["services"][0].split("/")[0]
+    # A task of the service stops after the change (so it is described).
+    stopped = run_fargate_tasks(ecs, ec2, lone.private_subnets["us-east-1a"], cluster=cluster, count=1)
+    stop_fargate_tasks(ecs, ec2, stopped, cluster=cluster, reason="CannotPullContainerError: layer from S3")
+    checked = window_tasks.make_check(clients)({"vpc": target, "step": step}, context("window-check"))
+    assert not checked["steady"]
+    _check(_role_grants(cloudformation, "WindowCheckFunction"), calls.actions, implied=set())
+    report = window_tasks.make_plan(clients)({"step": "report", "run": "w1", "results": []}, context("window-plan"))
+    assert report["added"] == 0

@@ -200,6 +200,10 @@ class Wiring:
     fleet_accounts: tuple[str, ...] = ()
     fleet_role_name: str = "endpoint-guard-member"
     fleet_external_id: str | None = None
+    # The maintenance window for deferred gateways: whether a VPC needs an approval (``required``) or
+    # every deferred VPC is taken (``none``), and how long it waits after each route table.
+    deferred_gateway_approval: str = "required"
+    deferred_gateway_settle_seconds: int = 120
 
     @property
     def hub(self) -> bool:
@@ -232,4 +236,8 @@ class Wiring:
             fleet_accounts=_accounts(env, "ENDPOINT_GUARD_FLEET_ACCOUNTS"),
             fleet_role_name=env.get("ENDPOINT_GUARD_FLEET_ROLE_NAME") or "endpoint-guard-member",
             fleet_external_id=env.get("ENDPOINT_GUARD_FLEET_EXTERNAL_ID") or None,
+            deferred_gateway_approval=_choice(
+                env, "ENDPOINT_GUARD_DEFERRED_GATEWAY_APPROVAL", "required", ("required", "none")
+            ),
+            deferred_gateway_settle_seconds=_whole_number(env, "ENDPOINT_GUARD_DEFERRED_GATEWAY_SETTLE_SECONDS", 120),
         )

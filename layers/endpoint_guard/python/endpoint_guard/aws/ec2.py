@@ -287,6 +287,10 @@ class Ec2Lookups(Ec2Reads):
     def all_vpcs(self) -> list[Raw]:
         return self._pages("describe_vpcs", "Vpcs")
 
+    def tagged_vpcs(self, key: str, value: str) -> list[Raw]:
+        """The VPCs whose tag ``key`` is ``value`` (one paginated read)."""
+        return self._pages("describe_vpcs", "Vpcs", Filters=[{"Name": f"tag:{key}", "Values": [value]}])
+
     def all_subnets(self) -> list[Raw]:
         return self._pages("describe_subnets", "Subnets")
 

@@ -109,6 +109,45 @@ class LoadBalancingAdapter(Adapter):
         return found
 
 
+class ServiceHealth(Adapter):
+    """What the maintenance window reads of the services behind a route table it changed ("cluster/name"
+    each): their state, and the tasks of theirs that stopped."""
+
+    service = "ecs"
+
+    def described(self, services: Iterable[str]) -> list[Raw]:
+        by_cluster: dict[str, list[str]] = {}
+        for key in services:
+            cluster, name = key.split("/", 1)
+            by_cluster.setdefault(cluster, []).append(name)
+        found: list[Raw] = []
+        for cluster, names in sorted(by_cluster.items()):
+            for chunk in chunks(sorted(names), 10):
+                found += self._call("describe_services", cluster=cluster, services=chunk).get("services", [])
+        return found
+
+    def stopped(self, services: Iterable[str]) -> list[str]:
+        """The ARNs of the services' stopped tasks ECS still lists (it keeps them for about an hour)."""
+        arns: list[str] = []
+        for key in sorted(set(services)):
+            cluster, name = key.split("/", 1)
+            arns += self._pages("list_tasks", "taskArns", cluster=cluster, serviceName=name, desiredStatus="STOPPED")
+        return arns
+
+    def tasks(self, arns: Iterable[str]) -> list[Raw]:
+        """The tasks, described (a task's ARN names its cluster)."""
+        by_cluster: dict[str, list[str]] = {}
+        for arn in arns:
+            cluster = arn.split(":task/", 1)[1].split("/", 1)[0] if ":task/" in arn else "default"
+            by_cluster.setdefault(cluster, []).append(arn)
+        return [
+            t
+            for cluster, listed in sorted(by_cluster.items())
+            for chunk in chunks(listed, 100)
+            for t in self._call("describe_tasks", cluster=cluster, tasks=chunk).get("tasks", [])
+        ]
+
+
 def images_of(task_definition: Raw) -> list[str]:
     return [c["image"] for c in task_definition.get("containerDefinitions", []) if c.get("image")]
 

@@ -131,7 +131,7 @@ class StateTable(DeferredRecords, Adapter):
         reconciled_from = int(item["reconciled_from"]) if "reconciled_from" in item else None
         released_at = int(item["released_at"]) if "released_at" in item else None
         paths_from = int(item["paths_from"]) if "paths_from" in item else None
-        deferred = bool(item.get("deferred", False))
+        deferred = bool(item.get("gateway_deferred", False))
         return Mark(reconciled_from, group, int(item.get("failures", 0)), released_at, paths_from, deferred)
 
     def record_release(self, vpc_id: str, at_s: int, expires_at: int) -> None:
@@ -162,7 +162,9 @@ class StateTable(DeferredRecords, Adapter):
         whether it deferred the gateway somewhere. Never moves the mark back."""
         from boto3.dynamodb.types import TypeSerializer
 
-        update = "SET reconciled_from = :t, expiration = :e, deferred = :d" + (", paths_from = :t" if paths else "")
+        update = "SET reconciled_from = :t, expiration = :e, gateway_deferred = :d" + (
+            ", paths_from = :t" if paths else ""
+        )
         values: dict[str, Any] = {":t": started_ms, ":e": expires_at, ":d": deferred}
         if group is not None:
             update += ", group_id = :g, group_cidrs = :c, group_checked_at = :a"

@@ -13,6 +13,7 @@ from endpoint_guard.deferred.behind import behind
 from endpoint_guard.model import ALL_TABLES
 
 if TYPE_CHECKING:  # pragma: no cover
+    from endpoint_guard.profile import ServiceSpec
     from endpoint_guard.reconcile.apply import Pacer
     from endpoint_guard.reconcile.ports import Ec2Port, WorkloadPort
     from endpoint_guard.reconcile.result import ResultDocument
@@ -36,15 +37,20 @@ def apply_deferred(
     workloads: WorkloadPort | None = None,
     pace: Pacer | None = None,
     announce: Callable[[list[Raw]], None] = lambda _: None,
+    profile: tuple[ServiceSpec, ...] | None = None,
+    judge: bool = True,
 ) -> ResultDocument:
     """Give ``route_tables`` (none named: every deferred one) the gateway although workloads run behind
     them. First a read-only run finds what is deferred and what runs behind each table, handed to
     ``announce`` before anything changes; then (unless ``settings.dry_run``) the reconcile that adds them.
-    The result's ``apply_deferred`` says who asked, when, which tables and what ran behind them."""
+    The result's ``apply_deferred`` says who asked, when, which tables and what ran behind them.
+    ``profile``: the services to reconcile (the window's: the S3 gateway alone); ``judge``: whether the
+    run that changes things also judges the workloads' pulls (the preview always reads them)."""
     from endpoint_guard.reconcile.run import reconcile
 
     asked = sorted(set(route_tables))
-    preview = reconcile(vpc_id, ec2=ec2, settings=dataclasses.replace(settings, dry_run=True), workloads=workloads)
+    dry = dataclasses.replace(settings, dry_run=True)
+    preview = reconcile(vpc_id, ec2=ec2, settings=dry, workloads=workloads, profile=profile)
     deferred = [str(d["route_table_id"]) for d in preview["deferred_route_tables"]]
     chosen = [rt for rt in deferred if rt in asked] if asked else deferred
     tables = [t for t in behind(preview) if t["route_table_id"] in chosen]
@@ -53,10 +59,10 @@ def apply_deferred(
         vpc_id,
         ec2=ec2,
         settings=settings,
-        workloads=workloads,
+        workloads=workloads if judge else None,
         pace=pace,
         apply_deferred=frozenset(chosen) if asked else frozenset({ALL_TABLES}),
-        checked_group=None,
+        profile=profile,
     )
     applied = [str(d["route_table_id"]) for d in result["applied_deferred_route_tables"]]
     result["apply_deferred"] = {
