@@ -120,6 +120,9 @@ class Build:
             if name in self.resources:
                 return self.resources[name]
             return f"arn:aws:iam::{ACCOUNT}:role/{name.split('.')[0]}"  # a role's Arn: compared, never called
+        if kind == "Fn::Join":
+            separator, parts = arg
+            return str(separator).join(self._resolve(part, where) for part in parts)
         if kind == "Fn::If":  # the conditions are the parameters' defaults: evaluated by the test
             condition, when_true, when_false = arg
             return self._resolve(when_true if self.conditions().get(condition) else when_false, where)

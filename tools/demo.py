@@ -219,6 +219,9 @@ def deployed_path(endpoint: str, port: int) -> None:
     logger.setLevel("CRITICAL")
     intake, ensure_endpoints = make_intake(), make_worker()
     busy = build_vpc(clients["ec2"], cidr="10.41.0.0/16", nat=False)  # its NAT gateway is made below
+    # moto starts no task for a service; MOTO_ECS_SERVICE_RUNNING is its knob for the running count AWS
+    # would report (the maintenance window below checks that the service stays steady).
+    os.environ["MOTO_ECS_SERVICE_RUNNING"] = "2"
     tasks = run_fargate_tasks(clients["ecs"], clients["ec2"], busy.private_subnets["us-east-1a"], cluster="checkout")
     awsvpc_service(clients["ecs"], list(busy.private_subnets.values()), cluster="checkout", name="cart", desired=2)
     nat = busy_nat_gateway(clients, busy, gb_per_day=100)
@@ -258,6 +261,34 @@ def deployed_path(endpoint: str, port: int) -> None:
     if markdown:
         text = clients["s3"].get_object(Bucket=plans.bucket, Key=markdown)["Body"].read().decode()
         print("\n".join("  | " + line for line in text.splitlines()))
+    maintenance_window(clients, busy)
+
+
+def maintenance_window(clients: dict, busy) -> None:
+    """Part 2, continued: the deferred gateway approved, then added by the maintenance-window workflow
+    (the deployed ASL, run by moto), one route table at a time; the VPC ends compliant."""
+    from endpoint_guard.cli import main as cli
+
+    from tools import workflow
+
+    table = os.environ["ENDPOINT_GUARD_STATE_TABLE"]
+    banner(f"endpoint-guard approve {busy.vpc_id} --expires 7d   (accept one drop of open S3 connections)")
+    cli(["approve", busy.vpc_id, "--expires", "7d", "--state-table", table, "--region", REGION])
+    os.environ["ENDPOINT_GUARD_DEFERRED_GATEWAY_SETTLE_SECONDS"] = "0"  # the Wait state's 120 s, cut for the demo
+    window = workflow.deploy(
+        clients, asl=workflow.WINDOW_ASL, functions=workflow.WINDOW_FUNCTIONS, name="deferred-window"
+    )
+    banner("the maintenance window (DeferredGatewayWindow): the deferred-window state machine")
+    sfn = clients["stepfunctions"]
+    started = sfn.start_execution(stateMachineArn=window.machine, name="window-demo", input="{}")
+    ended = workflow.wait(sfn, started["executionArn"], timeout=120)
+    print(f"  status {ended['status']}")
+    notices = clients["sqs"].receive_message(QueueUrl=window.inbox, MaxNumberOfMessages=10).get("Messages", [])
+    for notice in notices:
+        print("\n".join("  | " + line for line in notice["Body"].splitlines()))
+    banner(f"endpoint-guard check {busy.vpc_id}   (after the window)")
+    code = cli(["check", busy.vpc_id, "--region", REGION, "--state-table", table])
+    print(f"  exit {code}")
 
 
 def busy_nat_gateway(clients: dict, world, gb_per_day: float) -> str:

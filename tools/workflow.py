@@ -78,7 +78,9 @@ def deploy(
             Code={"ZipFile": archive.getvalue()},
         )
         substitutions[key] = created["FunctionArn"]
-    clients["s3"].create_bucket(Bucket=BUCKET)
+    existing = {b["Name"] for b in clients["s3"].list_buckets().get("Buckets", [])}
+    if BUCKET not in existing:  # a second workflow in the same world shares the plan bucket
+        clients["s3"].create_bucket(Bucket=BUCKET)
     os.environ["ENDPOINT_GUARD_PLAN_BUCKET"] = BUCKET  # as the template sets it for the task functions
     topic = clients["sns"].create_topic(Name=f"{name}-notifications")["TopicArn"]
     substitutions["PlanTopicArn"] = topic

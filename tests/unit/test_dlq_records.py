@@ -40,3 +40,14 @@ def test_an_undeliverable_event_for_a_function_stays_an_eventbridge_record() -> 
 def test_a_schedule_record_whose_body_is_not_an_input_is_not_replayed() -> None:
     record = parse_record(eventbridge_record("not json", MACHINE))
     assert record.source == "schedule" and not record.replayable
+
+
+def test_a_maintenance_window_the_scheduler_could_not_start_is_a_schedule_record_too() -> None:
+    """EventBridge Scheduler (DeferredGatewayWindow) dead-letters with the same ERROR_CODE, ERROR_MESSAGE
+    and TARGET_ARN attributes, and SCHEDULE_ARN besides."""
+    window = "arn:aws:states:us-east-1:123456789012:stateMachine:endpoint-guard-deferred-window"
+    message = eventbridge_record("{}", window)
+    schedule = "arn:aws:scheduler:us-east-1:123456789012:schedule/default/endpoint-guard-window"
+    message["MessageAttributes"]["SCHEDULE_ARN"] = {"DataType": "String", "StringValue": schedule}
+    record = parse_record(message)
+    assert record.source == "schedule" and record.state_machine == window and record.replayable

@@ -7,7 +7,7 @@ import copy
 import pytest
 from endpoint_guard.errors import PlanError
 from endpoint_guard.migration import assemble, execution_name, plan, render_markdown
-from endpoint_guard.migration.document import safe_alternative
+from endpoint_guard.migration.document import maintenance_window, safe_alternative, summary
 from endpoint_guard.migration.services import order_services, service_steps
 from endpoint_guard.migration.target import choose_cidr, copy_security_groups, mirror_subnets, subnet_tier, taken_ranges
 
@@ -178,6 +178,19 @@ def test_no_alternative_when_a_database_would_be_disrupted() -> None:
 
 def test_no_alternative_when_a_service_lives_behind_one_route_table_only() -> None:
     assert safe_alternative(inventory(services=[service("web", ["subnet-prv-a"])])) is None
+
+
+def test_the_maintenance_window_option_counts_the_tasks_and_services_whose_connections_drop_once() -> None:
+    inv = inventory()
+    window = maintenance_window(inv)
+    tasks = sum(1 for t in inv["deferred_route_tables"] for w in t["workloads"] if w["kind"] == "ecs-task")
+    assert window["summary"].startswith(f"add in a maintenance window: {tasks} task(s) of 1 service(s)")
+    assert window["services"] == ["shop/web"] and window["route_tables"] == ["rtb-a", "rtb-b"]
+    assert any("--apply-deferred" in step for step in window["how"])
+    document = plan(inv, INTERFACES)
+    assert document["maintenance_window"] == window and "maintenance window" in summary(document)
+    assert "## Or keep the VPC: add in a maintenance window" in render_markdown(document)
+    assert maintenance_window(inventory(deferred_route_tables=[])) is None
 
 
 # --- the document ------------------------------------------------------------------------------------------

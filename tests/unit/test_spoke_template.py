@@ -92,6 +92,9 @@ def test_a_hub_reaches_its_members_through_their_role_and_listens_on_the_organiz
         "SweepPlanFunction",
         "SweepChunkFunction",
         "MigrationDiscoverFunction",
+        "WindowPlanFunction",
+        "WindowApplyFunction",
+        "WindowCheckFunction",
     }
     assert SPOKE["Parameters"]["HubEventBusName"]["Default"] == HUB["Parameters"]["FleetEventBusName"]["Default"]
     assert SPOKE["Parameters"]["MemberRoleName"]["Default"] == HUB["Parameters"]["FleetRoleName"]["Default"]

@@ -45,9 +45,3 @@ def words(tables: list[Raw]) -> list[str]:
         services = f"; services {', '.join(t['services'])}" if t["services"] else ""
         lines.append(f"{t['route_table_id']}: {t['workloads']} workload ENI(s) ({kinds}){services}")
     return lines
-
-
-def interruption(tables: list[Raw]) -> tuple[int, int]:
-    """(ECS tasks, ECS services) whose open S3 connections adding the gateway to ``tables`` drops once."""
-    services = {s for t in tables for s in t["services"]}
-    return sum(int(t["tasks"]) for t in tables), len(services)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from endpoint_guard.deferred.approval import Approval
-from endpoint_guard.deferred.behind import behind, interruption
+from endpoint_guard.deferred.behind import behind
 from endpoint_guard.deferred.steady import unsteady
 from endpoint_guard.deferred.usecase import apply_deferred
 
@@ -52,7 +52,7 @@ def next_table(
     step: Raw = {"vpc_id": vpc_id, "added": list(added), "deferred_route_tables": deferred}
     if not allowed:
         result = reconcile(vpc_id, ec2=ec2, settings=settings, pace=pace, profile=gateway)
-        outcome = NOTHING if not deferred else NOT_APPROVED if not added else DONE
+        outcome = DONE if added else NOTHING if not deferred else NOT_APPROVED
         return {**step, "done": True, "outcome": outcome, "compliant": result["compliant"]}
     table = allowed[0]
     who = f"maintenance window {run}" + (f" (approved by {approval.by})" if approval else " (no approval required)")
@@ -126,14 +126,3 @@ def summary(run: str, results: list[Raw]) -> str:
             state = "compliant" if r.get("compliant") else "not compliant"
             lines.append(f"- {r['vpc_id']}: added {added}; {r.get('outcome', 'done')}; {state}")
     return "\n".join(lines)
-
-
-def maintenance_option(result: Raw) -> str:
-    """The migration plan's line for the window: how many tasks and services would see their open S3
-    connections dropped once."""
-    tasks, services = interruption(behind(result))
-    return (
-        f"add in a maintenance window: {tasks} task(s) of {services} service(s) would see their open S3 "
-        "connections dropped once (endpoint-guard approve VPC_ID, then the DeferredGatewayWindow schedule; "
-        "or now: endpoint-guard ensure VPC_ID --apply-deferred)"
-    )

@@ -4,8 +4,9 @@
 - Lambda's on-failure destination for the intake: ``requestPayload`` (the event) and
   ``responsePayload`` (``errorType``, ``errorMessage``);
 - EventBridge, when it could not invoke the intake: the event itself, with ``ERROR_CODE`` and
-  ``ERROR_MESSAGE`` message attributes; when it could not start the scheduled fleet sweep, the same with
-  the sweep's input, and ``TARGET_ARN`` naming the state machine.
+  ``ERROR_MESSAGE`` message attributes; when it (or EventBridge Scheduler, for the maintenance window)
+  could not start a scheduled workflow, the same with the workflow's input, and ``TARGET_ARN`` naming
+  the state machine.
 """
 
 from __future__ import annotations

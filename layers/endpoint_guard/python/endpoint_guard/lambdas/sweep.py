@@ -152,11 +152,14 @@ def make_chunk(
             raise InvalidEventError("item.account must be a 12-digit account id")
         ec2 = Ec2Adapter(container.at(wiring, context, account, region))
         account = account or own_account(context)
-        pace, paced = None, None
+        pace, paced, approvals = None, None, None
         if wiring.state_table:
             remaining = getattr(context, "get_remaining_time_in_millis", lambda: 60_000)()
             budget = Budget.from_remaining(clock(), remaining, wiring.budget_margin_seconds)
             state = StateTable(wiring.state_table, container.clients)
+            # The approvals that stand for deferred VPCs (the fleet report shows them).
+            member = item.get("account") not in (None, own_account(context))
+            approvals = (state.within(f"{account}/{region}/") if member else state).approval
 
             def pacer(bucket: str, rate: float, burst: int) -> Pacer:
                 key = pace_key(account, region, bucket)
@@ -198,6 +201,7 @@ def make_chunk(
                 vpc_ids=vpc_ids,
                 pace=pace,
                 workloads=paths,
+                approvals=approvals,
             )
         finally:
             if paced is not None:

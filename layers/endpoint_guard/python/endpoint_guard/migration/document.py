@@ -112,6 +112,40 @@ def safe_alternative(inventory: In) -> Doc | None:
     }
 
 
+def maintenance_window(inventory: In) -> Doc | None:
+    """The option most teams take: keep the VPC and add the gateway in a maintenance window, at the
+    price of one drop of the open S3 connections behind the deferred route tables. None when nothing
+    is deferred."""
+    deferred = inventory.get("deferred_route_tables", [])
+    if not deferred:
+        return None
+    tables = {t["route_table_id"] for t in deferred}
+    rt_of = {s["subnet_id"]: s["route_table_id"] for s in inventory.get("subnets", [])}
+    tasks = sum(1 for t in deferred for w in t.get("workloads", []) if w.get("kind") == "ecs-task")
+    services = sorted(
+        f"{s['cluster']}/{s['service']}"
+        for s in inventory.get("services", [])
+        if tables.intersection(rt_of.get(x) for x in s.get("subnet_ids", []))
+    )
+    vpc = inventory["vpc_id"]
+    return {
+        "kind": "maintenance-window",
+        "summary": (
+            f"add in a maintenance window: {tasks} task(s) of {len(services)} service(s) would see their open "
+            "S3 connections dropped once"
+        ),
+        "tasks": tasks,
+        "services": services,
+        "route_tables": sorted(tables),
+        "how": [
+            f"endpoint-guard approve {vpc} (or tag the VPC endpoint-guard:apply-deferred = window): the "
+            "DeferredGatewayWindow schedule adds the gateway one route table at a time, checking the services "
+            "stay steady after each",
+            f"or now, by hand: endpoint-guard ensure {vpc} --apply-deferred",
+        ],
+    }
+
+
 def assemble(inventory: In, target: In, services: Sequence[In], prices: In | None = None) -> PlanDocument:
     """The plan document (``schema_version`` 1). ``cost`` is what the target's interface endpoints cost
     against the NAT processing they avoid, at the source's measured traffic."""
@@ -135,6 +169,7 @@ def assemble(inventory: In, target: In, services: Sequence[In], prices: In | Non
         "services": [{**s, "position": n + 1} for n, s in enumerate(services)],
         "risks": risks(inventory, target),
         "alternative": safe_alternative(inventory),
+        "maintenance_window": maintenance_window(inventory),
         "cost": _target_cost(inventory, target, prices or load_prices()),
     }
 
@@ -195,6 +230,8 @@ def summary(plan: In) -> str:
         f"Migration plan for {plan['source_vpc_id']}: target VPC {plan['target']['cidr']}, {services} ECS "
         f"service(s) to move, {len(plan['risks'])} risk(s) ({windows} needing a maintenance window)."
     )
+    if plan.get("maintenance_window"):
+        text += " Or keep the VPC and " + plan["maintenance_window"]["summary"] + "."
     if plan.get("alternative"):
         text += " A cheaper safe alternative applies: " + plan["alternative"]["summary"] + "."
     return text

@@ -19,6 +19,10 @@ def render_markdown(plan: Mapping[str, Any]) -> str:
         "ECS services into a new VPC that has the gateway from the start. Nothing here is executed automatically.",
         "",
     ]
+    window = plan.get("maintenance_window")
+    if window:
+        lines += ["## Or keep the VPC: add in a maintenance window", "", window["summary"] + ".", ""]
+        lines += [f"- {step}" for step in window["how"]] + [""]
     alternative = plan.get("alternative")
     if alternative:
         lines += ["## Cheaper safe alternative", "", alternative["summary"], ""]

@@ -38,4 +38,5 @@ class PlanDocument(TypedDict):
     services: list[Json]
     risks: list[Json]
     alternative: Json | None
+    maintenance_window: NotRequired[Json | None]
     cost: Json
