@@ -28,9 +28,9 @@ settings.load_profile("full")
 
 # moto reloads its catalogue of default AMIs on every reset; nothing here runs instances from them.
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-# moto's DescribeClusters counts no services, instances or Fargate tasks; AWS's counts are what
-# endpoint-guard reads to decide which lists to read, so every emulator here answers with them.
-emulator.aws_cluster_counts()
+# AWS's answers where moto has none (tools/emulator.py): DescribeClusters' counts (endpoint-guard reads
+# them to decide which lists to read) and the routes ModifyVpcEndpoint adds to a gateway's tables.
+emulator.install()
 
 REPO = Path(__file__).resolve().parents[1]
 EVENTS = REPO / "events"

@@ -48,7 +48,7 @@ def banner(text: str) -> None:
 
 
 def main() -> int:
-    emulator.aws_cluster_counts()  # moto counts no services or instances; AWS does
+    emulator.install()  # AWS's answers where moto has none (cluster counts, gateway routes)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's request log is noise here
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

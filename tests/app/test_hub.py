@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 
 import boto3
 import pytest
@@ -222,7 +223,8 @@ def test_the_member_role_allows_every_call_the_hub_makes_with_it_and_nothing_mor
     """Every hub path that reaches a member account, through the deployed handlers: the intake (a new
     VPC, a cluster, drift on a group and on an endpoint, DNS turned off, a blocked delete), the worker
     on each, the migration plan's discovery, and the fleet sweep in both modes. The calls, recorded,
-    are compared with the spoke's MemberRole both ways, as the functions' own roles are."""
+    are compared with the spoke's MemberRole both ways, as the functions' own roles are. The
+    maintenance window's tasks too, for an approved member VPC."""
     from endpoint_guard.lambdas import migration as tasks
     from endpoint_guard.lambdas import sweep as sweep_tasks
 
@@ -303,6 +305,23 @@ def test_the_member_role_allows_every_call_the_hub_makes_with_it_and_nothing_mor
         items = json.loads(s3.get_object(Bucket="plans", Key=plan["items_key"])["Body"].read())
         for item in (i for i in items if i["account"] == MEMBER):
             sweep_tasks.make_chunk()({"run": f"hub-{mode}", "mode": mode, "item": item}, context("sweep-chunk"))
+    # The maintenance window, for the member's VPC approved in the hub's state table.
+    from endpoint_guard.aws import Clients, StateTable
+    from endpoint_guard.deferred.approval import Approval
+    from endpoint_guard.lambdas import window as window_tasks
+
+    approvals = StateTable(os.environ["ENDPOINT_GUARD_STATE_TABLE"], Clients(region="us-east-1"))
+    approvals.within(f"{MEMBER}/{region}/").put_approval(
+        Approval(world.vpc_id, region, account=MEMBER, by="ops", at=1, until=4_000_000_000)
+    )
+    planned = window_tasks.make_plan()({"step": "collect", "run": "hub-window"}, context("window-plan"))
+    [target] = [t for t in planned["vpcs"] if t["account"] == MEMBER]
+    step: dict = {"added": [], "done": False}
+    while not step["done"]:
+        event = {"run": "hub-window", "vpc": target, "added": step["added"]}
+        step = window_tasks.make_apply()(event, context("window-apply"))
+        if not step["done"]:
+            window_tasks.make_check()({"vpc": target, "step": step}, context("window-check"))
     deliver(sample("delete-vpc-dependency-violation.json", world.vpc_id))
     assert receive(sqs, stack.dead) == []  # every path ran to its end
 

@@ -169,3 +169,20 @@ def test_the_tag_approves_a_vpc_and_an_empty_window_says_so(window) -> None:
     ended, messages = run(window, "w6")
     [result] = json.loads(ended["output"])["results"]
     assert len(result["added"]) == 2 and "tag endpoint-guard:apply-deferred=window" in messages[0]
+
+
+def test_a_vpc_its_owner_is_deleting_is_left_alone(window) -> None:
+    """The worker released endpoint-guard's resources for the owner's DeleteVpc within the quiet time:
+    the window stands aside as the worker does."""
+    import time
+
+    world = busy_vpc(window, "10.46.0.0/16", "shop")
+    deferred(window, world)
+    approve(world.vpc_id)
+    StateTable(TABLE, Clients(region=REGION)).record_release(world.vpc_id, int(time.time()), 4_000_000_000)
+    ended, _ = run(window, "w7")
+    [result] = json.loads(ended["output"])["results"]
+    assert result["outcome"] == "stood aside" and result["added"] == []
+    assert not {world.private_route_tables[az] for az in ("us-east-1a", "us-east-1b")} & gateway_tables(
+        window, world.vpc_id
+    )

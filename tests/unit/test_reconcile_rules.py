@@ -471,6 +471,21 @@ def test_route_tables_with_running_tasks_are_deferred_with_their_enis() -> None:
     assert by_service(plan)["ecr.dkr"].outcome == CREATE  # interface endpoints do not disrupt
 
 
+def test_an_accepted_interruption_puts_the_gateway_on_that_deferred_table_only() -> None:
+    enis = (task_eni("eni-1", "subnet-priv-a"), task_eni("eni-2", "subnet-priv-b"))
+    plan = make_plan(snapshot(enis=enis, apply_deferred=frozenset({"rtb-priv-a"})), PROFILE, Settings())
+    gateway = next(a for a in plan.actions if a.kind == "create_gateway_endpoint")
+    assert gateway.params["RouteTableIds"] == ["rtb-priv-a", "rtb-priv-c", "rtb-public"]
+    assert list(plan.applied_deferred) == ["rtb-priv-a"] and list(plan.deferred_route_tables) == ["rtb-priv-b"]
+    assert by_service(plan)["s3"].outcome == DEFERRED  # rtb-priv-b still waits
+    everything = make_plan(snapshot(enis=enis, apply_deferred=frozenset({"*"})), PROFILE, Settings())
+    assert plan.deferred_route_tables and not everything.deferred_route_tables
+    assert by_service(everything)["s3"].outcome == CREATE and sorted(everything.applied_deferred) == [
+        "rtb-priv-a",
+        "rtb-priv-b",
+    ]
+
+
 def test_all_route_tables_busy_means_no_gateway_yet() -> None:
     enis = tuple(task_eni(f"eni-{s.subnet_id}", s.subnet_id) for s in snapshot().subnets)
     snap = snapshot(enis=enis, route_tables=tuple(rt for rt in snapshot().route_tables if not rt.main))

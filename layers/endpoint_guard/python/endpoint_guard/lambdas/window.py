@@ -131,6 +131,22 @@ def make_apply(
                 clock=clock,
                 sleep=sleep,
             )
+        scoped = None
+        if state is not None:
+            scoped = state.within(f"{account}/{region}/") if account else state
+            released = scoped.mark(target["vpc_id"]).released_at
+            if released is not None and clock() - released < wiring.release_quiet_seconds:
+                # Its owner is deleting it (the worker released endpoint-guard's resources): left alone.
+                logger.info("window step", vpc_id=target["vpc_id"], outcome="stood aside")
+                return {
+                    "vpc_id": target["vpc_id"],
+                    "added": added,
+                    "deferred_route_tables": [],
+                    "done": True,
+                    "outcome": "stood aside",
+                    "compliant": False,
+                    "baseline": [],
+                }
         step = next_table(
             target,
             added,
@@ -142,8 +158,7 @@ def make_apply(
             run=str(event["run"]),
         )
         step["baseline"] = ServiceHealth(here).stopped(step.get("services", [])) if not step["done"] else []
-        if state is not None:  # what is left deferred, for the next window
-            scoped = state.within(f"{account}/{region}/") if account else state
+        if scoped is not None:  # what is left deferred, for the next window
             left = [t for t in step["deferred_route_tables"] if t not in step["added"]]
             if step["done"] and not left:
                 scoped.forget_deferred(target["vpc_id"])
