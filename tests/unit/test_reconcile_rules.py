@@ -486,6 +486,16 @@ def test_an_accepted_interruption_puts_the_gateway_on_that_deferred_table_only()
     ]
 
 
+def test_an_endpoint_of_another_regions_service_is_never_adopted_even_under_this_regions_name() -> None:
+    base = snapshot()
+    name = base.offers["ecr.dkr"].service_name
+    foreign = Endpoint("vpce-foreign", name, "Interface", "available", service_region="us-west-2")
+    lattice = Endpoint("vpce-lattice", "", "Resource", "available")
+    plan = make_plan(dataclasses.replace(base, endpoints=(foreign, lattice)), PROFILE, Settings())
+    assert by_service(plan)["ecr.dkr"].outcome == CREATE and by_service(plan)["ecr.dkr"].endpoint_id is None
+    assert not plan.findings
+
+
 def test_all_route_tables_busy_means_no_gateway_yet() -> None:
     enis = tuple(task_eni(f"eni-{s.subnet_id}", s.subnet_id) for s in snapshot().subnets)
     snap = snapshot(enis=enis, route_tables=tuple(rt for rt in snapshot().route_tables if not rt.main))

@@ -93,10 +93,21 @@ class Endpoint:
     policy: str | None = None
     managed: bool = False
     purpose: str = ""  # PURPOSE_TAG of endpoint-guard's own endpoints ("": the service's main endpoint)
+    # The Region of the service (cross-Region PrivateLink: another Region's); None when AWS did not say.
+    service_region: str | None = None
 
     @property
     def live(self) -> bool:
         return self.state.lower() not in GONE_STATES
+
+    def serves(self, region: str) -> bool:
+        """Whether this is an endpoint of an AWS service of ``region``: an interface or gateway endpoint
+        whose service is that Region's. Another Region's service (cross-Region PrivateLink), VPC
+        Lattice's Resource and ServiceNetwork endpoints and Gateway Load Balancer endpoints are not: they
+        are never counted, adopted, reported as duplicates or released as one of the profile's."""
+        return (
+            self.type in ("Interface", "Gateway") and bool(self.service_name) and self.service_region in (None, region)
+        )
 
 
 @dataclass(frozen=True)
@@ -400,7 +411,7 @@ def subnets_from_api(subnets: Iterable[Raw], route_tables: tuple[RouteTable, ...
 def endpoint_from_api(ep: Raw) -> Endpoint:
     return Endpoint(
         endpoint_id=ep["VpcEndpointId"],
-        service_name=ep["ServiceName"],
+        service_name=ep.get("ServiceName") or "",  # VPC Lattice's endpoints have none
         type=ep.get("VpcEndpointType", "Interface"),
         state=ep.get("State", "available"),
         subnet_ids=tuple(sorted(ep.get("SubnetIds", []))),
@@ -411,6 +422,7 @@ def endpoint_from_api(ep: Raw) -> Endpoint:
         policy=ep.get("PolicyDocument"),
         managed=is_managed(ep),
         purpose=tags_of(ep).get(PURPOSE_TAG, "") if is_managed(ep) else "",
+        service_region=ep.get("ServiceRegion") or None,
     )
 
 

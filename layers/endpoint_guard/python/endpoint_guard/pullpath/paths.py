@@ -19,7 +19,12 @@ def interface_endpoint(net: Network, service: str) -> Endpoint | None:
     oldest): an endpoint of another Region's service (cross-Region PrivateLink) does not serve it, nor do
     VPC Lattice's Resource and ServiceNetwork endpoints."""
     name = service_name(net, service)
-    found = [e for e in net.snapshot.endpoints if e.live and e.type == INTERFACE and e.service_name == name]
+    region = net.snapshot.region
+    found = [
+        e
+        for e in net.snapshot.endpoints
+        if e.live and e.type == INTERFACE and e.service_name == name and e.serves(region)
+    ]
     return min(found, key=lambda e: (not e.managed, e.endpoint_id)) if found else None
 
 
@@ -29,7 +34,23 @@ def gateways_on(net: Network, route_table_id: str | None) -> list[Endpoint]:
     return [
         e
         for e in net.snapshot.endpoints
-        if e.live and e.type == GATEWAY and e.service_name == name and route_table_id in e.route_table_ids
+        if e.live
+        and e.type == GATEWAY
+        and e.service_name == name
+        and route_table_id in e.route_table_ids
+        and e.serves(net.snapshot.region)
+    ]
+
+
+def cross_region_endpoints(net: Network, region: str) -> list[Endpoint]:
+    """The live interface endpoints in the VPC for another Region's ECR (cross-Region PrivateLink)."""
+    return [
+        e
+        for e in net.snapshot.endpoints
+        if e.live
+        and e.type == INTERFACE
+        and e.service_region == region
+        and e.service_name in (f"com.amazonaws.{region}.ecr.api", f"com.amazonaws.{region}.ecr.dkr")
     ]
 
 

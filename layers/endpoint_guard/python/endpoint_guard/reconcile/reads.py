@@ -89,7 +89,11 @@ def offers_from_endpoints(snapshot: Snapshot, profile: Iterable[ServiceSpec]) ->
     for spec in profile:
         suffix = f".{snapshot.region}.{spec.short}"
         existing = sorted(
-            (e for e in snapshot.endpoints if e.live and e.type == spec.type and e.service_name.endswith(suffix)),
+            (
+                e
+                for e in snapshot.endpoints
+                if e.live and e.type == spec.type and e.service_name.endswith(suffix) and e.serves(snapshot.region)
+            ),
             key=lambda e: (not e.managed, e.endpoint_id),
         )
         if not existing:

@@ -19,7 +19,11 @@ def live(snapshot: Snapshot, service_name: str, type_: str, purpose: str = "") -
     found = [
         e
         for e in snapshot.endpoints
-        if e.live and e.service_name == service_name and e.type == type_ and e.purpose == purpose
+        if e.live
+        and e.service_name == service_name
+        and e.type == type_
+        and e.purpose == purpose
+        and e.serves(snapshot.region)
     ]
     return sorted(found, key=lambda e: (not e.managed, e.endpoint_id))
 
