@@ -48,6 +48,8 @@ RULES_FOR = {
     "path-revoke-security-group-egress.json": {"PathChanges"},
     "path-replace-network-acl-entry.json": {"PathChanges"},
     "path-associate-dhcp-options.json": {"PathChanges"},
+    "securityhub-ec2-55-failed.json": {"SecurityHubFindings"},
+    "securityhub-ec2-56-passed.json": set(),  # a passed control: nothing to do
     "create-vpc-failed.json": set(),  # failed calls never invoke the function
     "eks-create-cluster.json": set(),  # same event name family, another service
     "records-create-vpc.json": set(),  # manual invocation forms, not EventBridge events
@@ -93,6 +95,8 @@ HANDLED_AS = {
     "path-revoke-security-group-egress.json": "sg-0b1c2d3e4f5a69788: on no network interface in use",
     "path-replace-network-acl-entry.json": "reconciled",
     "path-associate-dhcp-options.json": "reconciled",
+    "securityhub-ec2-55-failed.json": "reconciled",
+    "securityhub-ec2-56-passed.json": "Security Hub finding EC2.56 (PASSED)",
     "create-vpc-failed.json": "failed call",
     "eks-create-cluster.json": "not a call endpoint-guard acts on",
 }
@@ -109,9 +113,21 @@ def template_rules() -> dict[str, dict]:
     return rules
 
 
+def _one_object_arrays_unwrapped(value: object) -> object:
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
+        return _one_object_arrays_unwrapped(value[0])
+    if isinstance(value, dict):
+        return {k: _one_object_arrays_unwrapped(v) for k, v in value.items()}
+    return value
+
+
 def matching_rules(event: object) -> set[str]:
     if not isinstance(event, dict):
         return set()
+    # EventBridge matches a pattern's object against each object of an array in the event (Security Hub's
+    # own rule examples match detail.findings and its Resources that way); moto's matcher does not. A
+    # one-object array matched as that object is AWS's answer (Security Hub sends one finding an event).
+    event = _one_object_arrays_unwrapped(event)
     matched = set()
     for name, pattern in template_rules().items():
         raw = json.dumps(pattern)
@@ -133,6 +149,10 @@ def test_every_rule_matches_on_event_source_and_name_and_drops_failed_calls() ->
     """Failed calls never invoke the function, but for the one rule that exists for them: a delete that
     endpoint-guard's resources blocked."""
     for name, pattern in template_rules().items():
+        if name == "SecurityHubFindings":  # Security Hub's own events, not CloudTrail's: failed controls only
+            assert pattern["source"] == ["aws.securityhub"]
+            assert pattern["detail"]["findings"]["Compliance"]["Status"] == ["FAILED"]
+            continue
         assert pattern["detail-type"] == ["AWS API Call via CloudTrail"], name
         assert pattern["detail"]["eventSource"] and pattern["detail"]["eventName"], name
         if name == "BlockedDeletes":

@@ -124,6 +124,29 @@ def test_accounts_and_regions_not_enrolled_and_the_member_roles_own_calls_are_sk
     assert reasons.count("not_enrolled") == 2
 
 
+def security_hub_finding(account: str, region: str, vpc_id: str) -> dict:
+    """The sample EC2.55 finding as Security Hub's administrator (the hub) gets a member's aggregated one."""
+    event = load_event("securityhub-ec2-55-failed.json")
+    finding = event["detail"]["findings"][0]
+    finding["AwsAccountId"], finding["Region"] = account, region
+    finding["Id"] = f"{finding['Id']}-{account}-{region}"
+    event["id"] = f"{event['id']}-{account}-{region}"  # each delivery its own event (the intake deduplicates)
+    finding["Resources"][0]["Id"] = f"arn:aws:ec2:{region}:{account}:vpc/{vpc_id}"
+    return event
+
+
+def test_a_members_failed_security_hub_control_is_work_for_that_vpc_and_a_strangers_is_not(
+    hub, sqs, stack, intake, ensure_endpoints
+) -> None:
+    ec2, world = member_vpc(MEMBER, "eu-west-1")
+    answer = intake(security_hub_finding(MEMBER, "eu-west-1", world.vpc_id), INTAKE)
+    assert [q["vpc_id"] for q in answer["queued"]] == [world.vpc_id]
+    run_worker(sqs, stack.work, ensure_endpoints)
+    assert len(endpoints_of(ec2, world.vpc_id)) == 4  # reconciled through the member role
+    stranger = intake(security_hub_finding(STRANGER, "eu-west-1", world.vpc_id), INTAKE)
+    assert [s["kind"] for s in stranger["skipped"]] == ["not_enrolled"] and not stranger["queued"], stranger
+
+
 def test_the_hubs_own_account_region_keeps_the_single_account_keys(hub, ec2, sqs, stack, intake) -> None:
     world = build_vpc(ec2)
     event = forwarded(load_event("create-vpc.json"), OWN_ACCOUNT, "us-east-1")

@@ -48,11 +48,15 @@ def test_rules_invoke_the_intake_and_never_lose_an_event(cloudformation: dict) -
         for k, v in cloudformation.items()
         if v["Type"] == "AWS::Events::Rule" and not k.startswith("FleetSweepStateMachine")  # the schedule
     }
-    assert len(rules) == 9
-    for rule in rules.values():
+    assert len(rules) == 10
+    for name, rule in rules.items():
         pattern = rule["Properties"]["EventPattern"]
-        assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
-        assert pattern["detail"]["eventSource"] and pattern["detail"]["eventName"]
+        if name.startswith("IntakeFunctionSecurityHubFindings"):  # Security Hub's events: failed controls
+            assert pattern["detail-type"] == ["Security Hub Findings - Imported"]
+            assert rule["Properties"]["EventBusName"] == "default"  # where Security Hub puts them, hub or not
+        else:
+            assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
+            assert pattern["detail"]["eventSource"] and pattern["detail"]["eventName"]
         [target] = rule["Properties"]["Targets"]
         assert target["Arn"] == {"Fn::GetAtt": ["IntakeFunction", "Arn"]}
         assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}

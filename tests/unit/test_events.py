@@ -283,3 +283,65 @@ def test_drift_calls_name_what_they_touched_and_who(name: str, field: str, expec
 def test_a_disassociation_names_nothing_to_look_up_and_is_skipped_with_the_reason() -> None:
     [trigger] = parse_event(load_event("drift-disassociate-route-table.json"))
     assert trigger.skip_kind == Skip.GONE and "names nothing" in (trigger.skip_reason or "")
+
+
+# --- Security Hub, in ------------------------------------------------------------------------------------
+
+
+def test_a_failed_ec2_55_finding_is_work_for_its_vpc_in_its_account_and_region() -> None:
+    [trigger] = parse_event(load_event("securityhub-ec2-55-failed.json"))
+    assert trigger.vpc_ids == ("vpc-0c4f7a1e9b2d3c5a6",) and trigger.skip_reason is None
+    assert (trigger.account, trigger.region) == ("123456789012", "us-east-1")
+    assert trigger.event_id.endswith("0f6e1d2c-3b4a-4596-8877-665544332211")
+
+
+def test_a_members_aggregated_finding_names_the_member_account() -> None:
+    event = load_event("securityhub-ec2-55-failed.json")
+    finding = event["detail"]["findings"][0]
+    finding["AwsAccountId"], finding["Region"] = "111111111111", "eu-west-1"
+    finding["Resources"][0]["Id"] = "arn:aws:ec2:eu-west-1:111111111111:vpc/vpc-0123456789abcdef0"
+    [trigger] = parse_event(event)
+    assert (trigger.account, trigger.region, trigger.vpc_ids) == (
+        "111111111111",
+        "eu-west-1",
+        ("vpc-0123456789abcdef0",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"Compliance": {"Status": "PASSED", "SecurityControlId": "EC2.55"}}, "EC2.55 (PASSED)"),
+        ({"Compliance": {"Status": "FAILED", "SecurityControlId": "EC2.10"}}, "EC2.10 (FAILED)"),
+        ({"RecordState": "ARCHIVED"}, "EC2.55 (FAILED)"),
+    ],
+)
+def test_other_findings_are_skipped_with_the_reason(change: dict, why: str) -> None:
+    event = load_event("securityhub-ec2-55-failed.json")
+    event["detail"]["findings"][0].update(change)
+    [trigger] = parse_event(event)
+    assert trigger.skip_kind == Skip.NOT_HANDLED and why in trigger.skip_reason and not trigger.vpc_ids
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"findings": []},
+        {"findings": ["not a finding"]},
+        {"findings": [{"Id": "f", "Compliance": {"Status": "FAILED", "SecurityControlId": "EC2.56"}, "Resources": []}]},
+        {
+            "findings": [
+                {
+                    "Id": "f",
+                    "Compliance": {"Status": "FAILED", "SecurityControlId": "EC2.56"},
+                    "Resources": [{"Type": "AwsEc2Vpc", "Id": "arn:aws:ec2:us-east-1:1:subnet/subnet-1"}],
+                }
+            ]
+        },
+    ],
+)
+def test_a_security_hub_event_that_names_no_vpc_is_an_input_error(broken: dict) -> None:
+    event = load_event("securityhub-ec2-55-failed.json")
+    event["detail"] = broken
+    with pytest.raises(InvalidEventError):
+        parse_event(event)

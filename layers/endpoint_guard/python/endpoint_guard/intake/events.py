@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
 from endpoint_guard.errors import InvalidEventError
+from endpoint_guard.intake import securityhub
 from endpoint_guard.intake.changes import (
     BLOCKABLE_DELETES,
     DRIFT_CALLS,
@@ -38,7 +39,7 @@ from endpoint_guard.worker.messages import PATH_CALLS
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 EXPECTED = (
-    "an EventBridge 'AWS API Call via CloudTrail' event, a CloudTrail record, "
+    "an EventBridge 'AWS API Call via CloudTrail' or 'Security Hub Findings - Imported' event, a CloudTrail record, "
     'a {"Records": [...]} file, {"vpc_id": "vpc-..."} or {"cluster": "<name or ARN>"}'
 )
 # An ECS cluster tag that names the VPC(s) the cluster's tasks will use, space-separated (tag values may
@@ -242,7 +243,7 @@ def foreign_account(trigger: Trigger, own_account: str | None) -> bool:
     return bool(own_account and trigger.account and trigger.account != own_account)
 
 
-def _from_envelope(event: dict[str, Any]) -> Trigger:
+def _from_envelope(event: dict[str, Any]) -> list[Trigger]:
     if not isinstance(event["detail-type"], str) or not isinstance(event["detail"], dict):
         # An EventBridge pattern has the same keys, with lists for values.
         raise InvalidEventError(
@@ -250,14 +251,18 @@ def _from_envelope(event: dict[str, Any]) -> Trigger:
         )
     envelope = EventBridgeEvent(event)
     event_id = text(event.get("id"))  # optional here: the data class raises KeyError on a missing field
+    if envelope.detail_type == securityhub.DETAIL_TYPE:
+        return securityhub.from_findings(event)
     if envelope.detail_type != CLOUDTRAIL_DETAIL_TYPE:
-        return Trigger(
-            event_id,
-            envelope.detail_type,
-            skip_reason=f"not a CloudTrail API call event: {envelope.detail_type}",
-            skip_kind=Skip.NOT_CLOUDTRAIL,
-        )
-    return _from_cloudtrail(envelope.detail, event_id, event.get("account"), event.get("region"))
+        return [
+            Trigger(
+                event_id,
+                envelope.detail_type,
+                skip_reason=f"not a CloudTrail API call event: {envelope.detail_type}",
+                skip_kind=Skip.NOT_CLOUDTRAIL,
+            )
+        ]
+    return [_from_cloudtrail(envelope.detail, event_id, event.get("account"), event.get("region"))]
 
 
 MAX_NAME = 2048  # an ECS cluster name or ARN is far shorter
@@ -280,7 +285,7 @@ def _parse(event: Any) -> list[Trigger]:
     if not isinstance(event, dict):
         raise InvalidEventError(f"expected a JSON object: {EXPECTED}")
     if "detail-type" in event and "detail" in event:
-        return [_from_envelope(event)]
+        return _from_envelope(event)
     if isinstance(event.get("Records"), list):
         if not all(isinstance(r, dict) for r in event["Records"]):
             raise InvalidEventError(f"Records must hold CloudTrail record objects; expected {EXPECTED}")
