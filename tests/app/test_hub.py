@@ -258,6 +258,8 @@ def test_the_member_role_allows_every_call_the_hub_makes_with_it_and_nothing_mor
     # AdoptUnmanagedEndpoints=modify), a service behind a load balancer, one with an ECR image, a
     # cluster with a container instance and an Auto Scaling capacity provider, and a NAT gateway.
     monkeypatch.setenv("ENDPOINT_GUARD_ADOPT_UNMANAGED", "modify")
+    # Security Hub, out: the member's findings are imported through its member role.
+    monkeypatch.setenv("ENDPOINT_GUARD_SECURITY_HUB_FINDINGS", "on")
     ec2.create_vpc_endpoint(
         VpcId=world.vpc_id,
         ServiceName=f"com.amazonaws.{region}.logs",
@@ -347,6 +349,10 @@ def test_the_member_role_allows_every_call_the_hub_makes_with_it_and_nothing_mor
             window_tasks.make_check()({"vpc": target, "step": step}, context("window-check"))
     deliver(sample("delete-vpc-dependency-violation.json", world.vpc_id))
     assert receive(sqs, stack.dead) == []  # every path ran to its end
+    # The findings are the member's own, imported in its account (not the hub's).
+    imported = member_client("securityhub", MEMBER, region).get_findings()["Findings"]
+    assert imported and {f["AwsAccountId"] for f in imported} == {MEMBER}
+    assert any(f["Resources"][0]["Id"].endswith(world.vpc_id) for f in imported)
 
     [policy] = SPOKE["Resources"]["MemberRole"]["Properties"]["Policies"]
     granted = granted_by(policy)

@@ -160,6 +160,7 @@ class _AllCalls:
                 "cloudwatch",
                 "ecr",
                 "s3",
+                "securityhub",
             )
         }
 
@@ -258,7 +259,10 @@ def _exercise_the_worker(ec2) -> set[str]:
     """Worker runs that between them make every call the reconcile worker can make."""
     sqs, dynamodb = boto3.client("sqs", region_name=REGION), boto3.client("dynamodb", region_name=REGION)
     stack = create_stack(sqs, dynamodb)
-    os.environ.update({**stack.env, "ENDPOINT_GUARD_QUEUE_URL": stack.work})
+    # Security Hub, out: every reconcile's findings imported (the digest read and written in the table).
+    os.environ.update(
+        {**stack.env, "ENDPOINT_GUARD_QUEUE_URL": stack.work, "ENDPOINT_GUARD_SECURITY_HUB_FINDINGS": "on"}
+    )
     clients = Clients(region=REGION)
     intake, ensure_endpoints = make_intake(Clients(region=REGION)), make_worker(clients)
     world = build_vpc(ec2, dns_support=False, dns_hostnames=False)
@@ -569,6 +573,7 @@ def test_iam_grants_the_sweep_tasks_exactly_the_calls_they_make(cloudformation: 
     stack = create_stack(sqs, dynamodb)
     for key, value in stack.env.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ENDPOINT_GUARD_SECURITY_HUB_FINDINGS", "on")  # each swept VPC's findings
     world = build_vpc(ec2, dns_support=False, dns_hostnames=False)
     # Workloads for the plan's pull-path read: a service, standalone tasks (their ENIs), an instance.
     ecs = boto3.client("ecs", region_name=REGION)

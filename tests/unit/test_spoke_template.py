@@ -46,7 +46,7 @@ def test_the_member_role_may_do_exactly_what_the_hubs_reconcile_may_in_any_regio
     assert member[len(hub)] == {"Sid": "FleetReads", "Effect": "Allow", "Action": "ec2:DescribeVpcs", "Resource": "*"}
     # and, after them, only the reads of the hub's intake and migration plan (the next test)
     assert [s["Sid"] for s in member[len(hub) + 1 :]] == ["FindTheVpc", "ReadTheSourceVpc", "ReadThePullPath"]
-    assert set(SPOKE["Conditions"]) >= {"AdoptModify", "ManageDns", "CostAware"}
+    assert set(SPOKE["Conditions"]) >= {"AdoptModify", "ManageDns", "CostAware", "SecurityHubOn"}
 
 
 def _statement(function: str, sid: str) -> dict[str, Any]:
@@ -80,7 +80,11 @@ def test_a_hub_reaches_its_members_through_their_role_and_listens_on_the_organiz
         for event in (resource.get("Properties", {}).get("Events") or {}).values()
         if event["Type"] == "EventBridgeRule"
     ]
-    assert rules and all(r["EventBusName"] == {"!If": ["IsHub", {"!Ref": "FleetBus"}, "default"]} for r in rules)
+    # Security Hub's findings come on the default bus (a hub, as Security Hub's administrator, gets its
+    # members' aggregated findings there); every CloudTrail rule listens on the fleet bus in a hub.
+    cloudtrail = [r for r in rules if r["Pattern"]["source"] != ["aws.securityhub"]]
+    assert len(cloudtrail) == len(rules) - 1
+    assert all(r["EventBusName"] == {"!If": ["IsHub", {"!Ref": "FleetBus"}, "default"]} for r in cloudtrail)
     # Every function that reaches a member account has the hub's access (and nothing else gets it).
     hub_access = {"!If": ["IsHub", {"!Ref": "FleetAccessPolicy"}, {"!Ref": "AWS::NoValue"}]}
     with_access = {
@@ -126,9 +130,9 @@ def test_the_forward_rule_carries_every_call_the_hubs_rules_act_on() -> None:
         event["Properties"]["Pattern"]
         for resource in HUB["Resources"].values()
         for event in (resource.get("Properties", {}).get("Events") or {}).values()
-        if event["Type"] == "EventBridgeRule"
+        if event["Type"] == "EventBridgeRule" and event["Properties"]["Pattern"]["source"] != ["aws.securityhub"]
     ]
-    assert hub_rules
+    assert hub_rules  # (Security Hub's findings reach the hub through Security Hub's own aggregation)
     for rule in hub_rules:
         assert set(rule["source"]) <= set(pattern["source"])
         assert set(rule["detail"]["eventSource"]) <= set(pattern["detail"]["eventSource"])

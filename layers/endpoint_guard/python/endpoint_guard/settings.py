@@ -114,6 +114,8 @@ class Settings:
     # only where it is required or pays (cost.choose).
     endpoint_profile: str = PROFILE_FULL
     workload_endpoints: str = WORKLOAD_ENDPOINTS_REQUIRED
+    # Security Hub, out: each not-compliant VPC and blocked workload as a finding (securityhub.usecase).
+    security_hub_findings: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -138,6 +140,7 @@ class Settings:
                 WORKLOAD_ENDPOINTS_REQUIRED,
                 (WORKLOAD_ENDPOINTS_REQUIRED, WORKLOAD_ENDPOINTS_REPORT),
             ),
+            security_hub_findings=_choice(env, "ENDPOINT_GUARD_SECURITY_HUB_FINDINGS", "off", ("off", "on")) == "on",
         )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from endpoint_guard.aws.base import Adapter, Clients, chunks
 from endpoint_guard.aws.deferred import DeferredRecords
+from endpoint_guard.aws.securityhub import FindingsRecords
 from endpoint_guard.errors import AwsCallError
 from endpoint_guard.model import CheckedGroup, Mark
 
@@ -91,7 +92,7 @@ def sqs_text(text: str) -> str:
     )
 
 
-class StateTable(DeferredRecords, Adapter):
+class StateTable(DeferredRecords, FindingsRecords, Adapter):
     """The DynamoDB table the stack keeps its state in: Powertools idempotency records, and per VPC the
         start time of its last successful reconcile (items ``vpc#<id>``) and when it turned the VPC's DNS
     attributes back on (items ``dns#<id>``). Both expire through ``expiration``."""

@@ -42,12 +42,13 @@ def sweep_target(
     pace: Pacer | None = None,
     workloads: WorkloadPort | None = None,
     approvals: Lookup | None = None,
+    findings: Callable[[ResultDocument, float], str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per VPC of the target (or of ``vpc_ids`` in it): reconciled (or, dry, planned), opted
     out, excluded, or failed. ``pace``: the account-Region's endpoint pace (the deployed sweep's);
     ``workloads``: the account-Region's pull path, read once (each row then says how many of the VPC's
     workloads pull through the endpoints); ``approvals``: the state table's, for the approval that stands
-    for a deferred VPC (its tag counts without)."""
+    for a deferred VPC (its tag counts without); ``findings``: Security Hub's import of each VPC's result."""
     fleet = FleetReads(ec2, vpc_ids)
     skipped = set(exclude)
     acting = target.account or account_or_none(ec2)
@@ -76,6 +77,8 @@ def sweep_target(
                 row["error"] = f"{type(err).__name__}: {err}"
             else:
                 row.update(_summary(result, settings, override_gb))
+                if findings is not None:
+                    findings(result, time.time())
                 if row["deferred_route_tables"]:
                     row["approval"] = standing(vpc, target.region, target.account, approvals, time.time())
                 if choice is not None:

@@ -192,6 +192,9 @@ def make_chunk(
                 endpoint_hour_price=float(prices["endpoint_hour"]),
                 endpoint_gb_price=float(prices["endpoint_gb"]),
             )
+        findings = None
+        if settings.security_hub_findings:  # each VPC's verdict, imported by the account it belongs to
+            findings = _findings(ec2, str(account), region, item, context, wiring, container)
         try:
             rows = sweep_target(
                 ec2,
@@ -202,6 +205,7 @@ def make_chunk(
                 pace=pace,
                 workloads=paths,
                 approvals=approvals,
+                findings=findings,
             )
         finally:
             if paced is not None:
@@ -211,6 +215,26 @@ def make_chunk(
         return {"rows_key": key, "vpcs": len(rows), "compliant": sum(1 for r in rows if r.get("compliant"))}
 
     return sweep_chunk
+
+
+def _findings(
+    ec2: Any, account: str, region: str, item: dict[str, Any], context: Any, wiring: Wiring, container: Container
+) -> Any:
+    """Security Hub's import of each swept VPC's result, through the clients the chunk reconciles with (a
+    member's role for a member's VPC); the state table's digest spares unchanged VPCs the call."""
+    from endpoint_guard.aws import StateTable
+    from endpoint_guard.aws.securityhub import SecurityHubAdapter
+    from endpoint_guard.lambdas.observability import LambdaObserver
+    from endpoint_guard.securityhub.usecase import publisher
+
+    store = None
+    if wiring.state_table:
+        store = StateTable(wiring.state_table, container.clients)
+        if item.get("account") not in (None, own_account(context)):
+            store = store.within(f"{account}/{region}/")
+    # The chunk flushes no metrics: its findings are counted in its log lines.
+    observer = LambdaObserver(emit_metrics=False)
+    return publisher(lambda: SecurityHubAdapter(ec2.clients), lambda: account, lambda: ec2.partition, store, observer)
 
 
 def make_report(clients: Clients | None = None) -> Handler:

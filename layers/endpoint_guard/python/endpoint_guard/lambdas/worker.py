@@ -186,6 +186,19 @@ def build_worker(
                 sleep=sleep,
             )
 
+        findings = None
+        if settings.security_hub_findings and not settings.dry_run:  # imported by the account they belong to
+            from endpoint_guard.aws.securityhub import SecurityHubAdapter
+            from endpoint_guard.securityhub.usecase import publisher
+
+            findings = publisher(
+                functools.cache(lambda: SecurityHubAdapter(at())),
+                lambda: at().account(),
+                lambda: ec2().partition,
+                marks,
+                observer,
+            )
+
         def reconcile(vpc_id: str, trusted: Any, pace: Any, dns: Any = None, pull: bool = False) -> Any:
             how = {"checked_group": trusted, "pace": pace, "dns_drift": dns}
             if pull:  # an ECS event, or one about a hop of the pulls: the workloads are read and judged
@@ -201,6 +214,8 @@ def build_worker(
             failed = reconcile_failed(result)
             if failed is not None:
                 raise failed
+            if findings is not None:
+                findings(result, clock())
             return result
 
         def release(vpc_id: str, what: str, pace: Any) -> Any:
