@@ -217,6 +217,32 @@ def run_fargate_tasks(
     return [t["taskArn"] for t in tasks]
 
 
+CENTRAL_ZONES = ("dkr.ecr.{region}.amazonaws.com", "api.ecr.{region}.amazonaws.com", "logs.{region}.amazonaws.com")
+
+
+def central_spoke(ec2: Any, route53: Any, *, cidr: str = "10.60.0.0/16", azs: tuple[str, ...] | None = None) -> World:
+    """A spoke VPC of the Landing Zone Accelerator pattern: private subnets routed to a transit gateway,
+    and private hosted zones for ECR's and logs' private DNS names associated with it (the central
+    endpoints' names). ``world.tgw``: the transit gateway."""
+    region = ec2.meta.region_name
+    world = build_vpc(ec2, cidr=cidr, public_subnets=False, nat=False, **({"azs": azs} if azs else {}))
+    tgw = ec2.create_transit_gateway()["TransitGateway"]["TransitGatewayId"]
+    ec2.create_transit_gateway_vpc_attachment(
+        TransitGatewayId=tgw, VpcId=world.vpc_id, SubnetIds=list(world.private_subnets.values())
+    )
+    for table in world.private_route_tables.values():
+        ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", TransitGatewayId=tgw)
+    for n, name in enumerate(CENTRAL_ZONES):
+        route53.create_hosted_zone(
+            Name=name.format(region=region),
+            CallerReference=f"central-{world.vpc_id}-{n}",
+            VPC={"VPCRegion": region, "VPCId": world.vpc_id},
+            HostedZoneConfig={"PrivateZone": True, "Comment": "central endpoints"},
+        )
+    world.tgw = tgw  # type: ignore[attr-defined]
+    return world
+
+
 def stop_fargate_tasks(ecs: Any, ec2: Any, arns: list[str], *, cluster: str = "web", reason: str = "done") -> None:
     """Stop tasks as AWS does: stopped, and their ENIs deleted (moto keeps a stopped task's ENI)."""
     described = ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]

@@ -25,6 +25,7 @@ from tools.world import (
     OWN_ACCOUNT,
     awsvpc_service,
     build_vpc,
+    central_spoke,
     ecr_image,
     load_balanced_service,
     member_client,
@@ -298,6 +299,9 @@ def test_the_member_role_allows_every_call_the_hub_makes_with_it_and_nothing_mor
         run_worker(sqs, stack.work, ensure_endpoints)
 
     deliver(sample("create-vpc.json", world.vpc_id))
+    # A spoke of the member's served by central endpoints (its private hosted zones read through the role).
+    spoke = central_spoke(ec2, member_client("route53", MEMBER, region), azs=(f"{region}a",))
+    deliver(sample("create-vpc.json", spoke.vpc_id))
     cluster_event = sample("ecs-create-cluster.json", world.vpc_id)
     cluster_event["detail"]["responseElements"]["cluster"]["clusterArn"] = cluster
     deliver(cluster_event)

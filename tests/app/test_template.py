@@ -34,6 +34,7 @@ from tools.workflow import ASL, SWEEP_ASL, WINDOW_ASL
 from tools.world import (
     awsvpc_service,
     build_vpc,
+    central_spoke,
     ecr_image,
     load_balanced_service,
     nat_gateway,
@@ -161,6 +162,7 @@ class _AllCalls:
                 "ecr",
                 "s3",
                 "securityhub",
+                "route53",
             )
         }
 
@@ -273,6 +275,7 @@ def _exercise_the_worker(ec2) -> set[str]:
         SubnetIds=[world.private_subnets["us-east-1a"]],
     )
     busy = build_vpc(ec2, cidr="10.41.0.0/16")  # tasks on a private route table: the gateway is deferred there
+    spoke = central_spoke(ec2, boto3.client("route53", region_name=REGION))  # its interface services are central
     # A VPC whose NAT gateway is up but not routed yet: its interface endpoints wait for the route.
     building = build_vpc(ec2, cidr="10.42.0.0/16", nat=False)
     nat_gateway(ec2, building.public_subnets["us-east-1a"])
@@ -301,6 +304,7 @@ def _exercise_the_worker(ec2) -> set[str]:
     intake(subnet_event(busy, 2), context("intake"))
     intake(sample("ecs-run-task.json", busy.vpc_id, busy.private_subnets["us-east-1a"]), context("intake"))
     intake(subnet_event(building, 3), context("intake"))
+    intake(subnet_event(spoke, 5), context("intake"))
     intake({"vpc_id": "vpc-0123456789abcdef0"}, context("intake"))  # dead-lettered: it does not exist
     os.environ["ENDPOINT_GUARD_ADOPT_UNMANAGED"] = "modify"
     calls = _AllCalls(clients)
@@ -575,6 +579,7 @@ def test_iam_grants_the_sweep_tasks_exactly_the_calls_they_make(cloudformation: 
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("ENDPOINT_GUARD_SECURITY_HUB_FINDINGS", "on")  # each swept VPC's findings
     world = build_vpc(ec2, dns_support=False, dns_hostnames=False)
+    central_spoke(ec2, boto3.client("route53", region_name=REGION))  # its interface services are central
     # Workloads for the plan's pull-path read: a service, standalone tasks (their ENIs), an instance.
     ecs = boto3.client("ecs", region_name=REGION)
     awsvpc_service(ecs, [world.private_subnets["us-east-1a"]], cluster="web")

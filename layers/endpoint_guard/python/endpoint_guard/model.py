@@ -222,6 +222,9 @@ class Snapshot:
     # The subnets ECS workloads are configured to run in (services, standalone tasks, container
     # instances), when they were read (the pull path's reads); None while unread.
     workload_subnets: frozenset[str] | None = None
+    # Interface services a private hosted zone of the VPC names (a transit-gateway VPC reaching central
+    # endpoints: reconcile.central): service -> "<zone> (<id>)"; None while unread.
+    central_zones: dict[str, str] | None = None
     # The deferred route tables whose interruption someone accepted (``ensure --apply-deferred``, an
     # approved maintenance window): the gateway goes on them although workloads run there. ALL_TABLES
     # accepts every one.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from endpoint_guard.aws.base import Adapter, by_vpc
+from endpoint_guard.aws.base import Adapter, aws_error, by_vpc
 from endpoint_guard.errors import AwsCallError, InvalidEventError, VpcNotFoundError
 from endpoint_guard.model import SECURITY_GROUP_NAME, ServiceOffer, is_managed, offer_from_api
 
@@ -79,6 +79,26 @@ class Ec2Adapter(Ec2Reads):
             ],
         )
         return nats, attachments
+
+    def private_hosted_zones(self, vpc_id: str) -> list[Raw]:
+        """The private hosted zones associated with the VPC (Route 53 has no paginator for this call:
+        its NextToken is followed here)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        route53 = self.clients.client("route53")
+        found: list[Raw] = []
+        params: dict[str, Any] = {"VPCId": vpc_id, "VPCRegion": self.region}
+        try:
+            while True:
+                page = route53.list_hosted_zones_by_vpc(**params)
+                found += page.get("HostedZoneSummaries", [])
+                if not page.get("NextToken"):
+                    return found
+                params["NextToken"] = page["NextToken"]
+        except ClientError as err:
+            raise aws_error("list_hosted_zones_by_vpc", err) from err
+        except BotoCoreError as err:
+            raise AwsCallError("list_hosted_zones_by_vpc", type(err).__name__, str(err)) from err
 
     def managed_security_group(self, vpc_id: str) -> Raw | None:
         """The VPC's group named as endpoint-guard's (names are unique in a VPC), tagged or not: the caller

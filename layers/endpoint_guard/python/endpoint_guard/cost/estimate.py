@@ -370,7 +370,9 @@ def of_result(
     (endpoint-guard puts them there only when the VPC has no private tier: no other path out). Traffic
     from the AZs of that tier where the endpoints have no subnet (the service is not offered there)
     crosses AZs."""
-    interfaces = [e for e in result["endpoints"] if e["type"] == "Interface"]
+    central = result.get("central_endpoints") or {}
+    # A service provided centrally costs this VPC no endpoint hours (the central account's).
+    interfaces = [e for e in result["endpoints"] if e["type"] == "Interface" and e["service"] not in central]
     azs = {az for e in interfaces for az in e.get("availability_zones") or []}
     tiers = result.get("subnet_tiers") or {}
     placed = {tiers.get(s) for e in interfaces for s in e.get("subnet_ids") or []} - {None}
@@ -378,7 +380,7 @@ def of_result(
     subnet_azs = result.get("subnet_azs") or {}
     served = {subnet_azs[s] for s, tier in tiers.items() if tier in placed and s in subnet_azs}
     uncovered = len(served - azs) / len(served) if served and azs else 0.0
-    return estimate(
+    cost = estimate(
         [e["service"] for e in interfaces],
         len(azs),
         traffic,
@@ -390,3 +392,7 @@ def of_result(
         transit_gateway=transit_gateway,
         uncovered_share=uncovered,
     )
+    if central:  # the central alternative, in use
+        cost["central_in_use"] = dict(central)
+        cost["verdict"] += f"; served centrally (no local endpoint, no hours here): {', '.join(sorted(central))}"
+    return cost

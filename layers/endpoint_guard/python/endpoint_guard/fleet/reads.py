@@ -138,6 +138,9 @@ class VpcView:
     def egress(self, vpc_id: str) -> tuple[list[Raw], list[Raw]]:
         return self.fleet.nat_gateways.get(vpc_id, []), self.fleet.attachments.get(vpc_id, [])
 
+    def private_hosted_zones(self, vpc_id: str) -> list[Raw]:
+        return self.ec2.private_hosted_zones(vpc_id)  # one VPC's, read only for a transit-gateway VPC
+
     def enable_vpc_attribute(self, vpc_id: str, attribute: str) -> None:
         self._dns.pop(vpc_id, None)
         self.ec2.enable_vpc_attribute(vpc_id, attribute)

@@ -64,7 +64,7 @@ def render_fleet(report: Any, *, markdown: bool = False) -> str:
         f"{summary['vpcs']} VPC(s) in {summary['accounts']} account(s) and {summary['regions']} Region(s), "
         f"{summary['mode']} mode: {summary['compliant']} compliant, {summary['not_compliant']} not, "
         f"{summary['skipped']} skipped, {summary['errors']} with errors, {summary['deferred_gateways']} with a deferred "
-        f"gateway ({summary.get('approved_for_window', 0)} approved for the window); workloads through endpoints {through(summary.get('workloads'))}; endpoints "
+        f"gateway ({summary.get('approved_for_window', 0)} approved for the window), {summary.get('centrally_served', 0)} served by central endpoints; workloads through endpoints {through(summary.get('workloads'))}; endpoints "
         f"${summary['endpoints_monthly_usd']:,.2f}/month, NAT processing avoided "
         f"${summary['nat_processing_avoided_monthly_usd']:,.2f}/month (at the default traffic per VPC)"
     )

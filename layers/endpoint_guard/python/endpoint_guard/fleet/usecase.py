@@ -103,6 +103,7 @@ def _summary(result: ResultDocument, settings: Settings, override_gb: float | No
         "deferred_route_tables": [t["route_table_id"] for t in result["deferred_route_tables"]],
         "failed_actions": failures(result),
         "workloads": result.get("workloads_summary"),
+        "central_endpoints": result.get("central_endpoints", {}),
         "cost": of_result(result, traffic, load_prices(settings.prices_file)),
     }
 
@@ -149,6 +150,8 @@ def summarise(rows: list[dict[str, Any]], unreachable: list[dict[str, Any]], dry
         "errors": sum(1 for r in rows if "error" in r or r.get("failed_actions")),
         "deferred_gateways": sum(1 for r in swept if r["deferred_route_tables"]),
         "approved_for_window": sum(1 for r in swept if r.get("approval")),
+        # VPCs whose interface endpoints (some or all) are provided centrally, counted apart.
+        "centrally_served": sum(1 for r in swept if r.get("central_endpoints")),
         "unreachable": unreachable,
         "workloads": {
             k: sum((r.get("workloads") or {}).get(k, 0) for r in swept) for k in ("through_endpoints", "workloads")

@@ -19,6 +19,7 @@ SECURITY_GROUP_REF = "{managed-security-group}"
 FACT_DNS = "dns"
 FACT_SECURITY_GROUP = "security_group"
 FACT_ENIS = "enis"
+FACT_ZONES = "zones"  # the VPC's private hosted zones (central endpoints behind a transit gateway)
 FACT_EGRESS = "egress"  # the VPC's NAT gateways and transit gateway attachments (a way out being set up)
 
 # Outcomes of the decision for one endpoint; the result document turns them into statuses.

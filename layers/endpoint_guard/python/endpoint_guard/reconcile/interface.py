@@ -84,6 +84,14 @@ def _plan_interface(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, d
     if offer is None:
         return decision, []
     existing = live(snapshot, offer.service_name, INTERFACE)
+    central = (snapshot.central_zones or {}).get(spec.short)
+    if central and not existing:  # reconcile.central: a local one would clash with the zone's name
+        decision.outcome = COMPLIANT
+        decision.reason = (
+            f"provided centrally: the private hosted zone {central} associated with the VPC answers for it "
+            "(endpoints shared through the transit gateway); no local endpoint"
+        )
+        return decision, []
     if not snapshot.subnets:
         decision.outcome = WAITING
         decision.reason = "the VPC has no subnets yet; the endpoint is placed once they exist"

@@ -30,6 +30,9 @@ class Ec2Port(Protocol):
     def egress(self, vpc_id: str) -> tuple[list[Raw], list[Raw]]:
         """(NAT gateways, transit gateway attachments) of the VPC, pending or available."""
 
+    def private_hosted_zones(self, vpc_id: str) -> list[Raw]:
+        """The Route 53 private hosted zones associated with the VPC (ListHostedZonesByVPC)."""
+
     # changes: one per ``actions.Operation``
     def enable_vpc_attribute(self, vpc_id: str, attribute: str) -> None: ...
     def create_security_group(self, params: Raw) -> str: ...

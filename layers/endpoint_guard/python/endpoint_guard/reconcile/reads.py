@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from endpoint_guard.model import TIER_ISOLATED, CheckedGroup, SecurityGroup, ServiceOffer, Snapshot
 from endpoint_guard.profile import GATEWAY, INTERFACE, ServiceSpec
-from endpoint_guard.reconcile.actions import FACT_DNS, FACT_EGRESS, FACT_ENIS, FACT_SECURITY_GROUP
+from endpoint_guard.reconcile.actions import FACT_DNS, FACT_EGRESS, FACT_ENIS, FACT_SECURITY_GROUP, FACT_ZONES
+from endpoint_guard.reconcile.central import routes_to_transit_gateway
 from endpoint_guard.reconcile.rules import ambiguous, candidates, live, may_change, placement_tier
 from endpoint_guard.reconcile.security_group import desired_ingress
 from endpoint_guard.settings import Settings
@@ -42,6 +43,15 @@ def facts_needed(snapshot: Snapshot, profile: Iterable[ServiceSpec], settings: S
                 placement_tier(snapshot.subnets, offer.azs) == TIER_ISOLATED
             ):
                 needed.add(FACT_EGRESS)
+            # A service with no endpoint here, in a VPC that routes to a transit gateway, may be provided
+            # centrally (reconcile.central): its private hosted zones say (one Route 53 read).
+            if (
+                spec.private_dns
+                and snapshot.central_zones is None
+                and not live(snapshot, offer.service_name, INTERFACE)
+                and routes_to_transit_gateway(snapshot.raw_route_tables)
+            ):
+                needed.add(FACT_ZONES)
         elif spec.type == GATEWAY and _gateway_open(snapshot, offer.service_name, settings):
             needed.add(FACT_ENIS)
     return needed

@@ -80,6 +80,9 @@ class ResultDocument(TypedDict):
     # (``apply_deferred``), added by the caller.
     applied_deferred_route_tables: list[DeferredRouteTable]
     apply_deferred: NotRequired[dict[str, Any]]
+    # Interface services provided centrally (a private hosted zone of the VPC names them; reconcile.central):
+    # service -> "<zone> (<id>)". Present only when there are some.
+    central_endpoints: NotRequired[dict[str, str]]
     # The approval that stands for the deferred tables (the maintenance window's), added by check.
     approval: NotRequired[dict[str, Any] | None]
     actions: list[ActionEntry]
@@ -151,7 +154,9 @@ def result_document(snapshot: Snapshot, plan: Plan, applied: Applied | None, dry
         else (applied.created_ids.get(TARGET_SECURITY_GROUP) if applied else None)
     )
     rules = None if not plan.security_group_checked else "trusted" if snapshot.security_group_trusted else "read"
-    return {
+    zones = snapshot.central_zones or {}
+    central = {d.service: zones[d.service] for d in plan.endpoints if d.service in zones and not d.endpoint_id}
+    document: ResultDocument = {
         "schema_version": SCHEMA_VERSION,
         "vpc_id": snapshot.vpc_id,
         "region": snapshot.region,
@@ -170,6 +175,9 @@ def result_document(snapshot: Snapshot, plan: Plan, applied: Applied | None, dry
         "subnet_tiers": {s.subnet_id: s.tier for s in snapshot.subnets},
         "subnet_azs": {s.subnet_id: s.az for s in snapshot.subnets},
     }
+    if central:
+        document["central_endpoints"] = central
+    return document
 
 
 def _tables(tables: dict[str, tuple[Workload, ...]]) -> list[DeferredRouteTable]:

@@ -22,18 +22,20 @@ from endpoint_guard.model import (
     subnets_from_api,
 )
 from endpoint_guard.observe import Observer
-from endpoint_guard.profile import ServiceSpec, load_profile, specs
+from endpoint_guard.profile import INTERFACE, ServiceSpec, load_profile, specs
 from endpoint_guard.pullpath import evaluate
 from endpoint_guard.reconcile.actions import (
     FACT_DNS,
     FACT_EGRESS,
     FACT_ENIS,
     FACT_SECURITY_GROUP,
+    FACT_ZONES,
     TARGET_SECURITY_GROUP,
     Operation,
     Plan,
 )
 from endpoint_guard.reconcile.apply import Applied, Pacer, apply
+from endpoint_guard.reconcile.central import central_services
 from endpoint_guard.reconcile.planner import plan
 from endpoint_guard.reconcile.ports import Ec2Port, WorkloadPort
 from endpoint_guard.reconcile.projected import projected
@@ -111,6 +113,16 @@ def complete_snapshot(
         extra["security_group_read"], extra["security_group_trusted"] = True, trusted is not None
     if FACT_ENIS in needed:
         extra["enis"] = tuple(eni_from_api(e) for e in ec2.network_interfaces(vpc_id))
+    if FACT_ZONES in needed:
+        try:
+            zones = ec2.private_hosted_zones(vpc_id)
+        except AwsCallError as err:
+            if err.retryable:
+                raise
+            # Refused (a role without route53:ListHostedZonesByVPC): placed as if none were central.
+        else:
+            interface = [s.short for s in profile if s.type == INTERFACE]
+            extra["central_zones"] = central_services(zones, interface, snapshot.region)
     if FACT_EGRESS in needed:
         try:
             nats, attachments = ec2.egress(vpc_id)

@@ -6,7 +6,7 @@ takes the default route or fails."""
 from __future__ import annotations
 
 from endpoint_guard.model import Subnet
-from endpoint_guard.pullpath.model import EFFECT_CROSS_AZ, HOP_ENDPOINT, Network, Problem, Workload
+from endpoint_guard.pullpath.model import EFFECT_CROSS_AZ, EFFECT_UNVERIFIED, HOP_ENDPOINT, Network, Problem, Workload
 from endpoint_guard.pullpath.paths import S3, endpoint_subnet_in, interface_endpoint, way_out, way_out_words
 
 
@@ -14,6 +14,24 @@ def check(net: Network, workload: Workload, subnet: Subnet, service: str) -> lis
     if service == S3:
         return []  # the gateway is the route hop's
     endpoint = interface_endpoint(net, service)
+    central = (net.snapshot.central_zones or {}).get(service)
+    if endpoint is None and central:
+        return [
+            Problem(
+                hop=HOP_ENDPOINT,
+                service=service,
+                effect=EFFECT_UNVERIFIED,
+                resource_ids=(net.snapshot.vpc_id,),
+                detail=(
+                    f"{service} is served centrally: the private hosted zone {central} sends its calls to "
+                    "endpoints reached through the transit gateway; that they answer from here is not verified"
+                ),
+                fix=(
+                    "check that the route tables of the workload's subnets send the central endpoints' range to "
+                    "the transit gateway, and that the central endpoints' groups admit this VPC's range"
+                ),
+            )
+        ]
     if endpoint is None:
         return [
             Problem(
