@@ -60,6 +60,7 @@ class Subnet:
     free_addresses: int | None = None  # AvailableIpAddressCount; None: not known (taken as room)
     placement: bool | None = None  # the PLACEMENT_TAG: True pins endpoints here, False keeps them out
     ipv6_only: bool = False  # an IPv6-native subnet: no IPv4 CIDR, so no place for an IPv4 endpoint
+    dual_stack: bool = False  # an IPv4 CIDR and an associated IPv6 one
 
     @property
     def public(self) -> bool:
@@ -95,6 +96,7 @@ class Endpoint:
     purpose: str = ""  # PURPOSE_TAG of endpoint-guard's own endpoints ("": the service's main endpoint)
     # The Region of the service (cross-Region PrivateLink: another Region's); None when AWS did not say.
     service_region: str | None = None
+    ip_address_type: str | None = None  # ipv4, dualstack or ipv6 (None: AWS did not say; ipv4)
 
     @property
     def live(self) -> bool:
@@ -187,6 +189,8 @@ class ServiceOffer:
     service_name: str
     type: str
     azs: frozenset[str]
+    # SupportedIpAddressTypes (ipv4, ipv6): what IP address types its endpoints may take here.
+    ip_types: frozenset[str] = frozenset({"ipv4"})
 
 
 @dataclass(frozen=True)
@@ -406,9 +410,21 @@ def subnets_from_api(subnets: Iterable[Raw], route_tables: tuple[RouteTable, ...
                 free_addresses=_count(s.get("AvailableIpAddressCount")),
                 placement=tag_flag(s, PLACEMENT_TAG),
                 ipv6_only=bool(s.get("Ipv6Native")),
+                dual_stack=bool(s.get("CidrBlock")) and _has_ipv6(s),
             )
         )
     return tuple(sorted(result, key=lambda s: s.subnet_id))
+
+
+_IPV6_GONE = ("disassociating", "disassociated", "failing", "failed")
+
+
+def _has_ipv6(subnet: Raw) -> bool:
+    """An IPv6 CIDR associated (or being associated) with the subnet."""
+    return any(
+        a.get("Ipv6CidrBlock") and str((a.get("Ipv6CidrBlockState") or {}).get("State", "")) not in _IPV6_GONE
+        for a in subnet.get("Ipv6CidrBlockAssociationSet") or []
+    )
 
 
 def endpoint_from_api(ep: Raw) -> Endpoint:
@@ -426,6 +442,7 @@ def endpoint_from_api(ep: Raw) -> Endpoint:
         managed=is_managed(ep),
         purpose=tags_of(ep).get(PURPOSE_TAG, "") if is_managed(ep) else "",
         service_region=ep.get("ServiceRegion") or None,
+        ip_address_type=(ep.get("IpAddressType") or None),
     )
 
 
@@ -459,4 +476,5 @@ def offer_from_api(short: str, detail: Raw) -> ServiceOffer:
         service_name=detail["ServiceName"],
         type=types[0] if types else "Interface",
         azs=frozenset(detail.get("AvailabilityZones", [])),
+        ip_types=frozenset(str(t).lower() for t in detail.get("SupportedIpAddressTypes") or ["ipv4"]),
     )

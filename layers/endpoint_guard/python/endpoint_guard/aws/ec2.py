@@ -143,7 +143,7 @@ class Ec2Adapter(Ec2Reads):
         for short, type_ in pairs:
             offer = known[(region, short, type_)]
             if offer is not None:
-                offers[short] = ServiceOffer(short, offer.service_name, type_, offer.azs)
+                offers[short] = ServiceOffer(short, offer.service_name, type_, offer.azs, offer.ip_types)
         return offers
 
     # --- changes ---------------------------------------------------------------------------------

@@ -177,11 +177,17 @@ def _create(
     }
     if wanted_policy:
         params["PolicyDocument"] = wanted_policy
+    # A VPC with IPv6 ranges gets a dual-stack gateway where the Region offers it (Nov 2025): an IPv4-only
+    # gateway does not carry a dual-stack client's IPv6 traffic to S3.
+    dual = bool(snapshot.cidrs_v6) and "ipv6" in offer.ip_types
+    if dual:
+        params["IpAddressType"] = "dualstack"
     action = Action(
         kind="create_gateway_endpoint",
         target=spec.short,
         description=f"create {offer.service_name} Gateway endpoint on {', '.join(addable)}"
-        + (" with the restrictive policy" if wanted_policy else " (full-access policy)"),
+        + (" with the restrictive policy" if wanted_policy else " (full-access policy)")
+        + (", IP address type dualstack" if dual else ""),
         operation=Operation.CREATE_VPC_ENDPOINT,
         params=params,
     )

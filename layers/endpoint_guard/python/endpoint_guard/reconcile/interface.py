@@ -31,6 +31,7 @@ from endpoint_guard.reconcile.rules import (
     create_token,
     endpoint_tags,
     full_azs,
+    ip_address_type,
     live,
     may_change,
     placement_tier,
@@ -100,13 +101,14 @@ def _plan_interface(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, d
         return decision, []
     busy = workloads_by_subnet(snapshot.enis or (), snapshot.endpoints)
     hosting = {sid for e in snapshot.endpoints if e.live and e.type == INTERFACE for sid in e.subnet_ids}
-    chosen = choose_subnets(snapshot.subnets, offer.azs, busy, hosting, room.committed)
+    ipv6 = "ipv6" in offer.ip_types
+    chosen = choose_subnets(snapshot.subnets, offer.azs, busy, hosting, room.committed, ipv6)
     setting_up = _egress_setting_up(snapshot, offer.azs)
     if setting_up:  # no new placement until the route that decides the private tier is in
         chosen = {}
     full = full_azs(snapshot.subnets, offer.azs, room.committed)
     covered = {s.az for sid in (existing[0].subnet_ids if existing else ()) if (s := snapshot.subnet(sid))}
-    ipv6_only = _ipv6_only_azs(snapshot, offer.azs, covered)
+    ipv6_only = _ipv6_only_azs(snapshot, offer.azs, covered, ipv6)
     if existing:
         full = {az: subnets for az, subnets in full.items() if az not in covered}
         if full and may_change(existing[0], settings):
@@ -130,11 +132,11 @@ def _plan_interface(snapshot: Snapshot, spec: ServiceSpec, settings: Settings, d
     return _note_ipv6_only(decision, ipv6_only), actions
 
 
-def _ipv6_only_azs(snapshot: Snapshot, azs: frozenset[str], covered: set[str]) -> list[str]:
+def _ipv6_only_azs(snapshot: Snapshot, azs: frozenset[str], covered: set[str], ipv6: bool = False) -> list[str]:
     """The offered AZs not covered where the placement tier's subnets are all IPv6-only (no candidate)."""
-    tier = placement_tier(snapshot.subnets, azs)
+    tier = placement_tier(snapshot.subnets, azs, ipv6)
     found = {s.az for s in snapshot.subnets if s.ipv6_only and s.az in azs and tier in (None, s.tier)}
-    return sorted(found - covered - set(candidates(snapshot.subnets, azs)))
+    return sorted(found - covered - set(candidates(snapshot.subnets, azs, ipv6)))
 
 
 def _egress_setting_up(snapshot: Snapshot, azs: frozenset[str]) -> str:
@@ -188,12 +190,14 @@ def _create(
         decision.reason = "created without private DNS: the VPC's DNS attributes are off"
     group_label = snapshot.security_group.group_id if snapshot.security_group else SECURITY_GROUP_NAME
     requires = (TARGET_SECURITY_GROUP,) + ((TARGET_VPC,) if want_dns else ())
+    ip_type = ip_address_type((s for sid in subnet_ids if (s := snapshot.subnet(sid))), offer.ip_types)
     action = Action(
         kind="create_interface_endpoint",
         target=spec.short,
         description=(
             f"create {offer.service_name} Interface endpoint in {', '.join(subnet_ids)} "
             f"({', '.join(chosen)}), private DNS {'on' if want_dns else 'off'}, security group {group_label}"
+            + (f", IP address type {ip_type}" if ip_type != "ipv4" else "")
         ),
         operation=Operation.CREATE_VPC_ENDPOINT,
         params={
@@ -205,6 +209,8 @@ def _create(
             "PrivateDnsEnabled": want_dns,
             "ClientToken": create_token(snapshot, offer.service_name, *subnet_ids),
             "TagSpecifications": endpoint_tags(spec, snapshot.vpc_id),
+            # IPv4 is AWS's default: only a dual-stack or IPv6 endpoint names its type (and its DNS records').
+            **({"IpAddressType": ip_type, "DnsOptions": {"DnsRecordIpType": ip_type}} if ip_type != "ipv4" else {}),
         },
         requires=requires,
     )

@@ -89,6 +89,8 @@ def plan_layers(
                 }
             ],
         }
+        if snapshot.cidrs_v6 and "ipv6" in offer.ip_types:  # as the main gateway (reconcile.gateway)
+            params["IpAddressType"] = "dualstack"
         action = Action(
             kind="create_layers_gateway_endpoint",
             target=LAYERS,

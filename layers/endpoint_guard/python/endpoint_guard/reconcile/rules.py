@@ -38,27 +38,42 @@ def may_change(endpoint: Endpoint, settings: Settings) -> bool:
 PLACEMENT_TIERS = (TIER_PRIVATE, TIER_ISOLATED, TIER_PUBLIC)
 
 
-def _usable(subnets: Iterable[Subnet], offered_azs: Iterable[str]) -> list[Subnet]:
+def _usable(subnets: Iterable[Subnet], offered_azs: Iterable[str], ipv6: bool = False) -> list[Subnet]:
+    """The subnets an endpoint may use. IPv6-only subnets only for a service offered over IPv6, and only
+    in a VPC with no other: an endpoint takes one IP address type for all its subnets (ipv6 needs them
+    all IPv6-only), and the VPC's IPv4 or dual-stack subnets serve its IPv6-only ones too."""
     offered = set(offered_azs)
-    return [s for s in subnets if s.az in offered and s.placement is not False and not s.ipv6_only]
+    subnets = [s for s in subnets if s.az in offered and s.placement is not False]
+    with_ipv4 = [s for s in subnets if not s.ipv6_only]
+    return with_ipv4 if with_ipv4 or not ipv6 else [s for s in subnets if s.ipv6_only]
+
+
+def ip_address_type(subnets: Iterable[Subnet], ip_types: Iterable[str]) -> str:
+    """The IP address type of a new interface endpoint in ``subnets``: ipv6 when they are all IPv6-only,
+    dualstack when they are all dual-stack, for a service offered over IPv6 there; else ipv4."""
+    chosen = list(subnets)
+    if "ipv6" not in set(ip_types) or not chosen:
+        return "ipv4"
+    if all(s.ipv6_only for s in chosen):
+        return "ipv6"
+    return "dualstack" if all(s.dual_stack for s in chosen) else "ipv4"
 
 
 def _best_tier(usable: list[Subnet]) -> str | None:
     return next((t for t in PLACEMENT_TIERS if any(s.tier == t for s in usable)), None)
 
 
-def placement_tier(subnets: Iterable[Subnet], offered_azs: Iterable[str]) -> str | None:
+def placement_tier(subnets: Iterable[Subnet], offered_azs: Iterable[str], ipv6: bool = False) -> str | None:
     """The tier new interface endpoints go to (see ``candidates``), pinned subnets aside."""
-    return _best_tier(_usable(subnets, offered_azs))
+    return _best_tier(_usable(subnets, offered_azs, ipv6))
 
 
-def candidates(subnets: Iterable[Subnet], offered_azs: Iterable[str]) -> dict[str, list[Subnet]]:
+def candidates(subnets: Iterable[Subnet], offered_azs: Iterable[str], ipv6: bool = False) -> dict[str, list[Subnet]]:
     """Per offered AZ, the subnets an interface endpoint may go to there: the subnets pinned with the
     ``endpoint-guard:endpoints = true`` tag when the AZ has any, else the subnets of the VPC's best tier
-    (one tier for the whole VPC, so every AZ gets the same kind of subnet). Subnets tagged ``false`` never,
-    and IPv6-only subnets never: endpoint-guard's endpoints are IPv4 (IpAddressType ipv4), which AWS
-    places only in subnets with an IPv4 CIDR."""
-    usable = _usable(subnets, offered_azs)
+    (one tier for the whole VPC, so every AZ gets the same kind of subnet). Subnets tagged ``false`` never;
+    IPv6-only subnets only as ``_usable`` says (``ipv6``: the service is offered over IPv6)."""
+    usable = _usable(subnets, offered_azs, ipv6)
     tier = _best_tier(usable)
     found: dict[str, list[Subnet]] = {}
     for s in usable:
@@ -83,6 +98,7 @@ def choose_subnets(
     busy: Iterable[str] = (),
     hosting: Iterable[str] = (),
     committed: Mapping[str, int] | None = None,
+    ipv6: bool = False,
 ) -> dict[str, str]:
     """One subnet per offered AZ, from ``candidates`` that have a free address (``has_room``; an AZ whose
     candidates are all full is left out: see ``full_azs``). Within an AZ: a subnet that already holds the
@@ -91,7 +107,7 @@ def choose_subnets(
     an unchanged VPC. (An endpoint is never moved once placed; this only decides new placements.)"""
     running, holding, spent = set(busy), set(hosting), committed or {}
     chosen = {}
-    for az, group in candidates(subnets, offered_azs).items():
+    for az, group in candidates(subnets, offered_azs, ipv6).items():
         roomy = [s for s in group if has_room(s, spent)]
         if roomy:
             chosen[az] = min(

@@ -44,6 +44,24 @@ def check(net: Network, workload: Workload, subnet: Subnet, service: str) -> lis
                 fix=_create_fix(service, net.snapshot.vpc_id),
             )
         ]
+    if subnet.ipv6_only and (endpoint.ip_address_type or "ipv4") == "ipv4":
+        return [
+            Problem(
+                hop=HOP_ENDPOINT,
+                service=service,
+                effect=way_out(subnet),
+                resource_ids=(endpoint.endpoint_id, subnet.subnet_id),
+                detail=(
+                    f"{endpoint.endpoint_id} takes IPv4 only and {subnet.subnet_id} is IPv6-only: its calls cannot "
+                    f"reach it; {way_out_words(net, subnet)}"
+                ),
+                fix=(
+                    f"give {endpoint.endpoint_id} IPv6 (aws ec2 modify-vpc-endpoint --vpc-endpoint-id "
+                    f"{endpoint.endpoint_id} --ip-address-type dualstack --dns-options DnsRecordIpType=dualstack; "
+                    "its subnets must be dual-stack)"
+                ),
+            )
+        ]
     if endpoint_subnet_in(net, endpoint, subnet.az) is None:
         return [
             Problem(
