@@ -106,6 +106,7 @@ def worker(request, cloudformation: dict) -> tuple[list[dict], bool]:
         "PlanEmail": False,
         "TracingOn": False,
         "CostAware": False,
+        "SecurityHubOn": False,
     }
     return statements(cloudformation, "EnsureEndpointsFunctionRole", conditions), request.param
 
@@ -166,6 +167,7 @@ def test_the_state_machine_may_write_traces_only_when_tracing_is_on(cloudformati
             "PlanEmail": False,
             "TracingOn": tracing,
             "CostAware": False,
+            "SecurityHubOn": False,
         }
         policy = statements(cloudformation, role, conditions)
         assert allowed(policy, "xray:PutTraceSegments", "*") is tracing
@@ -173,7 +175,33 @@ def test_the_state_machine_may_write_traces_only_when_tracing_is_on(cloudformati
 
 def test_the_worker_reads_nat_traffic_only_under_the_cost_aware_profile(cloudformation: dict) -> None:
     for cost_aware in (False, True):
-        conditions = {"ManageDns": True, "AdoptModify": False, "CostAware": cost_aware}
+        conditions = {"ManageDns": True, "AdoptModify": False, "CostAware": cost_aware, "SecurityHubOn": False}
         policy = statements(cloudformation, "EnsureEndpointsFunctionRole", conditions)
         assert allowed(policy, "cloudwatch:GetMetricData", "*") is cost_aware
         assert allowed(policy, "ec2:DescribeNatGateways", "*")  # always: a way out being set up
+
+
+def test_the_windows_apply_task_adds_routes_only_through_a_gateway_endpoint_guard_manages(cloudformation: dict) -> None:
+    """Only the maintenance window's apply task adds the S3 gateway to tables with workloads behind them,
+    and its role can do nothing else that changes a VPC: create a tagged gateway or modify a tagged
+    endpoint (adding route tables), never anyone else's, never groups, never deletes."""
+    conditions = {"ManageDns": True, "AdoptModify": True, "PlanEmail": False, "TracingOn": False, "IsHub": False}
+    policy = statements(cloudformation, "WindowApplyFunctionRole", conditions)
+    endpoint = arn("vpc-endpoint", "vpce-1")
+    assert allowed(policy, "ec2:ModifyVpcEndpoint", endpoint, OURS)
+    assert allowed(policy, "ec2:ModifyVpcEndpoint", arn("route-table", "rtb-1"))
+    assert not allowed(policy, "ec2:ModifyVpcEndpoint", endpoint, THEIRS)  # whatever AdoptUnmanagedEndpoints says
+    assert not allowed(policy, "ec2:ModifyVpcEndpoint", endpoint)
+    assert allowed(policy, "ec2:CreateVpcEndpoint", arn("vpc-endpoint", "*"), TAGGED)
+    assert not allowed(policy, "ec2:CreateVpcEndpoint", arn("vpc-endpoint", "*"))
+    for action in (
+        "ec2:CreateSecurityGroup",
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:DeleteVpcEndpoints",
+        "ec2:ModifyVpcAttribute",
+        "ec2:CreateRoute",
+        "ec2:ReplaceRoute",
+    ):
+        assert not allowed(policy, action, arn("vpc-endpoint", "vpce-1"), OURS), action
+    # The worker's role may modify its endpoints too, but its code never adds a deferred table (only an
+    # accepted interruption does: ensure --apply-deferred by hand, or this task).
