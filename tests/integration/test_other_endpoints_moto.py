@@ -124,3 +124,18 @@ def test_the_intake_parses_what_it_does_not_manage(world) -> None:
     found = [endpoint_from_api(e) for e in Ec2Adapter(Clients(region=REGION)).vpc_endpoints(world.vpc_id)]
     lattice = [e for e in found if e.endpoint_id in {x["VpcEndpointId"] for x in LATTICE}]
     assert len(lattice) == 3 and not any(e.serves(REGION) for e in lattice)
+
+
+def test_a_change_to_an_endpoint_that_is_not_a_service_of_this_region_is_no_drift(world, monkeypatch) -> None:
+    """The intake's lookup of a drifted endpoint's VPC: AWS describes the Lattice and other-Region endpoints
+    it is asked for (moto knows none: its answer is given here, with botocore's Stubber)."""
+    from botocore.stub import Stubber
+    from endpoint_guard.aws import Clients, Ec2Lookups
+
+    client = Clients(region=REGION).client("ec2")
+    stub = Stubber(client)
+    answer = {"VpcEndpoints": [{**e, "VpcId": world.vpc_id} for e in (*LATTICE, FOREIGN)]}
+    stub.add_response("describe_vpc_endpoints", answer)
+    with stub:
+        ids = [e["VpcEndpointId"] for e in (*LATTICE, FOREIGN)]
+        assert Ec2Lookups(client=client).vpcs_of_endpoints(ids) == ()

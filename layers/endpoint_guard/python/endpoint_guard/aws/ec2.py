@@ -9,7 +9,7 @@ from typing import Any
 
 from endpoint_guard.aws.base import Adapter, aws_error, by_vpc
 from endpoint_guard.errors import AwsCallError, InvalidEventError, VpcNotFoundError
-from endpoint_guard.model import SECURITY_GROUP_NAME, ServiceOffer, is_managed, offer_from_api
+from endpoint_guard.model import SECURITY_GROUP_NAME, ServiceOffer, endpoint_from_api, is_managed, offer_from_api
 
 Raw = dict[str, Any]
 
@@ -250,7 +250,9 @@ class Ec2Lookups(Ec2Reads):
                 return ()
             # One unknown id fails the whole call: ask for each alone.
             return tuple(sorted({vpc for one in ids for vpc in self.vpcs_of_endpoints([one])}))
-        return tuple(sorted({e["VpcId"] for e in found if e.get("VpcId")}))
+        # Another Region's service's, VPC Lattice's and Gateway Load Balancer endpoints are none of
+        # endpoint-guard's business: a change to one is no drift.
+        return tuple(sorted({e["VpcId"] for e in found if e.get("VpcId") and endpoint_from_api(e).serves(self.region)}))
 
     def vpcs_of_managed_groups(self, group_ids: Iterable[str]) -> tuple[str, ...]:
         """The VPCs of those security groups that are endpoint-guard's (tagged); others lead nowhere."""
