@@ -376,6 +376,7 @@ def test_iam_grants_the_worker_exactly_the_calls_it_makes(cloudformation: dict, 
         "StateTable.vpcs_of_resources",
         "Ec2Adapter.region_wide",
         "StateTable.within",
+        "StateTable.of",  # the same view, for the sweep, the window and approve (no call of its own)
         # approve's and the maintenance window's (test_deferred_window.py checks their roles).
         "StateTable.approval",
         "StateTable.put_approval",

@@ -111,6 +111,11 @@ class StateTable(DeferredRecords, FindingsRecords, Adapter):
         view.scope = scope
         return view
 
+    def of(self, account: str | None, region: str) -> StateTable:
+        """The view of a member account-Region (``within``), or this table for the stack's own account
+        (``account`` None): where that account-Region's VPCs keep their items."""
+        return self.within(f"{account}/{region}/") if account else self
+
     def _key(self, vpc_id: str, kind: str = "vpc") -> dict[str, Any]:
         from boto3.dynamodb.types import TypeSerializer
 

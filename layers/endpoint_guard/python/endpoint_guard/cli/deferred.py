@@ -95,9 +95,8 @@ def approve(args: argparse.Namespace, clients: Any) -> int:
     if not args.state_table:
         raise ConfigurationError("approve needs the stack's state table: --state-table or $ENDPOINT_GUARD_STATE_TABLE")
     region = str(clients.client("ec2").meta.region_name)
-    table = StateTable(args.state_table, clients)
-    if args.account and args.account != clients.account():
-        table = table.within(f"{args.account}/{region}/")
+    member = args.account if args.account and args.account != clients.account() else None
+    table = StateTable(args.state_table, clients).of(member, region)
     if args.revoke:
         gone = table.revoke_approval(vpc_id)
         document: dict[str, Any] = {"vpc_id": vpc_id, "revoked": gone.document() if gone else None}
@@ -107,7 +106,7 @@ def approve(args: argparse.Namespace, clients: Any) -> int:
         approval = Approval(
             vpc_id=vpc_id,
             region=region,
-            account=args.account if args.account and args.account != clients.account() else None,
+            account=member,
             route_tables=tuple(sorted(args.route_tables)) or (ALL_TABLES,),
             by=clients.caller(),
             at=now,

@@ -151,15 +151,14 @@ def make_chunk(
         if account is not None and not (isinstance(account, str) and ACCOUNT.fullmatch(account)):
             raise InvalidEventError("item.account must be a 12-digit account id")
         ec2 = Ec2Adapter(container.at(wiring, context, account, region))
+        member = account if account not in (None, own_account(context)) else None
         account = account or own_account(context)
-        pace, paced, approvals = None, None, None
+        pace, paced, scoped = None, None, None
         if wiring.state_table:
             remaining = getattr(context, "get_remaining_time_in_millis", lambda: 60_000)()
             budget = Budget.from_remaining(clock(), remaining, wiring.budget_margin_seconds)
             state = StateTable(wiring.state_table, container.clients)
-            # The approvals that stand for deferred VPCs (the fleet report shows them).
-            member = item.get("account") not in (None, own_account(context))
-            approvals = (state.within(f"{account}/{region}/") if member else state).approval
+            scoped = state.of(member, region)  # the account-Region's items: approvals, findings digests
 
             def pacer(bucket: str, rate: float, burst: int) -> Pacer:
                 key = pace_key(account, region, bucket)
@@ -194,7 +193,7 @@ def make_chunk(
             )
         findings = None
         if settings.security_hub_findings:  # each VPC's verdict, imported by the account it belongs to
-            findings = _findings(ec2, str(account), region, item, context, wiring, container)
+            findings = _findings(ec2, str(account), scoped)
         try:
             rows = sweep_target(
                 ec2,
@@ -204,7 +203,7 @@ def make_chunk(
                 vpc_ids=vpc_ids,
                 pace=pace,
                 workloads=paths,
-                approvals=approvals,
+                approvals=scoped.approval if scoped else None,  # the fleet report shows those that stand
                 findings=findings,
             )
         finally:
@@ -217,21 +216,13 @@ def make_chunk(
     return sweep_chunk
 
 
-def _findings(
-    ec2: Any, account: str, region: str, item: dict[str, Any], context: Any, wiring: Wiring, container: Container
-) -> Any:
+def _findings(ec2: Any, account: str, store: Any) -> Any:
     """Security Hub's import of each swept VPC's result, through the clients the chunk reconciles with (a
-    member's role for a member's VPC); the state table's digest spares unchanged VPCs the call."""
-    from endpoint_guard.aws import StateTable
+    member's role for a member's VPC); the state table's digest (``store``) spares unchanged VPCs the call."""
     from endpoint_guard.aws.securityhub import SecurityHubAdapter
     from endpoint_guard.lambdas.observability import LambdaObserver
     from endpoint_guard.securityhub.usecase import publisher
 
-    store = None
-    if wiring.state_table:
-        store = StateTable(wiring.state_table, container.clients)
-        if item.get("account") not in (None, own_account(context)):
-            store = store.within(f"{account}/{region}/")
     # The chunk flushes no metrics: its findings are counted in its log lines.
     observer = LambdaObserver(emit_metrics=False)
     return publisher(lambda: SecurityHubAdapter(ec2.clients), lambda: account, lambda: ec2.partition, store, observer)

@@ -133,7 +133,7 @@ def make_apply(
             )
         scoped = None
         if state is not None:
-            scoped = state.within(f"{account}/{region}/") if account else state
+            scoped = state.of(account, region)
             released = scoped.mark(target["vpc_id"]).released_at
             if released is not None and clock() - released < wiring.release_quiet_seconds:
                 # Its owner is deleting it (the worker released endpoint-guard's resources): left alone.
